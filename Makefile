@@ -1,0 +1,92 @@
+# Q&Aid: two commands on a fresh clone — `make run` and `make test`.
+# Everything else here is what those two need; each step runs only when its inputs changed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+RASA_VENV   := .venv-rasa
+MODELS_VENV := .venv-models
+RASA_PY     := $(RASA_VENV)/bin/python
+MODELS_PY   := $(MODELS_VENV)/bin/python
+RASA        := $(RASA_VENV)/bin/rasa
+SPACY_DIR   := build/spacy_qaid
+RASA_MODEL  := models/qaid.tar.gz
+PIP_FLAGS   := --disable-pip-version-check --no-input
+
+RASA_INPUTS := config.yml domain.yml $(shell find nlu_data bot -name '*.yml' -o -name '*.py' -o -name '*.jsonl' 2>/dev/null | sort)
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install run shell test test-models test-rasa test-e2e test-browser validate test-stories lint lock clean
+
+help:
+	@echo "make run    install what is missing, train if needed, start the assistant (web chat + REST)"
+	@echo "make test   install what is missing and run every test suite"
+	@echo "make shell  talk to the bot in rasa shell (/image PATH attaches an image)"
+
+# --- environments -----------------------------------------------------------------------------
+$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-constraints.txt scripts/find_python.sh
+	@py=$$(scripts/find_python.sh 3.10) && { [ -x $(RASA_PY) ] || $$py -m venv $(RASA_VENV); }
+	$(RASA_PY) -m pip install $(PIP_FLAGS) -q --upgrade pip==24.0
+	@echo "Installing the Rasa environment (Python 3.10); the first time takes a few minutes..."
+	$(RASA_PY) -m pip install $(PIP_FLAGS) -r requirements/rasa.txt -c requirements/rasa-constraints.txt
+	$(RASA_PY) -c "import site; open(site.getsitepackages()[0] + '/qaid.pth', 'w').write('$(CURDIR)\n')"
+	@touch $@
+
+$(MODELS_VENV)/.installed: requirements/models.txt requirements/models-constraints.txt scripts/find_python.sh
+	@py=$$(scripts/find_python.sh 3.11) && { [ -x $(MODELS_PY) ] || $$py -m venv $(MODELS_VENV); }
+	$(MODELS_PY) -m pip install $(PIP_FLAGS) -q --upgrade pip==24.0
+	@echo "Installing the model environment (Python 3.11, CPU torch 2.13.0)..."
+	$(MODELS_PY) -m pip install $(PIP_FLAGS) -r requirements/models.txt -c requirements/models-constraints.txt
+	$(MODELS_PY) -c "import site; open(site.getsitepackages()[0] + '/qaid.pth', 'w').write('$(CURDIR)\n')"
+	@touch $@
+
+install: $(RASA_VENV)/.installed $(MODELS_VENV)/.installed
+
+# --- Rasa model ----------------------------------------------------------------------------------
+$(SPACY_DIR)/meta.json: $(RASA_VENV)/.installed $(wildcard bot/spacy_pipeline.py bot/patterns/*)
+	$(RASA_PY) -m bot.spacy_pipeline build --out $(SPACY_DIR)
+
+$(RASA_MODEL): $(RASA_VENV)/.installed $(SPACY_DIR)/meta.json $(RASA_INPUTS)
+	@echo "Training the Rasa model (data or config changed)..."
+	$(RASA) train --config config.yml --domain domain.yml --data nlu_data --out models --fixed-model-name qaid
+
+# --- the assistant ----------------------------------------------------------------------------------
+run: install $(RASA_MODEL)
+	$(RASA_PY) -m bot.cli run
+
+shell: install $(RASA_MODEL)
+	$(RASA_PY) -m bot.cli shell
+
+# --- tests -----------------------------------------------------------------------------------------
+test: install $(RASA_MODEL)
+	$(MAKE) --no-print-directory lint test-models test-rasa validate test-stories test-e2e test-browser
+
+lint: $(MODELS_VENV)/.installed
+	$(MODELS_VENV)/bin/ruff check .
+
+test-models: $(MODELS_VENV)/.installed
+	$(MODELS_PY) -m pytest tests/models -q
+
+test-rasa: $(RASA_VENV)/.installed $(SPACY_DIR)/meta.json
+	$(RASA_PY) -m pytest tests/rasa -q
+
+validate: $(RASA_VENV)/.installed
+	$(RASA) data validate --config config.yml --domain domain.yml --data nlu_data --fail-on-warnings
+
+test-stories: $(RASA_MODEL)
+	$(RASA) test core --model $(RASA_MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core
+
+test-e2e: install $(RASA_MODEL)
+	$(MODELS_PY) -m pytest tests/e2e -q
+
+test-browser: install
+	tests/browser/run.sh
+
+# --- maintenance -----------------------------------------------------------------------------------
+lock: install
+	$(RASA_PY) -m pip freeze --exclude-editable > requirements/rasa-constraints.txt
+	$(MODELS_PY) -m pip freeze --exclude-editable | sed 's/+cpu//' > requirements/models-constraints.txt
+
+clean:
+	rm -rf build models results
