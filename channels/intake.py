@@ -1,0 +1,50 @@
+"""One intake for every channel: bytes, locations and captions become (text, metadata) per contracts.md."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Dict, Optional
+
+from channels.media import MediaStore, image_error_metadata
+from vision_models.imaging import ImageError
+
+logger = logging.getLogger(__name__)
+
+SEND_IMAGE = "/send_image"
+GIVE_LOCATION = "/give_location"
+
+
+def image_metadata(
+    store: MediaStore, data: bytes, channel: str, filename: Optional[str] = None
+) -> Dict[str, Any]:
+    """Store ``data`` and return ``{"image": ...}``, or ``{"image_error": ...}`` when it is refused."""
+    try:
+        stored = store.store(data)
+    except ImageError as error:
+        logger.info("%s: refused inbound file (%s)", channel, error.code)
+        return image_error_metadata(error)
+    return stored.metadata(channel, filename)
+
+
+def location_metadata(latitude: Any, longitude: Any) -> Optional[Dict[str, Any]]:
+    """``{"location": {...}}`` for valid WGS84 coordinates, None otherwise."""
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return {"location": {"latitude": lat, "longitude": lon}}
+
+
+def user_text(text: Optional[str], metadata: Dict[str, Any]) -> Optional[str]:
+    """The message text: the caption if any, else ``/send_image`` or ``/give_location`` for bare media."""
+    if text and text.strip():
+        return text.strip()
+    if "image" in metadata or "image_error" in metadata:
+        return SEND_IMAGE
+    if "location" in metadata:
+        return GIVE_LOCATION
+    return text
+

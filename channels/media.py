@@ -1,0 +1,208 @@
+"""Content-addressed media store shared by every channel (``var/media/<sha256>.<ext>``).
+
+Channels hand every inbound file to :meth:`MediaStore.store`: it enforces the size limit,
+sniffs the real bytes (the declared type is never trusted), checks that raster images can be
+opened, and returns the ``image`` metadata that actions read (see ``notes/contracts.md``).
+Failures raise :class:`vision_models.imaging.ImageError` whose ``reason`` is safe to show a patient.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+from urllib.parse import unquote
+
+from PIL import Image, UnidentifiedImageError
+
+from vision_models.imaging import MAX_FILE_BYTES, ImageError, is_dicom
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MEDIA_SUBDIR = "media"
+
+EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/bmp": "bmp",
+    "image/tiff": "tif",
+    "application/dicom": "dcm",
+}
+CONTENT_TYPES = {ext: media_type for media_type, ext in EXTENSIONS.items()}
+CONTENT_TYPES["jpeg"] = "image/jpeg"
+
+_MEDIA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.[A-Za-z0-9]{1,8}$")
+_STORED_PATH = re.compile(r"^media/([0-9a-f]{64}\.[a-z]{3,4})$")
+
+TOO_LARGE = "The file is larger than 20 MB; please send a smaller image."
+NOT_AN_IMAGE = "This file is not an image I can read. Please send a JPEG or PNG photo, or a DICOM file."
+UNREADABLE = "I could not read this image; it may be damaged. Please send it again."
+EMPTY = "The file is empty; please send the image again."
+DOWNLOAD_FAILED = "I could not receive your image. Please try sending it again."
+
+
+def var_dir() -> Path:
+    """The shared storage root: ``$QAID_VAR_DIR`` or ``<repo>/var``."""
+    return Path(os.environ.get("QAID_VAR_DIR") or REPO_ROOT / "var")
+
+
+def sniff_media_type(data: bytes) -> Optional[str]:
+    """Return the media type the bytes really are (magic numbers), or None when not a supported image."""
+    if is_dicom(data):
+        return "application/dicom"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:2] == b"BM" and len(data) > 26:
+        return "image/bmp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    return None
+
+
+def check_size(size: Optional[int]) -> None:
+    """Raise ``too_large`` when a declared or received size exceeds the 20 MB limit."""
+    if size is not None and size > MAX_FILE_BYTES:
+        raise ImageError("too_large", TOO_LARGE)
+
+
+def _verify_raster(data: bytes) -> None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError("unreadable", UNREADABLE) from exc
+
+
+def image_error_metadata(error: ImageError) -> Dict[str, Any]:
+    """The ``image_error`` metadata for an image a channel refused."""
+    return {"image_error": {"code": error.code, "reason": error.reason}}
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """A file in the media store."""
+
+    name: str
+    sha256: str
+    media_type: str
+    size: int
+
+    @property
+    def relative_path(self) -> str:
+        """Path relative to the var dir, as written into message metadata."""
+        return f"{MEDIA_SUBDIR}/{self.name}"
+
+    def metadata(self, channel: str, filename: Optional[str] = None) -> Dict[str, Any]:
+        """The ``image`` metadata actions read (contracts.md)."""
+        image: Dict[str, Any] = {
+            "path": self.relative_path,
+            "sha256": self.sha256,
+            "media_type": self.media_type,
+            "size": self.size,
+            "channel": channel,
+        }
+        if filename:
+            image["filename"] = safe_filename(filename)
+        return {"image": image}
+
+
+def safe_filename(filename: str) -> str:
+    """A display-only file name: percent-decoded last path component, printable, at most 120 characters."""
+    base = re.split(r"[\\/]", unquote(filename))[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
+    return cleaned[:120]
+
+
+class MediaStore:
+    """Reads and writes ``<var>/media``; every name written is ``<sha256>.<ext>`` of the real bytes."""
+
+    def __init__(self, root: Optional[Path] = None, max_bytes: int = MAX_FILE_BYTES) -> None:
+        self.root = Path(root) if root is not None else var_dir() / MEDIA_SUBDIR
+        self.max_bytes = max_bytes
+
+    def store(self, data: bytes) -> StoredMedia:
+        """Validate ``data`` and store it once under its content hash.
+
+        Raises ImageError with code ``empty``, ``too_large``, ``not_an_image`` or ``unreadable``.
+        """
+        if not data:
+            raise ImageError("empty", EMPTY)
+        if len(data) > self.max_bytes:
+            raise ImageError("too_large", TOO_LARGE)
+        media_type = sniff_media_type(data)
+        if media_type is None:
+            raise ImageError("not_an_image", NOT_AN_IMAGE)
+        if media_type != "application/dicom":
+            _verify_raster(data)
+        digest = hashlib.sha256(data).hexdigest()
+        name = f"{digest}.{EXTENSIONS[media_type]}"
+        target = self.root / name
+        if not target.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        return StoredMedia(name=name, sha256=digest, media_type=media_type, size=len(data))
+
+    def store_base64(self, encoded: str) -> StoredMedia:
+        """Decode a base64 (optionally ``data:`` URL) payload and store it."""
+        if not isinstance(encoded, str):
+            raise ImageError("not_an_image", NOT_AN_IMAGE)
+        if encoded.startswith("data:") and "," in encoded:
+            encoded = encoded.split(",", 1)[1]
+        if len(encoded) > (self.max_bytes * 4) // 3 + 8:
+            raise ImageError("too_large", TOO_LARGE)
+        try:
+            data = base64.b64decode("".join(encoded.split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ImageError("unreadable", UNREADABLE) from exc
+        return self.store(data)
+
+    def path_for(self, name: str) -> Optional[Path]:
+        """The file for a media ``name`` (no directories, no traversal), or None when absent or unsafe."""
+        if not _MEDIA_NAME.match(name):
+            return None
+        path = self.root / name
+        try:
+            resolved = path.resolve(strict=True)
+        except (FileNotFoundError, RuntimeError, OSError):
+            return None
+        if resolved.parent != self.root.resolve() or not resolved.is_file():
+            return None
+        return resolved
+
+    def lookup(self, relative_path: str) -> Optional[StoredMedia]:
+        """The stored file for a contract path ``media/<sha256>.<ext>``, re-checked against its bytes."""
+        match = _STORED_PATH.match(relative_path or "")
+        if not match:
+            return None
+        path = self.path_for(match.group(1))
+        if path is None or path.stat().st_size > self.max_bytes:
+            return None
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        media_type = sniff_media_type(data)
+        if not match.group(1).startswith(digest) or media_type is None:
+            return None
+        return StoredMedia(name=match.group(1), sha256=digest, media_type=media_type, size=len(data))
+
+
+def content_type_for(name: str) -> str:
+    """HTTP content type for a stored media name, from its extension."""
+    ext = name.rsplit(".", 1)[-1].lower()
+    return CONTENT_TYPES.get(ext, "application/octet-stream")

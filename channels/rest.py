@@ -1,0 +1,207 @@
+"""``qaid_rest``: Rasa's REST channel plus image uploads (multipart or base64) and ``GET /media/<name>``.
+
+POST ``/webhooks/qaid_rest/webhook`` with either
+
+* JSON ``{"sender": "...", "message": "...", "metadata": {"image": {"base64": "...", "filename": "..."}}}``, or
+* ``multipart/form-data`` with fields ``sender``, ``message`` (optional caption), ``metadata`` (optional JSON)
+  and the file in ``image``.
+
+The image is stored in the media store and actions receive ``{"image": {"path": "media/<sha256>.<ext>", ...}}``
+(or ``{"image_error": ...}``); the answer is the list of bot messages, as with Rasa's ``rest`` channel.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from asyncio import CancelledError
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, Optional, Union
+
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.exceptions import InvalidUsage
+from sanic.request import Request
+from sanic.response import HTTPResponse, ResponseStream
+
+from channels.intake import image_metadata, location_metadata, user_text
+from channels.media import MediaStore, image_error_metadata
+from channels.serving import MediaServingBlueprint
+from channels.settings import ChannelSettings
+from vision_models.imaging import ImageError
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_FIELDS = ("image", "file")
+NOT_FOUND = "I could not find that image any more; please send it again."
+ATTACH_FILE = "Please attach the image file itself rather than a link to it."
+
+
+class BadRequest(ValueError):
+    """The request is malformed; the message is returned to the client with status 400."""
+
+
+@dataclass
+class InboundRequest:
+    """What a client posted: sender, caption/text, its metadata and an uploaded file, if any."""
+
+    sender: str
+    text: Optional[str]
+    metadata: Dict[str, Any] = field(default_factory=dict)
+    upload: Optional[bytes] = None
+    filename: Optional[str] = None
+    input_channel: Optional[str] = None
+
+
+class MediaRestInput(RestInput):
+    """REST input channel whose messages may carry an image (see module docstring)."""
+
+    media_channel = "rest"
+
+    @classmethod
+    def name(cls) -> str:
+        """Channel name in credentials.yml and the webhook URL."""
+        return "qaid_rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "MediaRestInput":
+        """Build from the channel's credentials.yml entry (see :class:`ChannelSettings`)."""
+        return cls(ChannelSettings.from_credentials(credentials))
+
+    def __init__(self, settings: Optional[ChannelSettings] = None, store: Optional[MediaStore] = None) -> None:
+        self.settings = settings or ChannelSettings.from_credentials(None)
+        self.store = store or MediaStore()
+
+    def parse_request(self, request: Request) -> InboundRequest:
+        """Read sender, text, metadata and an uploaded file from a JSON or multipart request."""
+        if (request.content_type or "").startswith("multipart/form-data"):
+            form = request.form
+            raw_metadata = form.get("metadata")
+            try:
+                metadata = json.loads(raw_metadata) if raw_metadata else {}
+            except json.JSONDecodeError as exc:
+                raise BadRequest("metadata must be a JSON object") from exc
+            upload = next((request.files.get(name) for name in UPLOAD_FIELDS if request.files.get(name)), None)
+            body = {
+                "sender": form.get("sender"),
+                "message": form.get("message"),
+                "metadata": metadata,
+                "input_channel": form.get("input_channel"),
+            }
+        else:
+            try:
+                body = request.json
+            except InvalidUsage as exc:
+                raise BadRequest("body must be JSON or multipart/form-data") from exc
+            upload = None
+        if not isinstance(body, dict):
+            raise BadRequest("body must be a JSON object")
+        sender, text, metadata = body.get("sender"), body.get("message"), body.get("metadata") or {}
+        if not isinstance(sender, str) or not sender.strip():
+            raise BadRequest("sender is required")
+        if text is not None and not isinstance(text, str):
+            raise BadRequest("message must be a string")
+        if not isinstance(metadata, dict):
+            raise BadRequest("metadata must be a JSON object")
+        return InboundRequest(
+            sender=sender.strip(),
+            text=text,
+            metadata=metadata,
+            upload=upload.body if upload is not None else None,
+            filename=upload.name if upload is not None else None,
+            input_channel=body.get("input_channel"),
+        )
+
+    def media_channel_for(self, inbound: InboundRequest) -> str:
+        """The ``channel`` recorded in image metadata; the shell client identifies itself."""
+        return "shell" if inbound.input_channel == "shell" else self.media_channel
+
+    def inbound_metadata(self, inbound: InboundRequest) -> Dict[str, Any]:
+        """Client metadata with ``image``/``location`` replaced by what the channel itself verified and stored."""
+        client = inbound.metadata
+        metadata = {k: v for k, v in client.items() if k not in ("image", "image_error", "location")}
+        channel = self.media_channel_for(inbound)
+        image = client.get("image")
+        if inbound.upload is not None:
+            metadata.update(image_metadata(self.store, inbound.upload, channel, inbound.filename))
+        elif isinstance(image, dict):
+            metadata.update(self._client_image(image, channel))
+        elif image is not None:
+            metadata.update(image_error_metadata(ImageError("unsupported_source", ATTACH_FILE)))
+        location = client.get("location")
+        if isinstance(location, dict):
+            metadata.update(location_metadata(location.get("latitude"), location.get("longitude")) or {})
+        return metadata
+
+    def _client_image(self, image: Dict[str, Any], channel: str) -> Dict[str, Any]:
+        filename = image.get("filename") if isinstance(image.get("filename"), str) else None
+        try:
+            if "base64" in image:
+                return self.store.store_base64(image["base64"]).metadata(channel, filename)
+            if "path" in image:
+                stored = self.store.lookup(str(image["path"]))
+                if stored is None:
+                    raise ImageError("not_found", NOT_FOUND)
+                return stored.metadata(channel, filename)
+            raise ImageError("unsupported_source", ATTACH_FILE)
+        except ImageError as error:
+            return image_error_metadata(error)
+
+    def output_channel_for(self, request: Request) -> CollectingOutputChannel:
+        """The collector that gathers bot replies for the HTTP response."""
+        return CollectingOutputChannel()
+
+    def add_routes(self, blueprint: Blueprint) -> None:
+        """Extra routes of subclasses (the web chat page and assets)."""
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """``GET /`` health, ``POST /webhook`` and the shared ``GET /media/<name>``."""
+        blueprint = MediaServingBlueprint(f"{self.name()}_webhook", self.settings, self.store)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> Union[ResponseStream, HTTPResponse]:
+            try:
+                inbound = self.parse_request(request)
+            except BadRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+            metadata = self.inbound_metadata(inbound)
+            text = user_text(inbound.text, metadata)
+            if not text:
+                return response.json({"error": "message or image is required"}, status=400)
+            input_channel = self.name()
+            if request.args.get("stream", "").lower() == "true":
+                return response.stream(
+                    self.stream_response(on_new_message, text, inbound.sender, input_channel, metadata),
+                    content_type="text/event-stream",
+                )
+            collector = self.output_channel_for(request)
+            await self.handle(on_new_message, collector, text, inbound.sender, input_channel, metadata)
+            return response.json(collector.messages)
+
+        self.add_routes(blueprint)
+        return blueprint
+
+    @staticmethod
+    async def handle(
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        output: OutputChannel,
+        text: str,
+        sender: str,
+        input_channel: str,
+        metadata: Dict[str, Any],
+    ) -> None:
+        """Pass one message to Rasa; failures are logged, never raised into the HTTP layer."""
+        try:
+            await on_new_message(
+                UserMessage(text, output, sender, input_channel=input_channel, metadata=metadata)
+            )
+        except CancelledError:
+            logger.error("%s: message handling timed out (%r)", input_channel, copy.deepcopy(text))
+        except Exception:
+            logger.exception("%s: message handling failed (%r)", input_channel, copy.deepcopy(text))

@@ -1,0 +1,101 @@
+"""Fixtures for channel tests: a real Sanic server on loopback with a scripted bot, and tiny test images."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Sanic
+
+from channels.media import MediaStore
+
+Reply = Callable[[UserMessage], Awaitable[None]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RecordingBot:
+    """Stands in for the Rasa agent: records every UserMessage and answers through its output channel."""
+
+    messages: List[UserMessage] = field(default_factory=list)
+    reply: Optional[Reply] = None
+    received: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.messages.append(message)
+        self.received.set()
+        if self.reply is not None:
+            await self.reply(message)
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> List[UserMessage]:
+        async def _wait() -> None:
+            while len(self.messages) < count:
+                self.received.clear()
+                await self.received.wait()
+
+        await asyncio.wait_for(_wait(), timeout)
+        return self.messages
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    app: Sanic
+    bot: RecordingBot
+
+
+@pytest.fixture
+def media_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MediaStore:
+    monkeypatch.setenv("QAID_VAR_DIR", str(tmp_path / "var"))
+    return MediaStore()
+
+
+@pytest_asyncio.fixture
+async def serve() -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
+    """``await serve(channel, ...)`` mounts channels like ``rasa run`` does (under /webhooks/) on loopback."""
+    servers: List[Any] = []
+
+    async def _serve(*channels: InputChannel, reply: Optional[Reply] = None) -> RunningServer:
+        Sanic.test_mode = True
+        app = Sanic(f"qaid_test_{uuid.uuid4().hex[:8]}")
+        bot = RecordingBot(reply=reply)
+        for channel in channels:
+            app.blueprint(channel.blueprint(bot), url_prefix=f"/webhooks/{channel.url_prefix()}")
+        port = free_port()
+        server = await app.create_server(
+            host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+        )
+        await server.startup()
+        await server.before_start()
+        await server.after_start()
+        servers.append(server)
+        return RunningServer(f"http://127.0.0.1:{port}", app, bot)
+
+    yield _serve
+    for server in servers:
+        await server.before_stop()
+        await server.close()
+        await server.after_stop()
+
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def json_of(messages: List[UserMessage]) -> List[Dict[str, Any]]:
+    return [{"text": m.text, "metadata": m.metadata, "sender": m.sender_id} for m in messages]
