@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Dict, Optional
+from typing import Any
 
 from channels.media import MediaStore, image_error_metadata
 from vision_models.imaging import ImageError
@@ -16,8 +16,8 @@ GIVE_LOCATION = "/give_location"
 
 
 def image_metadata(
-    store: MediaStore, data: bytes, channel: str, filename: Optional[str] = None
-) -> Dict[str, Any]:
+    store: MediaStore, data: bytes, channel: str, filename: str | None = None
+) -> dict[str, Any]:
     """Store ``data`` and return ``{"image": ...}``, or ``{"image_error": ...}`` when it is refused."""
     try:
         stored = store.store(data)
@@ -27,7 +27,7 @@ def image_metadata(
     return stored.metadata(channel, filename)
 
 
-def location_metadata(latitude: Any, longitude: Any) -> Optional[Dict[str, Any]]:
+def location_metadata(latitude: Any, longitude: Any) -> dict[str, Any] | None:
     """``{"location": {...}}`` for valid WGS84 coordinates, None otherwise."""
     try:
         lat, lon = float(latitude), float(longitude)
@@ -38,7 +38,7 @@ def location_metadata(latitude: Any, longitude: Any) -> Optional[Dict[str, Any]]
     return {"location": {"latitude": lat, "longitude": lon}}
 
 
-def user_text(text: Optional[str], metadata: Dict[str, Any]) -> Optional[str]:
+def user_text(text: str | None, metadata: dict[str, Any]) -> str | None:
     """The message text: the caption if any, else ``/send_image`` or ``/give_location`` for bare media."""
     if text and text.strip():
         return text.strip()

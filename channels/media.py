@@ -17,7 +17,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 from urllib.parse import unquote
 
 from PIL import Image, UnidentifiedImageError
@@ -54,7 +54,7 @@ def var_dir() -> Path:
     return Path(os.environ.get("QAID_VAR_DIR") or REPO_ROOT / "var")
 
 
-def sniff_media_type(data: bytes) -> Optional[str]:
+def sniff_media_type(data: bytes) -> str | None:
     """Return the media type the bytes really are (magic numbers), or None when not a supported image."""
     if is_dicom(data):
         return "application/dicom"
@@ -73,7 +73,7 @@ def sniff_media_type(data: bytes) -> Optional[str]:
     return None
 
 
-def check_size(size: Optional[int]) -> None:
+def check_size(size: int | None) -> None:
     """Raise ``too_large`` when a declared or received size exceeds the 20 MB limit."""
     if size is not None and size > MAX_FILE_BYTES:
         raise ImageError("too_large", TOO_LARGE)
@@ -87,7 +87,7 @@ def _verify_raster(data: bytes) -> None:
         raise ImageError("unreadable", UNREADABLE) from exc
 
 
-def image_error_metadata(error: ImageError) -> Dict[str, Any]:
+def image_error_metadata(error: ImageError) -> dict[str, Any]:
     """The ``image_error`` metadata for an image a channel refused."""
     return {"image_error": {"code": error.code, "reason": error.reason}}
 
@@ -106,9 +106,9 @@ class StoredMedia:
         """Path relative to the var dir, as written into message metadata."""
         return f"{MEDIA_SUBDIR}/{self.name}"
 
-    def metadata(self, channel: str, filename: Optional[str] = None) -> Dict[str, Any]:
+    def metadata(self, channel: str, filename: str | None = None) -> dict[str, Any]:
         """The ``image`` metadata actions read (contracts.md)."""
-        image: Dict[str, Any] = {
+        image: dict[str, Any] = {
             "path": self.relative_path,
             "sha256": self.sha256,
             "media_type": self.media_type,
@@ -130,7 +130,7 @@ def safe_filename(filename: str) -> str:
 class MediaStore:
     """Reads and writes ``<var>/media``; every name written is ``<sha256>.<ext>`` of the real bytes."""
 
-    def __init__(self, root: Optional[Path] = None, max_bytes: int = MAX_FILE_BYTES) -> None:
+    def __init__(self, root: Path | None = None, max_bytes: int = MAX_FILE_BYTES) -> None:
         self.root = Path(root) if root is not None else var_dir() / MEDIA_SUBDIR
         self.max_bytes = max_bytes
 
@@ -173,7 +173,7 @@ class MediaStore:
             raise ImageError("unreadable", UNREADABLE) from exc
         return self.store(data)
 
-    def path_for(self, name: str) -> Optional[Path]:
+    def path_for(self, name: str) -> Path | None:
         """The file for a media ``name`` (no directories, no traversal), or None when absent or unsafe."""
         if not _MEDIA_NAME.match(name):
             return None
@@ -186,7 +186,7 @@ class MediaStore:
             return None
         return resolved
 
-    def lookup(self, relative_path: str) -> Optional[StoredMedia]:
+    def lookup(self, relative_path: str) -> StoredMedia | None:
         """The stored file for a contract path ``media/<sha256>.<ext>``, re-checked against its bytes."""
         match = _STORED_PATH.match(relative_path or "")
         if not match:

@@ -16,10 +16,15 @@ import copy
 import json
 import logging
 from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, Optional, Union
+from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    OutputChannel,
+    UserMessage,
+)
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
@@ -48,11 +53,11 @@ class InboundRequest:
     """What a client posted: sender, caption/text, its metadata and an uploaded file, if any."""
 
     sender: str
-    text: Optional[str]
-    metadata: Dict[str, Any] = field(default_factory=dict)
-    upload: Optional[bytes] = None
-    filename: Optional[str] = None
-    input_channel: Optional[str] = None
+    text: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    upload: bytes | None = None
+    filename: str | None = None
+    input_channel: str | None = None
 
 
 class MediaRestInput(RestInput):
@@ -66,11 +71,11 @@ class MediaRestInput(RestInput):
         return "qaid_rest"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "MediaRestInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> MediaRestInput:
         """Build from the channel's credentials.yml entry (see :class:`ChannelSettings`)."""
         return cls(ChannelSettings.from_credentials(credentials))
 
-    def __init__(self, settings: Optional[ChannelSettings] = None, store: Optional[MediaStore] = None) -> None:
+    def __init__(self, settings: ChannelSettings | None = None, store: MediaStore | None = None) -> None:
         self.settings = settings or ChannelSettings.from_credentials(None)
         self.store = store or MediaStore()
 
@@ -118,7 +123,7 @@ class MediaRestInput(RestInput):
         """The ``channel`` recorded in image metadata; the shell client identifies itself."""
         return "shell" if inbound.input_channel == "shell" else self.media_channel
 
-    def inbound_metadata(self, inbound: InboundRequest) -> Dict[str, Any]:
+    def inbound_metadata(self, inbound: InboundRequest) -> dict[str, Any]:
         """Client metadata with ``image``/``location`` replaced by what the channel itself verified and stored."""
         client = inbound.metadata
         metadata = {k: v for k, v in client.items() if k not in ("image", "image_error", "location")}
@@ -135,7 +140,7 @@ class MediaRestInput(RestInput):
             metadata.update(location_metadata(location.get("latitude"), location.get("longitude")) or {})
         return metadata
 
-    def _client_image(self, image: Dict[str, Any], channel: str) -> Dict[str, Any]:
+    def _client_image(self, image: dict[str, Any], channel: str) -> dict[str, Any]:
         filename = image.get("filename") if isinstance(image.get("filename"), str) else None
         try:
             if "base64" in image:
@@ -165,7 +170,7 @@ class MediaRestInput(RestInput):
             return response.json({"status": "ok"})
 
         @blueprint.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> Union[ResponseStream, HTTPResponse]:
+        async def receive(request: Request) -> ResponseStream | HTTPResponse:
             try:
                 inbound = self.parse_request(request)
             except BadRequest as exc:
@@ -194,7 +199,7 @@ class MediaRestInput(RestInput):
         text: str,
         sender: str,
         input_channel: str,
-        metadata: Dict[str, Any],
+        metadata: dict[str, Any],
     ) -> None:
         """Pass one message to Rasa; failures are logged, never raised into the HTTP layer."""
         try:

@@ -24,9 +24,11 @@ def add_media_route(app: Sanic, settings: ChannelSettings, store: MediaStore) ->
 
     async def serve_media(request: Request, name: str) -> HTTPResponse:
         signature = request.args.get("signature")
-        if signature is not None or settings.require_signed_media:
-            if not verify_media_signature(settings.media_secret, name, request.args.get("expires"), signature):
-                return response.json({"error": "invalid or expired signature"}, status=403)
+        needs_signature = signature is not None or settings.require_signed_media
+        if needs_signature and not verify_media_signature(
+            settings.media_secret, name, request.args.get("expires"), signature
+        ):
+            return response.json({"error": "invalid or expired signature"}, status=403)
         path = store.path_for(name)
         if path is None:
             return response.json({"error": "not found"}, status=404)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any
 
 DEFAULT_PUBLIC_URL = "http://localhost:5005"
 DEFAULT_SIGNED_URL_TTL_S = 3600
@@ -24,7 +24,7 @@ class ChannelSettings:
     require_signed_media: bool = False
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "ChannelSettings":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> ChannelSettings:
         """Credentials keys ``public_url``, ``media_secret``, ``signed_url_ttl_s``, ``require_signed_media``
         win over the environment (``QAID_PUBLIC_URL``, ``QAID_MEDIA_SECRET``)."""
         credentials = credentials or {}

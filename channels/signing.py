@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Optional
 from urllib.parse import urlencode, urlsplit
 
 from channels.settings import ChannelSettings
@@ -19,7 +18,7 @@ def media_signature(secret: str, name: str, expires: int) -> str:
     return hmac.new(secret.encode(), f"{name}:{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def signed_media_url(settings: ChannelSettings, name: str, now: Optional[float] = None) -> str:
+def signed_media_url(settings: ChannelSettings, name: str, now: float | None = None) -> str:
     """``<public_url>/media/<name>?expires=..&signature=..`` valid for ``settings.signed_url_ttl_s``."""
     expires = int((now if now is not None else time.time()) + settings.signed_url_ttl_s)
     query = urlencode({"expires": expires, "signature": media_signature(settings.media_secret, name, expires)})
@@ -27,7 +26,7 @@ def signed_media_url(settings: ChannelSettings, name: str, now: Optional[float] 
 
 
 def verify_media_signature(
-    secret: str, name: str, expires: Optional[str], signature: Optional[str], now: Optional[float] = None
+    secret: str, name: str, expires: str | None, signature: str | None, now: float | None = None
 ) -> bool:
     """True when ``signature`` was made by :func:`media_signature` for ``name`` and has not expired."""
     if not expires or not signature or not expires.isdigit():
@@ -37,7 +36,7 @@ def verify_media_signature(
     return hmac.compare_digest(media_signature(secret, name, int(expires)), signature)
 
 
-def local_media_name(url: str, settings: ChannelSettings) -> Optional[str]:
+def local_media_name(url: str, settings: ChannelSettings) -> str | None:
     """The media name when ``url`` points at our own ``/media/<name>`` (public URL, loopback or relative)."""
     parts = urlsplit(url)
     if not parts.path.startswith(MEDIA_PATH_PREFIX):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 import pytest
@@ -30,8 +31,8 @@ def free_port() -> int:
 class RecordingBot:
     """Stands in for the Rasa agent: records every UserMessage and answers through its output channel."""
 
-    messages: List[UserMessage] = field(default_factory=list)
-    reply: Optional[Reply] = None
+    messages: list[UserMessage] = field(default_factory=list)
+    reply: Reply | None = None
     received: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def __call__(self, message: UserMessage) -> None:
@@ -40,7 +41,7 @@ class RecordingBot:
         if self.reply is not None:
             await self.reply(message)
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> List[UserMessage]:
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[UserMessage]:
         async def _wait() -> None:
             while len(self.messages) < count:
                 self.received.clear()
@@ -66,9 +67,9 @@ def media_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MediaStore:
 @pytest_asyncio.fixture
 async def serve() -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
     """``await serve(channel, ...)`` mounts channels like ``rasa run`` does (under /webhooks/) on loopback."""
-    servers: List[Any] = []
+    servers: list[Any] = []
 
-    async def _serve(*channels: InputChannel, reply: Optional[Reply] = None) -> RunningServer:
+    async def _serve(*channels: InputChannel, reply: Reply | None = None) -> RunningServer:
         Sanic.test_mode = True
         app = Sanic(f"qaid_test_{uuid.uuid4().hex[:8]}")
         bot = RecordingBot(reply=reply)
@@ -97,5 +98,5 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def json_of(messages: List[UserMessage]) -> List[Dict[str, Any]]:
+def json_of(messages: list[UserMessage]) -> list[dict[str, Any]]:
     return [{"text": m.text, "metadata": m.metadata, "sender": m.sender_id} for m in messages]
