@@ -1,0 +1,72 @@
+"""Helpers shared by the actions: reading the tracker the same way everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3}
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def metadata(tracker: Tracker) -> dict[str, Any]:
+    """Metadata the channel attached to the latest user message."""
+    return dict(tracker.latest_message.get("metadata") or {})
+
+
+def images(tracker: Tracker) -> list[dict[str, Any]]:
+    """Images of this conversation, oldest first."""
+    return list(tracker.get_slot("images") or [])
+
+
+def referenced_image(tracker: Tracker) -> Optional[dict[str, Any]]:
+    """The image a question refers to: the latest unless the text names another ("first image", "previous")."""
+    stored = images(tracker)
+    if not stored:
+        return None
+    text = (tracker.latest_message.get("text") or "").lower()
+    if "previous" in text or "earlier" in text or "last one" in text:
+        return stored[-2] if len(stored) > 1 else stored[-1]
+    for word, index in ORDINALS.items():
+        if f"{word} image" in text or f"{word} scan" in text or f"{word} picture" in text:
+            return stored[index] if index < len(stored) else stored[-1]
+    return stored[-1]
+
+
+def question_type_distribution(tracker: Tracker) -> Optional[dict[str, float]]:
+    """Rasa NLU's question-type distribution for the latest message, as {type: probability}."""
+    parsed = tracker.latest_message.get("question_types") or {}
+    ranking = parsed.get("ranking") or []
+    distribution = {entry["name"]: float(entry["confidence"]) for entry in ranking if "name" in entry}
+    return distribution or None
+
+
+def patient_location(tracker: Tracker) -> Optional[dict[str, float]]:
+    """The patient's coordinates when known."""
+    lat, lon = tracker.get_slot("latitude"), tracker.get_slot("longitude")
+    if lat is None or lon is None:
+        return None
+    return {"latitude": float(lat), "longitude": float(lon)}
+
+
+def ensure_consent(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
+    """True when the patient consented; otherwise explain why nothing is processed."""
+    consent = tracker.get_slot("consent_given")
+    if consent is True:
+        return True
+    if consent is False:
+        dispatcher.utter_message(
+            text="You haven't given consent, so I don't process images or send anything. "
+            "Say \"I agree\" if you change your mind."
+        )
+    else:
+        dispatcher.utter_message(response="utter_explain_consent")
+        dispatcher.utter_message(response="utter_ask_consent")
+    return False

@@ -1,0 +1,214 @@
+"""Ending the consultation: summary, hospital choice, sending the transcript, hand-off, urgency, erasure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import AllSlotsReset, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import ensure_consent, images, patient_location
+from actions.hospitals.types import HospitalInfo
+from actions.patient import hospital_lines
+from actions.runtime import Services, get_services
+from actions.transcripts.build import transcript_from_events
+from actions.wording import DISCLAIMER, summary_lines
+
+logger = logging.getLogger(__name__)
+
+EMERGENCY_ADVICE = (
+    "This may be an emergency. Call your local emergency number now (112 in Europe, 999 in the UK, 911 in the US) "
+    "or go to the nearest emergency department. Don't wait for a reply from me."
+)
+NEXT_STEPS = (
+    "A doctor at {hospitals} will review it and contact you. If your symptoms get worse before then, "
+    "call your doctor or your local emergency number."
+)
+
+
+def has_content(tracker: Tracker) -> bool:
+    """True when the conversation holds something worth sending."""
+    return any(tracker.get_slot(slot) for slot in ("images", "qa_log", "symptoms", "segmentations", "chief_complaint"))
+
+
+async def candidate_hospitals(services: Services, tracker: Tracker) -> list[HospitalInfo]:
+    """Hospitals for this patient, nearest first; those covering the latest image's type when it has one."""
+    location = patient_location(tracker)
+    stored = images(tracker)
+    image_type = stored[-1].get("label") if stored else None
+    covering = await services.hospitals.nearest(location, image_type=image_type) if image_type else []
+    return covering or await services.hospitals.nearest(location)
+
+
+async def queue_transcript(
+    services: Services, tracker: Tracker, hospitals: list[str], extra: Optional[dict[str, Any]] = None
+) -> list[str]:
+    """Build the transcript from the tracker and queue it for each hospital; returns the delivery ids."""
+    slots = dict(tracker.current_slot_values()) | (extra or {})
+    transcript = transcript_from_events(tracker.sender_id, list(tracker.events), slots)
+    return await asyncio.to_thread(services.transcripts.queue, transcript, hospitals)
+
+
+class ActionShowSummary(Action):
+    """Show the transcript summary and let the patient pick hospitals (nearest first)."""
+
+    def name(self) -> str:
+        return "action_show_summary"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if not ensure_consent(tracker, dispatcher):
+            return []
+        services = await get_services()
+        lines = summary_lines(dict(tracker.current_slot_values()))
+        dispatcher.utter_message(text="Here is what I'll send:\n" + "\n".join(lines or ["(nothing yet)"]) + f"\n{DISCLAIMER}")
+        hospitals = await candidate_hospitals(services, tracker)
+        buttons = [
+            {"title": f"{h.name} ({h.city})", "payload": f'/choose_hospital{{"hospital": "{h.name}"}}'} for h in hospitals
+        ]
+        buttons.append({"title": "All of them", "payload": '/choose_hospital{"hospital": "all"}'})
+        dispatcher.utter_message(text="Which hospital should receive it?\n" + hospital_lines(hospitals), buttons=buttons)
+        return []
+
+
+class ActionChooseHospital(Action):
+    """Record the chosen hospital(s) and ask for confirmation."""
+
+    def name(self) -> str:
+        return "action_choose_hospital"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        services = await get_services()
+        hospitals = await candidate_hospitals(services, tracker)
+        names = [h.name for h in hospitals]
+        wanted = str(next(tracker.get_latest_entity_values("hospital"), "") or "")
+        text = (tracker.latest_message.get("text") or "").lower()
+        if wanted.lower() == "all" or any(word in text for word in ("all of them", "both", "every")):
+            chosen = names
+        else:
+            chosen = [n for n in names if n.lower() == wanted.lower() or n.lower() in text]
+            if not chosen and any(word in text for word in ("nearest", "first", "closest")):
+                chosen = names[:1]
+        if not chosen:
+            dispatcher.utter_message(text="I didn't catch which hospital. Please pick one:\n" + hospital_lines(hospitals))
+            return []
+        dispatcher.utter_message(
+            text=f"Send your transcript to {', '.join(chosen)} now?",
+            buttons=[{"title": "Yes, send it", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+        )
+        return [SlotSet("chosen_hospitals", chosen)]
+
+
+class ActionSendTranscript(Action):
+    """Queue the transcript for the chosen hospitals and say what happens next."""
+
+    def name(self) -> str:
+        return "action_send_transcript"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if not ensure_consent(tracker, dispatcher):
+            return []
+        services = await get_services()
+        chosen = list(tracker.get_slot("chosen_hospitals") or [])
+        if not chosen:
+            chosen = [h.name for h in (await candidate_hospitals(services, tracker))[:1]]
+        ids = await queue_transcript(services, tracker, chosen)
+        dispatcher.utter_message(text="Your transcript is on its way. " + NEXT_STEPS.format(hospitals=", ".join(chosen)))
+        return [SlotSet("transcript_ids", list(tracker.get_slot("transcript_ids") or []) + ids)]
+
+
+class ActionHandoff(Action):
+    """Talk to a human: send the transcript at once, flagged for a call-back."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot("consent_given") is not True:
+            dispatcher.utter_message(
+                text="To have a hospital call you back I need to share this conversation with them, "
+                "which needs your consent."
+            )
+            dispatcher.utter_message(response="utter_ask_consent")
+            return [SlotSet("callback_requested", True)]
+        services = await get_services()
+        chosen = list(tracker.get_slot("chosen_hospitals") or []) or [
+            h.name for h in (await candidate_hospitals(services, tracker))[:1]
+        ]
+        ids = await queue_transcript(services, tracker, chosen, {"callback_requested": True})
+        dispatcher.utter_message(
+            text=f"I've sent our conversation to {', '.join(chosen)} and asked for a person to call you back. "
+            "If it's urgent, call your local emergency number."
+        )
+        return [
+            SlotSet("callback_requested", True),
+            SlotSet("chosen_hospitals", chosen),
+            SlotSet("transcript_ids", list(tracker.get_slot("transcript_ids") or []) + ids),
+        ]
+
+
+class ActionEmergency(Action):
+    """Red-flag symptoms: advise calling emergency services now and mark the consultation urgent."""
+
+    def name(self) -> str:
+        return "action_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=EMERGENCY_ADVICE)
+        dispatcher.utter_message(text="I've marked your consultation as urgent for the hospital.")
+        return [SlotSet("urgent", True)]
+
+
+class ActionGoodbye(Action):
+    """Say goodbye; a consented consultation that was not sent yet goes to the chosen (or nearest) hospital."""
+
+    def name(self) -> str:
+        return "action_goodbye"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        if tracker.get_slot("consent_given") is True and has_content(tracker) and not tracker.get_slot("transcript_ids"):
+            services = await get_services()
+            chosen = list(tracker.get_slot("chosen_hospitals") or []) or [
+                h.name for h in (await candidate_hospitals(services, tracker))[:1]
+            ]
+            ids = await queue_transcript(services, tracker, chosen)
+            dispatcher.utter_message(text="I've sent your transcript. " + NEXT_STEPS.format(hospitals=", ".join(chosen)))
+            events = [SlotSet("chosen_hospitals", chosen), SlotSet("transcript_ids", ids)]
+        dispatcher.utter_message(response="utter_goodbye")
+        return events
+
+
+class ActionDeleteData(Action):
+    """Delete the conversation's images, queued transcripts and tracker history."""
+
+    def name(self) -> str:
+        return "action_delete_data"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        services = await get_services()
+        for image in images(tracker):
+            await asyncio.to_thread(services.intake.delete, image)
+        for segmentation in tracker.get_slot("segmentations") or []:
+            if segmentation.get("overlay_path"):
+                await asyncio.to_thread(services.intake.delete, {"path": segmentation["overlay_path"]})
+        removed = await asyncio.to_thread(services.transcripts.delete_conversation, tracker.sender_id)
+        logger.info("Erased conversation %s (%d transcripts).", tracker.sender_id, removed)
+        dispatcher.utter_message(text="Done: your images, transcript and this conversation's history are deleted.")
+        return [AllSlotsReset(), SlotSet("data_erased", True)]

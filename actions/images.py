@@ -1,0 +1,166 @@
+"""Images: intake, screening (prefilter + type), first findings, and lesion segmentation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import ensure_consent, images, metadata, now_iso, patient_location, referenced_image
+from actions.hospitals.types import HospitalError
+from actions.runtime import get_services
+from actions.wording import DISCLAIMER, confidence_words, image_type_phrase
+from vision_models.imaging import ImageError
+
+logger = logging.getLogger(__name__)
+
+WHAT_TO_SEND = (
+    "Please send a medical image: an X-ray, CT or MRI picture, a fundus (retina) photo, a mammogram, "
+    "or a DICOM file from your hospital CD."
+)
+SEGMENTABLE = {"brain_mri"}
+
+
+async def process_image(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reference: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Store, screen and describe one image; returns the slot events (the image goes into ``images``)."""
+    services = await get_services()
+    try:
+        stored = await asyncio.to_thread(services.intake.ingest, reference)
+        data = await asyncio.to_thread(services.intake.load, stored.to_slot())
+        screening = await services.hospitals.screen(data, patient_location(tracker))
+    except ImageError as error:
+        dispatcher.utter_message(text=f"{error.reason} {WHAT_TO_SEND}")
+        return []
+    except HospitalError as error:
+        logger.warning("Screening failed: %s", error)
+        if error.status == 400:
+            dispatcher.utter_message(text=f"{error.message} {WHAT_TO_SEND}")
+        else:
+            dispatcher.utter_message(text="Our hospitals can't look at images right now. Please try again in a few minutes.")
+        return []
+    if not screening.is_medical:
+        reason = screening.reason or "This doesn't look like a medical image."
+        dispatcher.utter_message(text=f"{reason} {WHAT_TO_SEND}")
+        return []
+    label = screening.label
+    record = stored.to_slot() | {
+        "label": label.label if label else None,
+        "confidence": round(label.confidence, 4) if label else None,
+        "received_at": now_iso(),
+    }
+    if label is None or label.unsure or not label.label:
+        dispatcher.utter_message(
+            text="This looks like a medical image, but I'm not sure what kind. You can still ask questions about it; "
+            "answers may be less reliable."
+        )
+    else:
+        text = (
+            f"This looks like {image_type_phrase(label.label)} ({confidence_words(label.confidence)}, "
+            f"{label.confidence:.0%}). I can answer questions about it"
+        )
+        if label.label in SEGMENTABLE:
+            text += "; I can also outline lesions on it — just ask \"show me the lesion\""
+        dispatcher.utter_message(text=text + ".")
+    findings = await _first_findings(data, record["label"], tracker)
+    if findings:
+        record["findings"] = findings
+        dispatcher.utter_message(text="First look: " + "; ".join(f"{f['key']}: {f['answer']}" for f in findings) + ".")
+    return [SlotSet("images", images(tracker) + [record])]
+
+
+async def _first_findings(data: bytes, image_type: str | None, tracker: Tracker) -> list[dict[str, Any]]:
+    """Confident automatic findings (abnormal, organ, modality, plane), or [] when none is confident."""
+    services = await get_services()
+    try:
+        findings = await services.hospitals.insights(data, image_type, patient_location(tracker))
+    except HospitalError as error:
+        logger.info("No insights: %s", error)
+        return []
+    return [
+        {"key": f.key, "answer": f.result.answer, "confidence": round(f.result.confidence, 4)}
+        for f in findings
+        if f.result.answer and not f.result.abstained
+    ]
+
+
+class ActionProcessImage(Action):
+    """An image arrived: process it once the patient has consented, else keep a reference and ask."""
+
+    def name(self) -> str:
+        return "action_process_image"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        meta = metadata(tracker)
+        if meta.get("image_error"):
+            dispatcher.utter_message(text=f"{meta['image_error'].get('reason', 'I could not read that file.')} {WHAT_TO_SEND}")
+            return []
+        reference = meta.get("image")
+        if not reference:
+            dispatcher.utter_message(text="I didn't receive an image with that message. " + WHAT_TO_SEND)
+            return []
+        consent = tracker.get_slot("consent_given")
+        if consent is None:
+            dispatcher.utter_message(text="I received your image. Before I look at it:")
+            dispatcher.utter_message(response="utter_explain_consent")
+            dispatcher.utter_message(response="utter_ask_consent")
+            return [SlotSet("pending_image", reference)]
+        if not ensure_consent(tracker, dispatcher):
+            return []
+        return await process_image(dispatcher, tracker, reference)
+
+
+class ActionSegmentImage(Action):
+    """Outline lesions on a brain MRI and send the overlay back with the lesion size."""
+
+    def name(self) -> str:
+        return "action_segment_image"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if not ensure_consent(tracker, dispatcher):
+            return []
+        image = referenced_image(tracker)
+        if image is None:
+            dispatcher.utter_message(text="Please send a brain MRI image first, then ask me to outline the lesion.")
+            return []
+        if image.get("label") not in SEGMENTABLE:
+            dispatcher.utter_message(
+                text=f"I can only outline lesions on brain MRI, and this looks like {image_type_phrase(image.get('label'))}."
+            )
+            return []
+        services = await get_services()
+        try:
+            data = await asyncio.to_thread(services.intake.load, image)
+            report = await services.hospitals.segment(data, image.get("label"), patient_location(tracker))
+        except (ImageError, HospitalError) as error:
+            logger.warning("Segmentation failed: %s", error)
+            dispatcher.utter_message(text="I couldn't outline this image right now. Please try again in a few minutes.")
+            return []
+        if report.lesion_pixels == 0:
+            text = f"{report.hospital}'s model found no lesion on this slice."
+        else:
+            text = (
+                f"{report.hospital}'s model outlined a lesion of {report.lesion_pixels} pixels, "
+                f"about {report.lesion_fraction:.1%} of the brain area on this slice."
+            )
+        image_url = f"{services.settings.public_url}/{report.overlay_path}" if report.overlay_path else None
+        dispatcher.utter_message(text=f"{text} {DISCLAIMER}", image=image_url)
+        entry = {
+            "image_sha256": image["sha256"],
+            "hospital": report.hospital,
+            "lesion_pixels": report.lesion_pixels,
+            "brain_pixels": report.brain_pixels,
+            "lesion_fraction": report.lesion_fraction,
+            "overlay_path": report.overlay_path,
+            "timestamp": now_iso(),
+        }
+        return [SlotSet("segmentations", list(tracker.get_slot("segmentations") or []) + [entry])]

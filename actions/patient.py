@@ -1,0 +1,168 @@
+"""What the patient tells us: symptoms, location, and the intake form's validation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import metadata, patient_location
+from actions.hospitals.types import HospitalInfo
+from actions.places import find_city
+from actions.runtime import get_services
+from actions.wording import age_band, join_words
+
+SKIPPED = "skipped"
+DURATION_WORDS = re.compile(
+    r"\d|yesterday|today|week|month|year|day|hour|since|ago|long time|a while|few|couple|one|two|three|four|five",
+    re.IGNORECASE,
+)
+
+
+def symptom_entities(tracker: Tracker) -> list[dict[str, Any]]:
+    """Symptoms in the latest message, each {name, negated}, without duplicates."""
+    seen: dict[str, dict[str, Any]] = {}
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") != "symptom":
+            continue
+        name = str(entity.get("value", "")).strip().lower()
+        if name:
+            seen[name] = {"name": name, "negated": entity.get("role") == "negated" or bool(entity.get("negated"))}
+    return list(seen.values())
+
+
+def location_from_message(tracker: Tracker, text: Optional[str]) -> Optional[dict[str, Any]]:
+    """Coordinates from a shared location (metadata) or a known city in ``text``."""
+    shared = metadata(tracker).get("location")
+    if shared and shared.get("latitude") is not None and shared.get("longitude") is not None:
+        return {"location": "shared location", "latitude": float(shared["latitude"]), "longitude": float(shared["longitude"])}
+    city = find_city(text or "")
+    if city:
+        return {"location": city[0], "latitude": city[1], "longitude": city[2]}
+    return None
+
+
+def hospital_lines(hospitals: list[HospitalInfo]) -> str:
+    """'St Thomas Radiology (London, 3 km): vqa, label' per line."""
+    lines = []
+    for info in hospitals:
+        where = info.city + (f", {info.distance_km:.0f} km" if info.distance_km is not None else "")
+        lines.append(f"- {info.name} ({where}): {join_words(info.capabilities)}")
+    return "\n".join(lines)
+
+
+class ActionNoteSymptoms(Action):
+    """Note described symptoms (negated ones too) and their duration."""
+
+    def name(self) -> str:
+        return "action_note_symptoms"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        found = symptom_entities(tracker)
+        known = {s["name"]: s for s in tracker.get_slot("symptoms") or []}
+        known.update({s["name"]: s for s in found})
+        events = [SlotSet("symptoms", list(known.values()))]
+        durations = [e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "duration"]
+        if durations:
+            events.append(SlotSet("duration", str(durations[0])))
+        if found:
+            noted = join_words(s["name"] + (" (not present)" if s["negated"] else "") for s in found)
+            dispatcher.utter_message(text=f"Thank you, I've noted: {noted}.")
+        else:
+            dispatcher.utter_message(text="Thank you, I've noted that for the doctor.")
+        dispatcher.utter_message(text="You can send an image and ask about it, or say \"send\" when you're done.")
+        return events
+
+
+class ActionNoteLocation(Action):
+    """Place the patient and list the nearest hospitals."""
+
+    def name(self) -> str:
+        return "action_note_location"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        entity = next((e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "location"), None)
+        place = location_from_message(tracker, entity or tracker.latest_message.get("text"))
+        if place is None:
+            dispatcher.utter_message(
+                text="I don't know that place. Please name a nearby larger city or share your location."
+            )
+            return []
+        services = await get_services()
+        nearest = await services.hospitals.nearest(place)
+        dispatcher.utter_message(text=f"Thanks. Hospitals nearest to {place['location']}:\n{hospital_lines(nearest)}")
+        return [SlotSet(key, value) for key, value in place.items()]
+
+
+class ActionListHospitals(Action):
+    """List the partner hospitals, nearest first when the patient's location is known."""
+
+    def name(self) -> str:
+        return "action_list_hospitals"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        services = await get_services()
+        location = patient_location(tracker)
+        hospitals = await services.hospitals.nearest(location)
+        heading = "Hospitals nearest to you:" if location else "Our partner hospitals (tell me your city to sort them by distance):"
+        dispatcher.utter_message(text=f"{heading}\n{hospital_lines(hospitals)}")
+        return []
+
+
+class ValidateIntakeForm(FormValidationAction):
+    """Validate the intake form's slots with helpful re-prompts; every slot can be skipped."""
+
+    def name(self) -> str:
+        return "validate_intake_form"
+
+    def validate_chief_complaint(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if text == SKIPPED or len(text) >= 3:
+            return {"chief_complaint": text}
+        dispatcher.utter_message(text="Could you say a few words about why you're consulting? Or say \"skip\".")
+        return {"chief_complaint": None}
+
+    def validate_duration(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if text == SKIPPED or DURATION_WORDS.search(text):
+            return {"duration": text}
+        dispatcher.utter_message(text="Please give a duration like \"2 days\", \"3 weeks\" or \"since March\", or say \"skip\".")
+        return {"duration": None}
+
+    def validate_age_band(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value == SKIPPED:
+            return {"age_band": SKIPPED}
+        band = age_band(value)
+        if band:
+            return {"age_band": band}
+        dispatcher.utter_message(text="Please give your age as a number, for example 42, or say \"skip\".")
+        return {"age_band": None}
+
+    def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value == SKIPPED:
+            return {"location": SKIPPED}
+        place = location_from_message(tracker, str(value or ""))
+        if place:
+            return place
+        dispatcher.utter_message(
+            text="I don't know that place. Please name a nearby larger city, share your location, or say \"skip\"."
+        )
+        return {"location": None}

@@ -1,0 +1,76 @@
+"""Answering the patient's questions about an image with the hospitals' VQA models."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import ensure_consent, now_iso, patient_location, question_type_distribution, referenced_image
+from actions.hospitals.types import HospitalError
+from actions.runtime import get_services
+from actions.wording import DISCLAIMER, abstain_sentence, answer_sentence
+from vision_models.imaging import ImageError
+
+logger = logging.getLogger(__name__)
+
+
+class ActionAnswerQuestion(Action):
+    """Ask the nearby hospitals, passing Rasa NLU's question-type distribution as the VQA prior."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if not ensure_consent(tracker, dispatcher):
+            return []
+        image = referenced_image(tracker)
+        if image is None:
+            dispatcher.utter_message(text="Please send the image you want to ask about first.")
+            return []
+        question = (tracker.latest_message.get("text") or "").strip()
+        question_types = question_type_distribution(tracker)
+        services = await get_services()
+        try:
+            data = await asyncio.to_thread(services.intake.load, image)
+            result = await services.hospitals.ask(
+                data, question, question_types, image.get("label"), patient_location(tracker)
+            )
+        except (ImageError, HospitalError) as error:
+            logger.warning("Question failed: %s", error)
+            dispatcher.utter_message(text="I couldn't get an answer from the hospitals right now. Please try again.")
+            return []
+        log = list(tracker.get_slot("qa_log") or [])
+        if result.answered == 0:
+            dispatcher.utter_message(text="None of the hospitals answered in time. Please ask again in a moment.")
+            return []
+        if result.abstained or not result.answer:
+            dispatcher.utter_message(text=abstain_sentence())
+        else:
+            text = answer_sentence(result.answer, result.confidence, result.answered, result.asked, result.disagreement)
+            if not log:
+                text += f" {DISCLAIMER}"
+            dispatcher.utter_message(text=text)
+        log.append(
+            {
+                "question": question,
+                "answer": None if result.abstained else result.answer,
+                "confidence": round(result.confidence, 4),
+                "question_type": result.question_type,
+                "question_types": question_types,
+                "answered": result.answered,
+                "asked": result.asked,
+                "agreement": round(result.agreement, 4),
+                "disagreement": result.disagreement,
+                "abstained": result.abstained,
+                "image_sha256": image["sha256"],
+                "timestamp": now_iso(),
+            }
+        )
+        return [SlotSet("qa_log", log)]

@@ -1,0 +1,62 @@
+"""The action server's services, created once per process and shared by every action."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Optional
+
+from actions.hospitals.network import HospitalNetwork
+from actions.intake import ImageIntake
+from actions.settings import Settings, load_settings
+from actions.transcripts.service import TranscriptService
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything the actions call: settings, image intake, the hospital network and transcripts."""
+
+    settings: Settings
+    intake: ImageIntake
+    hospitals: HospitalNetwork
+    transcripts: TranscriptService
+
+
+_services: Optional[Services] = None
+_lock = asyncio.Lock()
+
+
+def build_services(settings: Settings) -> Services:
+    """Create (but do not start) the services described by ``settings``."""
+    return Services(
+        settings=settings,
+        intake=ImageIntake(settings.var_dir, settings.max_image_bytes),
+        hospitals=HospitalNetwork.from_settings(settings),
+        transcripts=TranscriptService.from_settings(settings),
+    )
+
+
+async def get_services() -> Services:
+    """The process-wide services, started on first use (models load once)."""
+    global _services
+    async with _lock:
+        if _services is None:
+            services = build_services(load_settings())
+            await services.hospitals.start()
+            await services.transcripts.start()
+            _services = services
+            logger.info("Services ready: %d hospitals.", len(services.settings.hospitals))
+    return _services
+
+
+async def stop_services() -> None:
+    """Stop background work and release models (server shutdown)."""
+    global _services
+    async with _lock:
+        if _services is not None:
+            await _services.transcripts.stop()
+            await _services.hospitals.close()
+            _services = None

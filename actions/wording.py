@@ -1,0 +1,113 @@
+"""Patient-facing wording: confidences in plain words, image types, age bands, summaries."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional
+
+DISCLAIMER = "This is an automated answer from hospital models, not a diagnosis."
+
+IMAGE_TYPE_NAMES = {
+    "abdomen_ct": "an abdominal CT scan",
+    "brain_mri": "a brain MRI",
+    "breast_mri": "a breast MRI",
+    "chest_ct": "a chest CT scan",
+    "chest_xray": "a chest X-ray",
+    "fundus": "a fundus (retina) photo",
+    "hand_xray": "a hand X-ray",
+    "head_ct": "a head CT scan",
+    "mammogram": "a mammogram",
+}
+
+QUESTION_EXAMPLES = (
+    "\"Is there anything abnormal?\"",
+    "\"Which organ is shown?\"",
+    "\"Is this a CT or an MRI?\"",
+    "\"Where is the lesion?\"",
+    "\"How many nodules are there?\"",
+)
+
+AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 130, "65+"))
+
+
+def confidence_words(confidence: float) -> str:
+    """Describe a probability the way a person would."""
+    if confidence >= 0.9:
+        return "very confident"
+    if confidence >= 0.7:
+        return "fairly confident"
+    if confidence >= 0.5:
+        return "somewhat confident"
+    return "not confident"
+
+
+def image_type_phrase(label: Optional[str]) -> str:
+    """'a chest X-ray' for a labeller class; a neutral phrase when unknown."""
+    if not label:
+        return "a medical image"
+    return IMAGE_TYPE_NAMES.get(label, "a " + label.replace("_", " "))
+
+
+def age_band(text: Any) -> Optional[str]:
+    """The age band for a number in ``text`` (None when there is no plausible age)."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in str(text)).split()
+    if not digits:
+        return None
+    age = int(digits[0])
+    for low, high, band in AGE_BANDS:
+        if low <= age <= high:
+            return band
+    return None
+
+
+def join_words(items: Iterable[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = [item for item in items if item]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def answer_sentence(answer: str, confidence: float, answered: int, asked: int, disagreement: bool) -> str:
+    """One plain-language sentence for an aggregated VQA answer."""
+    hospitals = f"{answered} of {asked} hospital{'s' if asked != 1 else ''} answered"
+    text = f"{answer.capitalize()} — I'm {confidence_words(confidence)} ({confidence:.0%}); {hospitals}."
+    if disagreement:
+        text += " The hospitals' models disagree on this, so treat it with extra caution."
+    return text
+
+
+def abstain_sentence() -> str:
+    """What the bot says when the models are not sure enough to answer."""
+    return (
+        "I'm not sure enough to answer that from this image. Questions I answer best are like "
+        + ", ".join(QUESTION_EXAMPLES)
+        + "."
+    )
+
+
+def summary_lines(slots: dict[str, Any]) -> list[str]:
+    """The short transcript summary shown before sending."""
+    lines = []
+    if slots.get("chief_complaint") and slots["chief_complaint"] != "skipped":
+        lines.append(f"Reason: {slots['chief_complaint']}")
+    symptoms = [s.get("name", "") + (" (absent)" if s.get("negated") else "") for s in slots.get("symptoms") or []]
+    if symptoms:
+        lines.append("Symptoms: " + ", ".join(symptoms))
+    if slots.get("duration") and slots["duration"] != "skipped":
+        lines.append(f"Duration: {slots['duration']}")
+    if slots.get("age_band") and slots["age_band"] != "skipped":
+        lines.append(f"Age band: {slots['age_band']}")
+    if slots.get("location") and slots["location"] != "skipped":
+        lines.append(f"Location: {slots['location']}")
+    images = slots.get("images") or []
+    if images:
+        kinds = join_words(image_type_phrase(i.get("label")) for i in images)
+        lines.append(f"Images: {len(images)} ({kinds})")
+    qa = slots.get("qa_log") or []
+    for entry in qa[-5:]:
+        lines.append(f"Q: {entry['question']} — A: {entry['answer']} ({entry['confidence']:.0%})")
+    for seg in slots.get("segmentations") or []:
+        lines.append(f"Lesion outline: {seg['lesion_pixels']} pixels, {seg['lesion_fraction']:.1%} of the brain")
+    if slots.get("urgent"):
+        lines.append("Marked URGENT (red-flag symptoms)")
+    return lines
