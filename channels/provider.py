@@ -1,0 +1,98 @@
+"""Common ground of the messaging-platform channels (Telegram, WhatsApp Cloud, Twilio)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint
+
+from channels.intake import image_metadata, user_text
+from channels.media import MediaStore, image_error_metadata
+from channels.serving import MediaServingBlueprint
+from channels.settings import ChannelSettings
+from channels.tasks import ConversationWorkers, SeenIds
+from vision_models.imaging import ImageError
+
+logger = logging.getLogger(__name__)
+
+SORRY = "Sorry, something went wrong on my side. Please send your message again in a moment."
+NOT_SUPPORTED = "I can read text, photos, image files and DICOM files, and shared locations. Please send one of those."
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class ProviderInput(InputChannel):
+    """Shared plumbing: HTTP session, media intake, ordered background delivery, replay protection."""
+
+    media_channel = "provider"
+
+    def __init__(self, settings: ChannelSettings, store: MediaStore | None = None) -> None:
+        self.settings = settings
+        self.store = store or MediaStore()
+        self.workers = ConversationWorkers()
+        self.seen = SeenIds()
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The channel's HTTP client session (created on first use, inside the server's loop)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        """Stop background work and close the HTTP session."""
+        await self.workers.cancel()
+        if self._session is not None:
+            await self._session.close()
+
+    def new_blueprint(self) -> Blueprint:
+        """A blueprint that also serves /media and closes the channel when the server stops."""
+        blueprint = MediaServingBlueprint(f"{self.name()}_webhook", self.settings, self.store)
+
+        @blueprint.listener("before_server_stop")
+        async def stop(app: Any, loop: Any) -> None:
+            await self.close()
+
+        return blueprint
+
+    async def image_from_download(self, download: Awaitable[bytes], filename: str | None = None) -> dict[str, Any]:
+        """Await ``download`` and store the bytes; every failure becomes ``image_error`` metadata."""
+        try:
+            data = await download
+        except ImageError as error:
+            return image_error_metadata(error)
+        return image_metadata(self.store, data, self.media_channel, filename)
+
+    @staticmethod
+    def unsupported() -> dict[str, Any]:
+        """``image_error`` metadata for media the assistant cannot use (voice, video, stickers...)."""
+        return image_error_metadata(ImageError("not_an_image", NOT_SUPPORTED))
+
+    async def deliver(
+        self,
+        on_new_message: OnNewMessage,
+        output: OutputChannel,
+        sender: str,
+        text: str | None,
+        metadata: dict[str, Any],
+        message_id: str | None = None,
+    ) -> None:
+        """Hand one message to Rasa; if that fails, apologise to the patient instead of going silent."""
+        text = user_text(text, metadata)
+        if not text:
+            return
+        message = UserMessage(
+            text, output, sender, input_channel=self.name(), metadata=metadata, message_id=message_id
+        )
+        try:
+            await on_new_message(message)
+        except Exception:
+            logger.exception("%s: handling a message from %s failed", self.name(), sender)
+            try:
+                await output.send_text_message(sender, SORRY)
+            except Exception:
+                logger.exception("%s: could not send the apology to %s", self.name(), sender)
