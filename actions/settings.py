@@ -207,9 +207,10 @@ def _hospital(entry: Any, index: int) -> HospitalConfig:
     name = str(entry["name"])
     location = entry.get("location") or {}
     try:
-        point = Location(float(location["lat"]), float(location["lon"]))
+        lat, lon = float(location["lat"]), float(location["lon"])
     except (KeyError, TypeError, ValueError) as exc:
         raise SettingsError(f"Hospital {name!r}: location needs numeric lat and lon.") from exc
+    point = Location(lat, lon)
     capabilities = {str(k): str(v) for k, v in (entry.get("capabilities") or {}).items()}
     unknown = set(capabilities) - set(CAPABILITIES)
     if unknown:

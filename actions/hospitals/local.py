@@ -7,6 +7,7 @@ inference call runs in a thread pool, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import logging
 import threading
@@ -27,7 +28,7 @@ from actions.hospitals.types import (
     VQAOutcome,
 )
 from actions.settings import HospitalConfig
-from vision_models.bundle import BundleError, read_config
+from vision_models.bundle import BundleConfig, BundleError, read_config
 from vision_models.imaging import ImageError
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class ModelRegistry:
         with self._lock:
             if key in self._models:
                 model, info = self._models[key]
-                return model, CapabilityInfo(info.name, info.bundle, info.version, list(image_types), info.metrics)
+                return model, dataclasses.replace(info, image_types=list(image_types))
             if key in self._failed:
                 return None
             try:
@@ -81,9 +82,17 @@ class ModelRegistry:
                 self._failed[key] = str(exc)
                 logger.warning("Capability %s unavailable: %s", capability, exc)
                 return None
-            info = CapabilityInfo(capability, path.name, config.version, list(image_types), dict(config.metrics))
+            info = CapabilityInfo(
+                capability, path.name, config.version, list(image_types), dict(config.metrics), training_data(config)
+            )
             self._models[key] = (model, info)
             return model, info
+
+
+def training_data(config: BundleConfig) -> list[str]:
+    """Datasets a bundle was trained on, as recorded in its config (``extra.datasets`` or ``extra.dataset``)."""
+    value = config.extra.get("datasets") or config.extra.get("dataset") or config.metrics.get("dataset") or []
+    return [str(value)] if isinstance(value, str) else [str(item) for item in value]
 
 
 def _as_lists(pairs: Any) -> list[list[Any]]:

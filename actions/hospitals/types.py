@@ -98,6 +98,7 @@ class CapabilityInfo:
     version: str
     image_types: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
+    trained_on: list[str] = field(default_factory=list)
 
     def accuracy_for(self, question_type: str, default: float) -> float:
         """Validation accuracy of this capability's model for ``question_type``."""
