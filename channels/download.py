@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import urljoin, urlsplit
 
@@ -62,7 +63,7 @@ async def fetch_media(
                     if len(body) > max_bytes:
                         raise ImageError("too_large", TOO_LARGE)
                 return bytes(body)
-    except (TimeoutError, aiohttp.ClientError) as exc:
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # noqa: UP041 (Python 3.10: not the builtin)
         logger.warning("media download from %s failed: %s", origin[1], exc)
         raise ImageError("download_failed", DOWNLOAD_FAILED) from exc
     logger.warning("media download from %s: too many redirects", origin[1])

@@ -79,6 +79,16 @@ def check_size(size: int | None) -> None:
         raise ImageError("too_large", TOO_LARGE)
 
 
+def check_declared_type(media_type: str | None) -> None:
+    """Raise ``not_an_image`` before downloading when a provider declares a type that cannot be an image.
+
+    Only a hint to save a download: whatever is declared, the bytes are sniffed after download.
+    """
+    declared = (media_type or "").split(";")[0].strip().lower()
+    if declared and not (declared.startswith("image/") or declared in ("application/dicom", "application/octet-stream")):
+        raise ImageError("not_an_image", NOT_AN_IMAGE)
+
+
 def _verify_raster(data: bytes) -> None:
     try:
         with Image.open(io.BytesIO(data)) as image:

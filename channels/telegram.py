@@ -30,7 +30,7 @@ from sanic.response import HTTPResponse
 from channels.buttons import ButtonPayloads
 from channels.download import fetch_media
 from channels.intake import location_metadata
-from channels.media import MediaStore, check_size, content_type_for
+from channels.media import MediaStore, check_declared_type, check_size, content_type_for
 from channels.provider import OnNewMessage, ProviderInput
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name
@@ -71,7 +71,7 @@ class TelegramApi:
         try:
             async with self.session.post(url, timeout=aiohttp.ClientTimeout(total=timeout_s), **kwargs) as resp:
                 body = await resp.json(content_type=None)
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:  # noqa: UP041 (Python 3.10)
             raise TelegramError(f"{method}: {type(exc).__name__}") from exc
         if not isinstance(body, dict) or not body.get("ok"):
             description = body.get("description") if isinstance(body, dict) else "bad response"
@@ -334,9 +334,7 @@ class TelegramInput(ProviderInput):
     @staticmethod
     async def _download(api: TelegramApi, file: dict[str, Any]) -> bytes:
         check_size(file.get("file_size"))
-        declared = file.get("mime_type")
-        if declared and not _maybe_image(declared):
-            raise ImageError("not_an_image", "This file is not an image I can read. Please send a photo or DICOM file.")
+        check_declared_type(file.get("mime_type"))
         return await api.download_file(str(file.get("file_id")))
 
     async def _handle_callback(
@@ -360,11 +358,6 @@ def _command_to_intent(text: str | None) -> str | None:
         command = text.split()[0].split("@")[0].lower()
         return BOT_COMMANDS.get(command, text)
     return text
-
-
-def _maybe_image(media_type: str) -> bool:
-    media_type = media_type.lower()
-    return media_type.startswith("image/") or media_type in ("application/dicom", "application/octet-stream")
 
 
 def _chat_id(update: dict[str, Any]) -> int | None:
