@@ -1,0 +1,163 @@
+"""Operator commands for transcript delivery.
+
+    python -m actions.transcripts outbox list [--status pending|delivered|dead] [--conversation ID] [--json]
+    python -m actions.transcripts outbox attempts DELIVERY_ID
+    python -m actions.transcripts outbox retry (DELIVERY_ID ... | --dead)
+    python -m actions.transcripts outbox deliver [--once]
+    python -m actions.transcripts inbox serve [--host H] [--port N]
+    python -m actions.transcripts inbox list [--hospital NAME]
+
+Every command reads ``--config`` (default ``$QAID_SERVICES`` or ``services.yml``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+
+import aiohttp
+from aiohttp import web
+
+from actions.settings import Settings, SettingsError, load_settings
+from actions.transcripts.inbox import InboxStore, inbox_app_from_settings
+from actions.transcripts.outbox import PENDING
+from actions.transcripts.service import TranscriptService
+
+
+def _when(epoch: float | None) -> str:
+    return "-" if epoch is None else datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def outbox_list(settings: Settings, args: argparse.Namespace) -> int:
+    outbox = TranscriptService.from_settings(settings).outbox
+    outbox.create()
+    rows = outbox.find(args.status, args.conversation, args.limit)
+    if args.json:
+        print(json.dumps([{k: v for k, v in vars(r).items() if k != "body"} for r in rows], indent=2))
+        return 0
+    print(f"{'id':36}  {'status':9}  {'tries':>5}  {'hospital':24}  {'created':19}  {'next/delivered':19}  last error")
+    for row in rows:
+        settled = row.delivered_at if row.delivered_at else (row.next_attempt_at if row.status == PENDING else None)
+        print(f"{row.id:36}  {row.status:9}  {row.attempts:>5}  {row.hospital[:24]:24}  {_when(row.created_at):19}  "
+              f"{_when(settled):19}  {(row.last_error or '')[:60]}")
+    counts = outbox.counts()
+    print("totals: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty"))
+    return 0
+
+
+def outbox_attempts(settings: Settings, args: argparse.Namespace) -> int:
+    outbox = TranscriptService.from_settings(settings).outbox
+    outbox.create()
+    for attempt in outbox.attempts_of(args.delivery_id):
+        print(f"{_when(attempt.attempted_at)}  {attempt.status_code or '-':>4}  {attempt.duration_ms:8.1f} ms  "
+              f"{attempt.worker}  {attempt.error or 'ok'}")
+    return 0
+
+
+def outbox_retry(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.dead and not args.ids:
+        print("Give delivery ids or --dead.", file=sys.stderr)
+        return 2
+    outbox = TranscriptService.from_settings(settings).outbox
+    outbox.create()
+    count = outbox.retry(None if args.dead else args.ids, time.time())
+    print(f"{count} deliveries queued again.")
+    return 0
+
+
+def outbox_deliver(settings: Settings, args: argparse.Namespace) -> int:
+    service = TranscriptService.from_settings(settings)
+    service.outbox.create()
+
+    async def once() -> int:
+        total = 0
+        timeout = aiohttp.ClientTimeout(total=settings.delivery.timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while attempted := await service.worker.deliver_due(session):
+                total += attempted
+        return total
+
+    async def forever() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await service.worker.run(stop)
+
+    if args.once:
+        print(f"{asyncio.run(once())} delivery attempts made.")
+    else:
+        asyncio.run(forever())
+    return 0
+
+
+def inbox_serve(settings: Settings, args: argparse.Namespace) -> int:
+    app, _ = inbox_app_from_settings(settings)
+    host, port = args.host or settings.inbox.host, args.port or settings.inbox.port
+    print(f"Hospital inbox on http://{host}:{port}/intake/<hospital>", flush=True)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+def inbox_list(settings: Settings, args: argparse.Namespace) -> int:
+    store = InboxStore(settings.inbox.database_url)
+    store.create()
+    for item in store.find(args.hospital, args.limit):
+        print(f"{_when(item.received_at)}  {item.hospital[:24]:24}  {item.conversation_id[:24]:24}  {item.idempotency_key}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    root = argparse.ArgumentParser(prog="python -m actions.transcripts", description="Transcript outbox and inbox.")
+    root.add_argument("--config", default=None, help="services.yml (default: $QAID_SERVICES or the repo's)")
+    groups = root.add_subparsers(dest="group", required=True)
+    outbox = groups.add_parser("outbox").add_subparsers(dest="command", required=True)
+    listing = outbox.add_parser("list", help="deliveries, newest first")
+    listing.add_argument("--status", choices=["pending", "delivered", "dead"])
+    listing.add_argument("--conversation")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=outbox_list)
+    attempts = outbox.add_parser("attempts", help="every attempt of one delivery")
+    attempts.add_argument("delivery_id")
+    attempts.set_defaults(func=outbox_attempts)
+    retry = outbox.add_parser("retry", help="queue dead (or given) deliveries again")
+    retry.add_argument("ids", nargs="*")
+    retry.add_argument("--dead", action="store_true", help="every dead-lettered delivery")
+    retry.set_defaults(func=outbox_retry)
+    deliver = outbox.add_parser("deliver", help="run the delivery worker")
+    deliver.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    deliver.set_defaults(func=outbox_deliver)
+    inbox = groups.add_parser("inbox").add_subparsers(dest="command", required=True)
+    serve = inbox.add_parser("serve", help="run the hospital inbox receiver")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=inbox_serve)
+    received = inbox.add_parser("list", help="transcripts received")
+    received.add_argument("--hospital")
+    received.add_argument("--limit", type=int, default=50)
+    received.set_defaults(func=inbox_list)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m actions.transcripts``."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Database engines shared by the outbox and the inbox (SQLite by default, any SQLAlchemy URL works)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for ``database_url``; SQLite files get their folder, WAL mode and a busy timeout
+    so that the action server, the worker CLI and the inbox can share one file safely."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(database_url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(database_url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine

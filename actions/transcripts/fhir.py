@@ -1,0 +1,246 @@
+"""HL7 FHIR R4 rendering of a transcript, validated with ``fhir.resources`` (its R4B models).
+
+fhir.resources 8 models FHIR R5 at the top level and R4B (the R4 technical correction,
+wire-compatible with R4 for these resources) under ``fhir.resources.R4B``; R4 still has
+``Media``, which R5 removed, so the R4B models are the ones used here.
+
+The Bundle (type ``collection``) holds: a Patient without direct identifiers (city only);
+a Device for the assistant; a Consent; a QuestionnaireResponse with the intake facts and every
+question/answer; one Communication per message of the dialogue; one Media per image (by URL,
+never bytes); Observations for answers and segmentations; a DiagnosticReport grouping them;
+and a Flag when the consultation is urgent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+
+from actions.transcripts.model import Transcript
+
+QAID_SYSTEM = "https://qaid.example/fhir"
+_NS = uuid.UUID("0b6d2f4e-43a5-4d35-8f2f-0f8f6a1c2e77")
+
+
+class _Ids:
+    """Deterministic ``urn:uuid`` references per transcript (same transcript -> same bundle)."""
+
+    def __init__(self, transcript_id: str) -> None:
+        self.base = transcript_id
+
+    def __call__(self, *parts: object) -> str:
+        return f"urn:uuid:{uuid.uuid5(_NS, ':'.join([self.base, *map(str, parts)]))}"
+
+
+def _entry(full_url: str, resource: dict[str, Any]) -> dict[str, Any]:
+    resource["id"] = full_url.rsplit(":", 1)[-1]
+    return {"fullUrl": full_url, "resource": resource}
+
+
+def _text(value: str) -> dict[str, str]:
+    return {"text": value}
+
+
+def _media_url(public_url: str, path: str | None, sha256: str) -> str:
+    return f"{public_url.rstrip('/')}/{path}" if path else f"{public_url.rstrip('/')}/media/{sha256}"
+
+
+def _patient(transcript: Transcript, ids: _Ids) -> dict[str, Any]:
+    patient: dict[str, Any] = {"resourceType": "Patient", "active": True}
+    if transcript.patient.location:
+        patient["address"] = [{"city": transcript.patient.location}]
+    return _entry(ids("patient"), patient)
+
+
+def _questionnaire_response(transcript: Transcript, ids: _Ids, patient: str) -> dict[str, Any]:
+    facts = transcript.patient
+    items = []
+    for link, label, value in (
+        ("complaint", "Reason for consulting", facts.complaint),
+        ("duration", "Duration", facts.duration),
+        ("age_band", "Age band", facts.age_band),
+        ("location", "Location", facts.location),
+    ):
+        if value:
+            items.append({"linkId": link, "text": label, "answer": [{"valueString": value}]})
+    for index, symptom in enumerate(facts.symptoms):
+        text = symptom.name + (" (absent)" if symptom.negated else "")
+        answer: dict[str, Any] = {"valueBoolean": not symptom.negated}
+        items.append({"linkId": f"symptom-{index + 1}", "text": text, "answer": [answer]})
+    for index, qa in enumerate(transcript.questions):
+        item: dict[str, Any] = {"linkId": f"question-{index + 1}", "text": qa.question}
+        if qa.answer:
+            item["answer"] = [{"valueString": qa.answer}]
+        items.append(item)
+    response: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "subject": {"reference": patient},
+        "item": items,
+    }
+    if transcript.ended_at:
+        response["authored"] = transcript.ended_at
+    return _entry(ids("questionnaire-response"), response)
+
+
+def _consent(transcript: Transcript, ids: _Ids, patient: str) -> dict[str, Any]:
+    consent: dict[str, Any] = {
+        "resourceType": "Consent",
+        "status": "active" if transcript.consent.given else "rejected",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Consent Document"}]}],
+        "patient": {"reference": patient},
+        "policyRule": _text("Share this consultation with the hospitals the patient chose"),
+    }
+    if transcript.consent.time:
+        consent["dateTime"] = transcript.consent.time
+    return _entry(ids("consent"), consent)
+
+
+def _communications(transcript: Transcript, ids: _Ids, patient: str, device: str) -> list[dict[str, Any]]:
+    entries = []
+    for index, turn in enumerate(transcript.dialogue):
+        from_patient = turn.speaker == "patient"
+        communication: dict[str, Any] = {
+            "resourceType": "Communication",
+            "status": "completed",
+            "subject": {"reference": patient},
+            "sender": {"reference": patient if from_patient else device},
+            "recipient": [{"reference": device if from_patient else patient}],
+            "payload": [{"contentString": turn.text}],
+        }
+        if turn.timestamp:
+            communication["sent"] = turn.timestamp
+        entries.append(_entry(ids("communication", index), communication))
+    return entries
+
+
+def _component(label: str, value: float, unit: str) -> dict[str, Any]:
+    return {"code": _text(label), "valueQuantity": {"value": value, "unit": unit}}
+
+
+def _observations(
+    transcript: Transcript, ids: _Ids, patient: str, device: str, media: dict[str, str]
+) -> list[dict[str, Any]]:
+    entries = []
+    for index, qa in enumerate(transcript.questions):
+        observation: dict[str, Any] = {
+            "resourceType": "Observation",
+            "status": "preliminary",
+            "category": [_text("AI image question answering")],
+            "code": _text(qa.question),
+            "subject": {"reference": patient},
+            "device": {"reference": device},
+            "method": _text(f"Q&Aid: {qa.answered} of {qa.asked} hospitals answered; type {qa.question_type}"),
+            "component": [_component("confidence", qa.confidence, "1")],
+        }
+        if qa.answer:
+            observation["valueString"] = qa.answer
+        else:
+            observation["dataAbsentReason"] = _text("The models were not confident enough to answer")
+        if qa.agreement is not None:
+            observation["component"].append(_component("agreement between hospitals", qa.agreement, "1"))
+        if qa.timestamp:
+            observation["effectiveDateTime"] = qa.timestamp
+        if qa.image_sha256 in media:
+            observation["derivedFrom"] = [{"reference": media[qa.image_sha256]}]
+        entries.append(_entry(ids("observation", "qa", index), observation))
+    for index, seg in enumerate(transcript.segmentations):
+        observation = {
+            "resourceType": "Observation",
+            "status": "preliminary",
+            "category": [_text("AI image segmentation")],
+            "code": _text("Brain MRI lesion segmentation"),
+            "subject": {"reference": patient},
+            "device": {"reference": device},
+            "method": _text(f"Segmentation model at {seg.hospital}"),
+            "component": [
+                _component("lesion area", seg.lesion_pixels, "pixels"),
+                _component("brain area", seg.brain_pixels, "pixels"),
+                _component("lesion fraction of brain area", seg.lesion_fraction, "1"),
+            ],
+        }
+        if seg.timestamp:
+            observation["effectiveDateTime"] = seg.timestamp
+        if seg.image_sha256 in media:
+            observation["derivedFrom"] = [{"reference": media[seg.image_sha256]}]
+        entries.append(_entry(ids("observation", "segmentation", index), observation))
+    return entries
+
+
+def _media(transcript: Transcript, ids: _Ids, patient: str, public_url: str) -> list[dict[str, Any]]:
+    entries = []
+    for image in transcript.images:
+        media: dict[str, Any] = {
+            "resourceType": "Media",
+            "status": "completed",
+            "subject": {"reference": patient},
+            "content": {
+                "contentType": image.media_type or "application/octet-stream",
+                "url": _media_url(public_url, image.path, image.sha256),
+                "title": f"sha256:{image.sha256}",
+            },
+        }
+        if image.label:
+            kind = image.display_name or image.label
+            confidence = f" ({image.confidence:.0%})" if image.confidence is not None else ""
+            media["note"] = [{"text": f"Image type by the labeller: {kind}{confidence}"}]
+        if image.received_at:
+            media["createdDateTime"] = image.received_at
+        entries.append(_entry(ids("media", image.sha256), media))
+    return entries
+
+
+def transcript_to_fhir(transcript: Transcript, public_url: str = "http://localhost:5005") -> dict[str, Any]:
+    """The transcript as a validated FHIR R4 Bundle (JSON dict); image URLs are under ``public_url``."""
+    ids = _Ids(transcript.transcript_id)
+    patient = _patient(transcript, ids)
+    patient_ref = patient["fullUrl"]
+    device = _entry(
+        ids("device"),
+        {"resourceType": "Device", "deviceName": [{"name": "Q&Aid assistant", "type": "model-name"}]},
+    )
+    media = _media(transcript, ids, patient_ref, public_url)
+    media_refs = {image.sha256: ids("media", image.sha256) for image in transcript.images}
+    observations = _observations(transcript, ids, patient_ref, device["fullUrl"], media_refs)
+    entries = [
+        patient,
+        device,
+        _consent(transcript, ids, patient_ref),
+        _questionnaire_response(transcript, ids, patient_ref),
+        *_communications(transcript, ids, patient_ref, device["fullUrl"]),
+        *media,
+        *observations,
+    ]
+    if observations or media:
+        report: dict[str, Any] = {
+            "resourceType": "DiagnosticReport",
+            "status": "preliminary",
+            "code": _text("Q&Aid AI-assisted image assessment (not a diagnosis)"),
+            "subject": {"reference": patient_ref},
+            "result": [{"reference": entry["fullUrl"]} for entry in observations],
+            "media": [{"link": {"reference": entry["fullUrl"]}} for entry in media],
+            "conclusion": "Model outputs for a doctor's review; they are not a diagnosis.",
+        }
+        if transcript.ended_at:
+            report["issued"] = transcript.ended_at
+        entries.append(_entry(ids("diagnostic-report"), report))
+    if transcript.urgent:
+        flag = {
+            "resourceType": "Flag",
+            "status": "active",
+            "code": _text("Urgent: the patient reported red-flag symptoms"),
+            "subject": {"reference": patient_ref},
+        }
+        entries.append(_entry(ids("flag"), flag))
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": transcript.transcript_id,
+        "type": "collection",
+        "identifier": {"system": f"{QAID_SYSTEM}/transcript", "value": transcript.transcript_id},
+        "timestamp": transcript.created_at,
+        "entry": entries,
+    }
+    return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)

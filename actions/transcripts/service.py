@@ -1,0 +1,140 @@
+"""What the actions call to send transcripts, and the background work behind it.
+
+    service = TranscriptService.from_settings(settings)
+    await service.start()          # tables, embedded inbox (if configured), delivery worker task
+    ids = service.queue(transcript, ["Charite Imaging"])   # blocking DB write: call via asyncio.to_thread
+    await service.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from aiohttp import web
+
+from actions.settings import Settings
+from actions.transcripts.fhir import transcript_to_fhir
+from actions.transcripts.html import transcript_to_html
+from actions.transcripts.inbox import inbox_app_from_settings
+from actions.transcripts.model import Transcript
+from actions.transcripts.outbox import NewDelivery, Outbox
+from actions.transcripts.worker import DeliveryWorker
+
+logger = logging.getLogger(__name__)
+SECONDS_PER_DAY = 86400.0
+
+
+class TranscriptError(ValueError):
+    """A transcript that cannot be queued (unknown hospital, no intake configured)."""
+
+
+def envelope(transcript: Transcript, hospital: str, idempotency_key: str, public_url: str) -> str:
+    """The JSON body delivered to a hospital: the transcript in its three renderings."""
+    return json.dumps(
+        {
+            "idempotency_key": idempotency_key,
+            "hospital": hospital,
+            "transcript": transcript.to_dict(),
+            "fhir": transcript_to_fhir(transcript, public_url),
+            "html": transcript_to_html(transcript),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def secret_lookup(settings: Settings):
+    """Resolve a hospital's intake secret from the (current) settings."""
+
+    def secret_for(hospital: str) -> str | None:
+        for config in settings.hospitals:
+            if config.name == hospital and config.intake is not None:
+                return config.intake.secret
+        return None
+
+    return secret_for
+
+
+class TranscriptService:
+    """Queues transcripts in the durable outbox and runs the delivery worker (and embedded inbox)."""
+
+    def __init__(self, settings: Settings, outbox: Outbox) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self.worker = DeliveryWorker(outbox, settings.delivery, secret_lookup(settings))
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._inbox_runner: web.AppRunner | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TranscriptService:
+        """The service for ``settings`` (nothing starts until :meth:`start`)."""
+        return cls(settings, Outbox(settings.delivery.database_url, settings.delivery.dead_letter_after_days * SECONDS_PER_DAY))
+
+    def queue(self, transcript: Transcript, hospitals: list[str]) -> list[str]:
+        """Queue ``transcript`` for each hospital (by name); returns one delivery id per hospital.
+
+        Idempotent: queueing the same transcript for the same hospital again returns the same id.
+        Blocking (database write): from async code call it through ``asyncio.to_thread``.
+        """
+        items = []
+        for name in dict.fromkeys(hospitals):
+            config = next((h for h in self.settings.hospitals if h.name == name), None)
+            if config is None:
+                raise TranscriptError(f"Unknown hospital {name!r}.")
+            if config.intake is None:
+                raise TranscriptError(f"Hospital {name!r} has no intake configured in {self.settings.path}.")
+            key = f"{transcript.transcript_id}:{name}"
+            body = envelope(transcript, name, key, self.settings.public_url)
+            items.append(
+                NewDelivery(key, transcript.conversation_id, transcript.transcript_id, name, config.intake.url, body)
+            )
+        self.outbox.create()
+        return self.outbox.enqueue(items, time.time())
+
+    def delete_conversation(self, conversation_id: str) -> int:
+        """Erase a conversation's queued and sent deliveries from the outbox; returns how many."""
+        self.outbox.create()
+        return self.outbox.delete_conversation(conversation_id)
+
+    async def start(self, worker: bool = True) -> None:
+        """Create tables, start the embedded inbox when configured and the delivery worker task."""
+        await asyncio.to_thread(self.outbox.create)
+        if self.settings.inbox.embedded and self._inbox_runner is None:
+            await self._start_inbox()
+        if worker and self._task is None:
+            self._stop.clear()
+            self._task = asyncio.create_task(self.worker.run(self._stop), name="transcript-delivery-worker")
+
+    async def _start_inbox(self) -> None:
+        app, _ = await asyncio.to_thread(inbox_app_from_settings, self.settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.inbox.host, self.settings.inbox.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            logger.error(
+                "Embedded hospital inbox could not listen on %s:%d (%s); deliveries will retry until it is up.",
+                self.settings.inbox.host, self.settings.inbox.port, exc,
+            )
+            return
+        self._inbox_runner = runner
+        logger.info("Hospital inbox listening on http://%s:%d/intake/", self.settings.inbox.host, self.settings.inbox.port)
+
+    async def stop(self) -> None:
+        """Stop the worker (finishing its current batch) and the embedded inbox."""
+        self._stop.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, self.settings.delivery.timeout_s + 5)
+            except TimeoutError:
+                self._task.cancel()
+            self._task = None
+        if self._inbox_runner is not None:
+            await self._inbox_runner.cleanup()
+            self._inbox_runner = None
