@@ -93,7 +93,9 @@ class TranscriptService:
                 NewDelivery(key, transcript.conversation_id, transcript.transcript_id, name, config.intake.url, body)
             )
         self.outbox.create()
-        return self.outbox.enqueue(items, time.time())
+        ids = self.outbox.enqueue(items, time.time())
+        self.worker.wake()
+        return ids
 
     def delete_conversation(self, conversation_id: str) -> int:
         """Erase a conversation's queued and sent deliveries from the outbox; returns how many."""

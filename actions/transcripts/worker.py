@@ -49,6 +49,13 @@ class DeliveryWorker:
         self.secret_for = secret_for
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._semaphore = asyncio.Semaphore(concurrency)
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Ask a running worker to look for due deliveries now (callable from any thread)."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     async def deliver_due(self, session: aiohttp.ClientSession) -> int:
         """Claim one batch of due deliveries and attempt each; returns how many were attempted."""
@@ -100,15 +107,23 @@ class DeliveryWorker:
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             logger.info("Delivery worker %s started.", self.worker_id)
+            self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
             while not stop.is_set():
+                self._wake.clear()
                 try:
                     attempted = await self.deliver_due(session)
                 except Exception:  # a database hiccup must not end the worker
                     logger.exception("Delivery round failed; retrying after the poll interval.")
                     attempted = 0
                 if attempted == 0:
-                    try:
-                        await asyncio.wait_for(stop.wait(), self.config.poll_interval_s)
-                    except TimeoutError:
-                        pass
+                    await self._idle(stop)
+            self._loop = self._wake = None
             logger.info("Delivery worker %s stopped.", self.worker_id)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Sleep for the poll interval, or less when stopped or woken."""
+        assert self._wake is not None
+        waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(self._wake.wait())]
+        await asyncio.wait(waiters, timeout=self.config.poll_interval_s, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,61 @@
+"""FHIR R4 Bundle (validated with fhir.resources' R4B models) and the HTML summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fhir.resources.R4B.bundle import Bundle
+
+from actions.transcripts.fhir import transcript_to_fhir
+from actions.transcripts.html import transcript_to_html
+from actions.transcripts.model import Transcript
+
+
+def test_fhir_bundle_is_valid_r4_with_the_expected_resources(transcript: Transcript) -> None:
+    document = transcript_to_fhir(transcript, "https://chat.example.org")
+    bundle = Bundle.model_validate(document)
+    kinds = Counter(entry.resource.get_resource_type() for entry in bundle.entry)
+    assert kinds["Patient"] == 1 and kinds["QuestionnaireResponse"] == 1 and kinds["Consent"] == 1
+    assert kinds["Communication"] == len(transcript.dialogue)
+    assert kinds["Media"] == 1 and kinds["Observation"] == 2 and kinds["DiagnosticReport"] == 1 and kinds["Flag"] == 1
+    resources = {entry.fullUrl: entry.resource for entry in bundle.entry}
+    references = [ref for entry in document["entry"] for ref in _references(entry["resource"])]
+    assert references and all(ref in resources for ref in references)
+
+
+def test_patient_has_no_direct_identifiers(transcript: Transcript) -> None:
+    [patient] = [e["resource"] for e in transcript_to_fhir(transcript)["entry"]
+                 if e["resource"]["resourceType"] == "Patient"]
+    assert not {"identifier", "name", "telecom", "birthDate", "photo", "contact"} & set(patient)
+    assert patient["address"] == [{"city": "Paris"}]
+
+
+def test_images_are_referenced_not_embedded(transcript: Transcript) -> None:
+    document = transcript_to_fhir(transcript, "https://chat.example.org")
+    [media] = [e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "Media"]
+    assert media["content"]["url"] == f"https://chat.example.org/media/{'a' * 64}.png"
+    assert "data" not in media["content"]
+    answer = next(e["resource"] for e in document["entry"] if e["resource"].get("valueString") == "yes")
+    assert answer["status"] == "preliminary" and answer["code"]["text"] == "Is there a tumour?"
+    assert answer["component"][0]["valueQuantity"]["value"] == 0.72
+
+
+def test_bundle_is_deterministic_per_transcript(transcript: Transcript) -> None:
+    assert transcript_to_fhir(transcript) == transcript_to_fhir(transcript)
+
+
+def test_html_summary_shows_facts_and_escapes_text(transcript: Transcript) -> None:
+    transcript.questions[0].question = "<script>alert(1)</script> Is it bad?"
+    page = transcript_to_html(transcript)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    for expected in ("persistent headaches", "fever (absent)", "URGENT", "3/3", "72%", "brain MRI", "120"):
+        assert expected in page
+
+
+def _references(value: object) -> list[str]:
+    if isinstance(value, dict):
+        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
+        return found + [ref for item in value.values() for ref in _references(item)]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _references(item)]
+    return []
