@@ -40,6 +40,7 @@ from vision_models.imaging import ImageError
 logger = logging.getLogger(__name__)
 
 UPLOAD_FIELDS = ("image", "file")
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 NOT_FOUND = "I could not find that image any more; please send it again."
 ATTACH_FILE = "Please attach the image file itself rather than a link to it."
 
@@ -80,8 +81,8 @@ class MediaRestInput(RestInput):
         self.store = store or MediaStore()
 
     def parse_request(self, request: Request) -> InboundRequest:
-        """Read sender, text, metadata and an uploaded file from a JSON or multipart request."""
-        if (request.content_type or "").startswith("multipart/form-data"):
+        """Read sender, text, metadata and an uploaded file from a JSON, multipart or url-encoded request."""
+        if (request.content_type or "").startswith(FORM_TYPES):
             form = request.form
             raw_metadata = form.get("metadata")
             try:
@@ -154,6 +155,10 @@ class MediaRestInput(RestInput):
         except ImageError as error:
             return image_error_metadata(error)
 
+    async def index(self, request: Request) -> HTTPResponse:
+        """``GET /`` of the channel: a health check."""
+        return response.json({"status": "ok"})
+
     def output_channel_for(self, request: Request) -> CollectingOutputChannel:
         """The collector that gathers bot replies for the HTTP response."""
         return CollectingOutputChannel()
@@ -162,12 +167,12 @@ class MediaRestInput(RestInput):
         """Extra routes of subclasses (the web chat page and assets)."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """``GET /`` health, ``POST /webhook`` and the shared ``GET /media/<name>``."""
+        """``GET /`` (:meth:`index`), ``POST /webhook`` and the shared ``GET /media/<name>``."""
         blueprint = MediaServingBlueprint(f"{self.name()}_webhook", self.settings, self.store)
 
         @blueprint.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        async def index(request: Request) -> HTTPResponse:
+            return await self.index(request)
 
         @blueprint.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> ResponseStream | HTTPResponse:

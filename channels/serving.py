@@ -38,7 +38,6 @@ def add_media_route(app: Sanic, settings: ChannelSettings, store: MediaStore) ->
             "Cache-Control": "private, max-age=86400, immutable",
             "X-Content-Type-Options": "nosniff",
             "Content-Disposition": f'{disposition}; filename="{name}"',
-            "Access-Control-Allow-Origin": "*",
         }
         if request.method == "HEAD":
             headers["Content-Length"] = str(path.stat().st_size)

@@ -8,12 +8,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage, register
+from rasa.server import configure_cors
 from sanic import Sanic
 
 from channels.media import MediaStore
@@ -66,15 +68,17 @@ def media_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MediaStore:
 
 @pytest_asyncio.fixture
 async def serve() -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
-    """``await serve(channel, ...)`` mounts channels like ``rasa run`` does (under /webhooks/) on loopback."""
+    """``await serve(channel, ...)`` mounts channels with Rasa's own ``register`` (as ``rasa run`` does) on loopback."""
     servers: list[Any] = []
 
-    async def _serve(*channels: InputChannel, reply: Reply | None = None) -> RunningServer:
+    async def _serve(*channels: InputChannel, reply: Reply | None = None, cors: str | None = None) -> RunningServer:
         Sanic.test_mode = True
         app = Sanic(f"qaid_test_{uuid.uuid4().hex[:8]}")
+        if cors:
+            configure_cors(app, cors)
         bot = RecordingBot(reply=reply)
-        for channel in channels:
-            app.blueprint(channel.blueprint(bot), url_prefix=f"/webhooks/{channel.url_prefix()}")
+        app.ctx.agent = SimpleNamespace(handle_message=bot)
+        register(list(channels), app, route="/webhooks/")
         port = free_port()
         server = await app.create_server(
             host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
