@@ -30,6 +30,7 @@ from actions.hospitals.types import (
 from actions.settings import HospitalConfig
 from vision_models.bundle import BundleConfig, BundleError, read_config
 from vision_models.imaging import ImageError
+from vision_models.vqa import QuestionError
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +91,13 @@ class ModelRegistry:
 
 
 def training_data(config: BundleConfig) -> list[str]:
-    """Datasets a bundle was trained on, as recorded in its config (``extra.datasets`` or ``extra.dataset``)."""
-    value = config.extra.get("datasets") or config.extra.get("dataset") or config.metrics.get("dataset") or []
-    return [str(value)] if isinstance(value, str) else [str(item) for item in value]
+    """Datasets a bundle was trained on: ``extra.datasets``/``extra.dataset``, or the dataset options
+    recorded by the VQA trainer (``extra.training.vqa_rad`` / ``extra.training.slake``)."""
+    value = config.extra.get("datasets") or config.extra.get("dataset")
+    if value:
+        return [str(value)] if isinstance(value, str) else [str(item) for item in value]
+    training = config.extra.get("training") or {}
+    return [name for name in ("vqa_rad", "slake") if isinstance(training, dict) and training.get(name)]
 
 
 def _as_lists(pairs: Any) -> list[list[Any]]:
@@ -157,6 +162,8 @@ class LocalHospital(Hospital):
             return await loop.run_in_executor(self._executor, partial(getattr(model, method), *args))
         except ImageError as exc:
             raise HospitalError(exc.code, exc.reason, 400) from exc
+        except QuestionError as exc:
+            raise HospitalError("bad_question", str(exc), 400) from exc
         except Exception as exc:  # a model failure must not take the action server down
             logger.exception("Hospital %r: %s.%s failed", self.name, capability, method)
             raise HospitalError("inference_failed", f"{capability} failed at {self.name}: {exc}", 500) from exc

@@ -101,13 +101,22 @@ class CapabilityInfo:
     trained_on: list[str] = field(default_factory=list)
 
     def accuracy_for(self, question_type: str, default: float) -> float:
-        """Validation accuracy of this capability's model for ``question_type``."""
+        """Validation accuracy (0..1) of this capability's model for ``question_type``.
+
+        Reads ``metrics["val_accuracy_by_type"]``, falling back to the overall validation accuracy
+        (``val_accuracy`` or ``val.overall``) and then to ``default``; percentages are converted.
+        """
         by_type = self.metrics.get("val_accuracy_by_type") or {}
-        value = by_type.get(question_type, self.metrics.get("val_accuracy", default))
-        try:
-            return min(1.0, max(0.0, float(value)))
-        except (TypeError, ValueError):
-            return default
+        overall = self.metrics.get("val_accuracy")
+        if overall is None and isinstance(self.metrics.get("val"), dict):
+            overall = self.metrics["val"].get("overall")
+        for value in (by_type.get(question_type), overall):
+            try:
+                number = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+            return min(1.0, max(0.0, number / 100.0 if number > 1.0 else number))
+        return default
 
 
 @dataclass

@@ -56,3 +56,10 @@ def test_accuracy_per_question_type_falls_back_to_overall_then_default() -> None
     assert info.accuracy_for("PRES", 0.5) == 0.9
     assert info.accuracy_for("COLOR", 0.5) == 0.6
     assert CapabilityInfo("vqa", "b", "1").accuracy_for("PRES", 0.5) == 0.5
+
+
+def test_percent_metrics_from_the_vqa_trainer_are_read() -> None:
+    metrics = {"val": {"overall": 61.5, "by_type": {"PRES": 80.0}}, "val_accuracy_by_type": {"PRES": 80.0}}
+    info = CapabilityInfo("vqa", "b", "1", metrics=metrics)
+    assert info.accuracy_for("PRES", 0.5) == 0.8
+    assert info.accuracy_for("COUNT", 0.5) == 0.615
