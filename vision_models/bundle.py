@@ -14,9 +14,10 @@ import hashlib
 import json
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import torch
 from torch import nn
@@ -51,7 +52,7 @@ class BundleConfig:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "BundleConfig":
+    def from_dict(cls, data: dict[str, Any]) -> BundleConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -88,11 +89,10 @@ def save_bundle(network: nn.Module, config: BundleConfig, out_dir: Path | str) -
 
 def _fetch(url: str, dest: Path, timeout: float) -> None:
     with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as handle:
-        for chunk in iter(lambda: response.read(1 << 20), b""):
-            handle.write(chunk)
+        handle.writelines(iter(lambda: response.read(1 << 20), b""))
 
 
-def materialise(location: Path | str, cache_dir: Optional[Path] = None, timeout: float = 60.0) -> Path:
+def materialise(location: Path | str, cache_dir: Path | None = None, timeout: float = 60.0) -> Path:
     """Return a local folder for a bundle at a path or an ``http(s)://`` base URL.
 
     Remote bundles are downloaded into ``cache_dir`` (a temporary folder by default).
@@ -128,7 +128,7 @@ def read_config(folder: Path) -> BundleConfig:
 def load_bundle(
     location: Path | str,
     factory: Callable[[BundleConfig], nn.Module],
-    cache_dir: Optional[Path] = None,
+    cache_dir: Path | None = None,
 ) -> Bundle:
     """Load a bundle from a folder or URL, verify its checksum and build it with ``factory``."""
     folder = materialise(location, cache_dir)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -18,7 +17,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 MIN_SIDE = 16
 
-ImageSource = Union[bytes, str, Path, Image.Image]
+ImageSource = bytes | str | Path | Image.Image
 
 
 class ImageError(ValueError):
@@ -30,7 +29,7 @@ class ImageError(ValueError):
         self.reason = reason
 
 
-def _read_bytes(source: Union[bytes, str, Path]) -> bytes:
+def _read_bytes(source: bytes | str | Path) -> bytes:
     if isinstance(source, bytes):
         data = source
     else:

@@ -1,0 +1,89 @@
+"""CPU inference benchmark of the vision models (batch 1, median of 50 runs after warm-up).
+
+    PYTHONPATH=. .venv-models/bin/python bench/bench_vision.py [--threads 2] [--runs 50] [--image PATH]
+
+Times, from encoded PNG bytes to the typed result: prefilter + labeller together on one image,
+and segmentation of one 256x256 slice (overlay PNG included). Prints one JSON line with the
+medians, the 90th percentiles and whether each target (60 ms, 150 ms) is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from vision_models.labeller import Labeller
+from vision_models.prefilter import Prefilter
+from vision_models.segmentation import Segmenter
+
+TARGET_CLASSIFIERS_MS = 60.0
+TARGET_SEGMENTATION_MS = 150.0
+
+
+def synthetic_slice(size: int = 256) -> bytes:
+    """A deterministic brain-MRI-like RGB slice (bright ellipse with texture) as PNG bytes."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:size, :size]
+    head = ((yy - size / 2) / (0.42 * size)) ** 2 + ((xx - size / 2) / (0.35 * size)) ** 2 < 1
+    lesion = ((yy - 0.4 * size) ** 2 + (xx - 0.6 * size) ** 2) < (0.08 * size) ** 2
+    base = head * (0.35 + 0.1 * rng.random((size, size))) + lesion * 0.4
+    rgb = np.stack([base * 0.8, base, base * 0.9], axis=-1)
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8), mode="RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def time_ms(func: Callable[[], object], runs: int, warmup: int = 5) -> dict[str, float]:
+    """Median and 90th percentile wall-clock milliseconds of ``func``."""
+    for _ in range(warmup):
+        func()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        samples.append((time.perf_counter() - start) * 1000.0)
+    samples.sort()
+    return {"median": round(statistics.median(samples), 2), "p90": round(samples[int(0.9 * (runs - 1))], 2)}
+
+
+def main(argv: list[str]) -> int:
+    """Run the benchmark and print one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--image", type=Path, default=None, help="image to time (default: a synthetic 256x256 slice)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    data = args.image.read_bytes() if args.image else synthetic_slice()
+    prefilter, labeller, segmenter = Prefilter.load(), Labeller.load(), Segmenter.load()
+
+    def classify() -> None:
+        prefilter.predict(data)
+        labeller.predict(data)
+
+    classifiers = time_ms(classify, args.runs)
+    segmentation = time_ms(lambda: segmenter.predict(data), args.runs)
+    print(json.dumps({
+        "runs": args.runs, "threads": args.threads, "batch": 1,
+        "input": str(args.image) if args.image else "synthetic 256x256 RGB PNG",
+        "prefilter_plus_labeller_ms": classifiers,
+        "segmentation_ms": segmentation,
+        "targets_ms": {"prefilter_plus_labeller": TARGET_CLASSIFIERS_MS, "segmentation": TARGET_SEGMENTATION_MS},
+        "meets_targets": classifiers["median"] <= TARGET_CLASSIFIERS_MS
+        and segmentation["median"] <= TARGET_SEGMENTATION_MS,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

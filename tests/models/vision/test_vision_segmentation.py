@@ -1,0 +1,102 @@
+"""Segmentation: outline overlay, per-volume Dice on known masks, one training step, the API and CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vision_models.__main__ import main
+from vision_models.data import read_slices
+from vision_models.segmentation import SegmentationResult, Segmenter
+from vision_models.segmentation.overlay import outline, overlay_png
+from vision_models.segmentation.train import evaluate_slices
+
+
+def test_outline_is_the_mask_border() -> None:
+    mask = np.zeros((7, 7), bool)
+    mask[1:6, 1:6] = True
+    edge = outline(mask)
+    assert edge.sum() == 16 and not edge[3, 3] and edge[1, 1]
+
+
+def test_overlay_draws_red_outline() -> None:
+    mask = np.zeros((20, 20), bool)
+    mask[5:15, 5:15] = True
+    png = Image.open(io.BytesIO(overlay_png(np.full((20, 20, 3), 0.5), mask)))
+    arr = np.asarray(png)
+    assert png.size == (20, 20) and tuple(arr[5, 5]) == (255, 48, 48) and tuple(arr[10, 10]) == (128, 128, 128)
+
+
+class _Oracle:
+    """Stands in for a Segmenter: returns the true mask, shifted for one patient."""
+
+    def __init__(self, shift_patient: str) -> None:
+        self.shift_patient = shift_patient
+
+    def predict_masks(self, paths):
+        masks = []
+        for path in paths:
+            truth = np.asarray(Image.open(str(path).replace(".png", "_mask.png"))) > 127
+            masks.append(np.roll(truth, 4, axis=1) if self.shift_patient in str(path) else truth)
+        return masks
+
+
+def test_evaluate_slices_known_dice(lgg_root: Path) -> None:
+    slices = read_slices(lgg_root, "val")
+    metrics = evaluate_slices(_Oracle("Pval1"), slices)
+    # 8x8 squares shifted by 4 columns: overlap 32 of 64 -> Dice 0.5 on every tumour slice of Pval1.
+    assert metrics["per_volume"] == {"Pval0": 1.0, "Pval1": pytest.approx(0.5)}
+    assert metrics["per_volume_dice"] == pytest.approx(0.75)
+    assert metrics["pixel_dice"] == pytest.approx((2 * 128 + 2 * 64) / (256 + 256))
+    assert metrics["empty_slice_specificity"] == 1.0
+    assert (metrics["n"], metrics["patients"]) == (8, 2)
+
+
+def test_segmenter_result_at_input_resolution(segmentation_bundle: Path, lgg_root: Path) -> None:
+    segmenter = Segmenter.load(segmentation_bundle)
+    image = Image.open(lgg_root / "val" / "Pval0" / "Pval0_1.png").resize((60, 50))
+    result = segmenter.predict(image)
+    assert isinstance(result, SegmentationResult)
+    assert result.mask.shape == (50, 60) and result.mask.dtype == bool
+    assert result.lesion_pixels == int(result.mask.sum())
+    assert result.brain_pixels >= result.lesion_pixels
+    assert 0.0 <= result.lesion_fraction <= 1.0
+    assert Image.open(io.BytesIO(result.overlay_png)).size == (60, 50)
+
+
+def test_lesion_fraction_uses_non_background_pixels(segmentation_bundle: Path) -> None:
+    segmenter = Segmenter.load(segmentation_bundle)
+    segmenter.threshold = 2.0  # nothing can reach it: no lesion
+    image = np.zeros((40, 40, 3), np.uint8)
+    image[10:30, 10:30] = 120
+    result = segmenter.predict(Image.fromarray(image))
+    assert (result.lesion_pixels, result.brain_pixels, result.lesion_fraction) == (0, 400, 0.0)
+
+
+def test_trained_bundle_records_metrics(segmentation_bundle: Path) -> None:
+    config = json.loads((segmentation_bundle / "config.json").read_text())
+    assert config["architecture"] == "basic_unet"
+    assert config["metrics"]["split"] == "val" and config["metrics"]["patients"] == 2
+    assert config["extra"]["training"]["steps"] == 1
+
+
+def test_cli_predict_writes_overlay(segmentation_bundle: Path, lgg_root: Path, tmp_path: Path, capsys) -> None:
+    overlay = tmp_path / "overlay.png"
+    image = lgg_root / "val" / "Pval0" / "Pval0_1.png"
+    assert main(["predict", "segmentation", str(image), "--bundle", str(segmentation_bundle),
+                 "--overlay", str(overlay)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["brain_pixels"] > 0 and Image.open(overlay).format == "PNG"
+
+
+def test_cli_evaluate_json(segmentation_bundle: Path, lgg_root: Path, capsys) -> None:
+    assert main(["evaluate", "segmentation", "--data", str(lgg_root), "--bundle", str(segmentation_bundle),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["model"], result["split"], result["n"]) == ("segmentation", "val", 8)
+    assert 0.0 <= result["metrics"]["per_volume_dice"] <= 1.0

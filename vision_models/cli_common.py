@@ -1,0 +1,63 @@
+"""Helpers shared by the per-model command lines (argument parsing, JSON output, error handling)."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vision_models.bundle import BundleError
+from vision_models.data import DataError
+from vision_models.imaging import ImageError
+
+
+def parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """An ``argparse`` parser named after the full ``python -m vision_models ...`` command."""
+    return argparse.ArgumentParser(prog=f"python -m vision_models {prog}", description=description)
+
+
+def add_training_arguments(p: argparse.ArgumentParser, default_out: Path, epochs: int, seed: int) -> None:
+    """--data/--out and the optimisation overrides common to every ``train`` command."""
+    p.add_argument("--data", type=Path, required=True, help="data folder")
+    p.add_argument("--out", type=Path, default=default_out, help=f"bundle folder (default {default_out})")
+    p.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
+    p.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; more threads slow down on a shared CPU)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimisation steps")
+
+
+def add_evaluation_arguments(p: argparse.ArgumentParser, default_bundle: Path) -> None:
+    """--data/--split/--bundle/--json common to every ``evaluate`` command."""
+    p.add_argument("--data", type=Path, required=True, help="data folder with the same layout as the shared one")
+    p.add_argument("--split", default=None, help="split to score (default: test if present, else val)")
+    p.add_argument("--bundle", default=str(default_bundle), help="bundle folder or URL")
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+
+
+def command_line(model: str, command: str, argv: list[str]) -> str:
+    """The reproducible command that was run."""
+    return " ".join(["python -m vision_models", command, model, *map(shlex.quote, argv)])
+
+
+def emit(result: dict[str, Any], as_json: bool) -> None:
+    """Print ``result`` as one JSON line, or as indented JSON for people."""
+    print(json.dumps(result, sort_keys=True) if as_json else json.dumps(result, indent=2, sort_keys=True))
+
+
+def friendly_errors(func: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+    """Turn expected failures (bad image, data folder, bundle) into a message and exit code 1."""
+    @functools.wraps(func)
+    def wrapper(argv: list[str]) -> int:
+        try:
+            return func(argv)
+        except ImageError as exc:
+            print(f"error ({exc.code}): {exc.reason}", file=sys.stderr)
+        except (DataError, BundleError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return wrapper

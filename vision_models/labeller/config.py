@@ -1,0 +1,58 @@
+"""Configuration, classes and network factory of the image-type labeller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch import nn
+
+from vision_models.engine import TrainSettings
+from vision_models.networks import build_network
+
+BUNDLE_NAME = "labeller"
+DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "weights" / BUNDLE_NAME
+UNSURE_DISPLAY_NAME = "unsure"
+DISPLAY_NAMES = {
+    "abdomen_ct": "abdomen CT",
+    "brain_mri": "brain MRI",
+    "breast_mri": "breast MRI",
+    "chest_ct": "chest CT",
+    "chest_xray": "chest X-ray",
+    "fundus": "fundus photo",
+    "hand_xray": "hand X-ray",
+    "head_ct": "head CT",
+    "mammogram": "mammogram",
+}
+
+
+def display_name(label: str) -> str:
+    """Patient-facing name of a class (the folder name with underscores as spaces when unknown)."""
+    return DISPLAY_NAMES.get(label, label.replace("_", " "))
+
+
+@dataclass
+class LabellerConfig:
+    """Hyper-parameters of the labeller, its calibration and abstention rule."""
+
+    architecture: str = "compact_cnn"
+    input_size: int = 64
+    channels: int = 1
+    features: tuple[int, ...] = (16, 32, 64, 128)
+    calibration_fraction: float = 0.15
+    target_accepted_accuracy: float = 0.99
+    threshold_floor: float = 0.5
+    settings: TrainSettings = field(default_factory=lambda: TrainSettings(
+        epochs=12, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
+
+    def network_params(self, num_classes: int) -> dict:
+        """Factory parameters recorded in the bundle."""
+        params = {"in_channels": self.channels, "num_classes": num_classes}
+        if self.architecture == "compact_cnn":
+            params["features"] = list(self.features)
+        return params
+
+
+def create_network(config: LabellerConfig, num_classes: int) -> nn.Module:
+    """Build an untrained labeller network for ``config``."""
+    return build_network(config.architecture, config.network_params(num_classes))

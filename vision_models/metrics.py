@@ -1,0 +1,64 @@
+"""Evaluation metrics for classifiers and segmentation, pure NumPy."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+
+def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
+    """Counts with rows = true class, columns = predicted class."""
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return cm
+
+
+def accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    """Fraction of exact matches (0.0 for empty input)."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    return float((t == p).mean()) if t.size else 0.0
+
+
+def per_class_recall(cm: np.ndarray, classes: Sequence[str]) -> dict[str, float]:
+    """Recall of each class that has at least one true sample."""
+    support = cm.sum(axis=1)
+    return {name: float(cm[i, i] / support[i]) for i, name in enumerate(classes) if support[i] > 0}
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: Sequence[int], bins: int = 15) -> float:
+    """ECE of the top-1 confidence over equal-width confidence bins."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == np.asarray(labels)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for low, high in itertools.pairwise(edges):
+        in_bin = (confidence > low) & (confidence <= high)
+        if in_bin.any():
+            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(ece)
+
+
+def dice(prediction: np.ndarray, target: np.ndarray) -> float:
+    """Dice coefficient of two boolean masks; 1.0 when both are empty."""
+    pred, truth = np.asarray(prediction, dtype=bool), np.asarray(target, dtype=bool)
+    total = int(pred.sum()) + int(truth.sum())
+    if total == 0:
+        return 1.0
+    return 2.0 * int(np.logical_and(pred, truth).sum()) / total
+
+
+def per_volume_dice(intersections: Mapping[str, int], totals: Mapping[str, int]) -> dict[str, float]:
+    """Dice per volume from summed slice intersections and summed |pred| + |truth| per volume."""
+    return {key: (2.0 * intersections[key] / totals[key]) if totals[key] else 1.0 for key in sorted(totals)}
+
+
+def distribution(values: Sequence[float]) -> dict[str, float]:
+    """Mean, standard deviation, min, quartiles and max of ``values``."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0:
+        return {}
+    q1, median, q3 = np.percentile(arr, [25, 50, 75])
+    return {"mean": float(arr.mean()), "std": float(arr.std()), "min": float(arr.min()), "q1": float(q1),
+            "median": float(median), "q3": float(q3), "max": float(arr.max())}

@@ -1,0 +1,94 @@
+"""Network definitions and the single factory that rebuilds them from a bundle config.
+
+Every bundle records ``architecture`` and ``params``; :func:`build_network` turns those two
+fields back into a ``torch.nn.Module``. Architectures:
+
+- ``compact_cnn``: a small 2-D classifier (four MONAI convolution stages + global pooling),
+  made for 64x64 inputs.
+- ``densenet121``: MONAI's 2-D DenseNet121 (the network the original Q&Aid used), for comparison.
+- ``basic_unet``: MONAI's 2-D BasicUNet for segmentation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from monai.networks.blocks import Convolution
+from monai.networks.nets import BasicUNet, DenseNet121
+from torch import nn
+
+from vision_models.bundle import BundleConfig
+
+
+class CompactCNN(nn.Module):
+    """Small classifier: ``len(features)`` stages of two 3x3 convolutions and a 2x2 max-pool."""
+
+    def __init__(self, in_channels: int, num_classes: int, features: Sequence[int] = (16, 32, 64, 128),
+                 dropout: float = 0.2) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for width in features:
+            layers += [
+                Convolution(2, channels, width, act="RELU", norm="BATCH"),
+                Convolution(2, width, width, act="RELU", norm="BATCH"),
+                nn.MaxPool2d(2),
+            ]
+            channels = width
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                                  nn.Linear(channels, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def _compact_cnn(params: dict[str, Any]) -> nn.Module:
+    return CompactCNN(
+        in_channels=params["in_channels"],
+        num_classes=params["num_classes"],
+        features=tuple(params.get("features", (16, 32, 64, 128))),
+        dropout=params.get("dropout", 0.2),
+    )
+
+
+def _densenet121(params: dict[str, Any]) -> nn.Module:
+    return DenseNet121(spatial_dims=2, in_channels=params["in_channels"], out_channels=params["num_classes"])
+
+
+def _basic_unet(params: dict[str, Any]) -> nn.Module:
+    return BasicUNet(
+        spatial_dims=2,
+        in_channels=params["in_channels"],
+        out_channels=params.get("out_channels", 1),
+        features=tuple(params["features"]),
+        dropout=params.get("dropout", 0.0),
+    )
+
+
+ARCHITECTURES: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
+    "compact_cnn": _compact_cnn,
+    "densenet121": _densenet121,
+    "basic_unet": _basic_unet,
+}
+
+
+def build_network(architecture: str, params: dict[str, Any]) -> nn.Module:
+    """Build the network named ``architecture`` with its factory ``params``."""
+    try:
+        builder = ARCHITECTURES[architecture]
+    except KeyError as exc:
+        raise ValueError(f"Unknown architecture {architecture!r}; known: {sorted(ARCHITECTURES)}") from exc
+    return builder(params)
+
+
+def network_from_config(config: BundleConfig) -> nn.Module:
+    """Bundle factory: rebuild the network a bundle config describes."""
+    return build_network(config.architecture, config.params)
+
+
+def count_parameters(network: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in network.parameters() if p.requires_grad)

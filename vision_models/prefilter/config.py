@@ -1,0 +1,41 @@
+"""Configuration and network factory of the medical-image prefilter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch import nn
+
+from vision_models.engine import TrainSettings
+from vision_models.networks import build_network
+
+BUNDLE_NAME = "prefilter"
+DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "weights" / BUNDLE_NAME
+CLASSES = ["non_medical", "medical"]
+
+
+@dataclass
+class PrefilterConfig:
+    """Hyper-parameters of the prefilter."""
+
+    architecture: str = "compact_cnn"
+    input_size: int = 64
+    channels: int = 3
+    features: tuple[int, ...] = (16, 32, 64, 128)
+    threshold: float = 0.5
+    grey_probability_non_medical: float = 0.3
+    settings: TrainSettings = field(default_factory=lambda: TrainSettings(
+        epochs=12, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
+
+    def network_params(self) -> dict:
+        """Factory parameters recorded in the bundle."""
+        params = {"in_channels": self.channels, "num_classes": len(CLASSES)}
+        if self.architecture == "compact_cnn":
+            params["features"] = list(self.features)
+        return params
+
+
+def create_network(config: PrefilterConfig) -> nn.Module:
+    """Build an untrained prefilter network for ``config``."""
+    return build_network(config.architecture, config.network_params())

@@ -1,0 +1,122 @@
+"""Training and evaluation of the prefilter on a data root holding ``modality/`` and ``nonmedical/``."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from vision_models.bundle import Bundle, BundleConfig, save_bundle
+from vision_models.classifier import ClassifierRuntime, train_classifier
+from vision_models.data import DataError, load_arrays, read_splits
+from vision_models.engine import seed_everything
+from vision_models.metrics import accuracy, confusion_matrix
+from vision_models.networks import count_parameters
+from vision_models.prefilter.config import (
+    BUNDLE_NAME,
+    CLASSES,
+    PrefilterConfig,
+    create_network,
+)
+from vision_models.prefilter.model import Prefilter
+
+VERSION = "1.0.0"
+MEDICAL_FOLDER, NON_MEDICAL_FOLDER = "modality", "nonmedical"
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    """An image with its prefilter target (1 = medical) and the group it is reported under."""
+
+    path: Path
+    target: int
+    group: str
+    split: str
+
+
+def read_items(root: Path | str) -> list[LabelledImage]:
+    """Every image listed in ``root/modality/splits.csv`` (medical) and ``root/nonmedical/splits.csv``."""
+    base = Path(root)
+    medical = [LabelledImage(s.path, 1, s.label, s.split) for s in read_splits(base / MEDICAL_FOLDER)]
+    other = [LabelledImage(s.path, 0, f"non_medical/{s.label}", s.split) for s in read_splits(base / NON_MEDICAL_FOLDER)]
+    return medical + other
+
+
+def items_of_split(items: Sequence[LabelledImage], split: str) -> list[LabelledImage]:
+    """Items of one split (both folders must contribute)."""
+    chosen = [i for i in items if i.split == split]
+    if not any(i.target == 1 for i in chosen) or not any(i.target == 0 for i in chosen):
+        raise DataError(f"Split {split!r} needs images in both {MEDICAL_FOLDER}/ and {NON_MEDICAL_FOLDER}/.")
+    return chosen
+
+
+def evaluate_items(prefilter: Prefilter, items: Sequence[LabelledImage], batch_size: int = 64) -> dict[str, Any]:
+    """Accuracy, confusion matrix, recall per group (each medical class, each non-medical collection)."""
+    predicted: list[int] = []
+    rejected: Counter[str] = Counter()
+    for begin in tqdm(range(0, len(items), batch_size), desc="evaluating", unit="batch", leave=False):
+        chunk = items[begin:begin + batch_size]
+        for result in prefilter.predict_batch([i.path for i in chunk]):
+            predicted.append(int(result.is_medical))
+            if result.code:
+                rejected[result.code] += 1
+    truth = [i.target for i in items]
+    correct_by_group: dict[str, list[int]] = defaultdict(list)
+    for item, pred in zip(items, predicted):
+        correct_by_group[item.group].append(int(pred == item.target))
+    recall = {group: float(np.mean(v)) for group, v in sorted(correct_by_group.items())}
+    medical = [v for g, v in recall.items() if not g.startswith("non_medical/")]
+    cm = confusion_matrix(truth, predicted, 2)
+    return {
+        "accuracy": accuracy(truth, predicted),
+        "medical_recall": float(cm[1, 1] / max(cm[1].sum(), 1)),
+        "non_medical_recall": float(cm[0, 0] / max(cm[0].sum(), 1)),
+        "min_medical_class_recall": float(min(medical)) if medical else 0.0,
+        "recall_by_group": recall,
+        "confusion_matrix": {"rows_true_cols_pred": CLASSES, "counts": cm.tolist()},
+        "refusals_by_code": dict(sorted(rejected.items())),
+        "n": len(items),
+    }
+
+
+def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: str | None = "val") -> Bundle:
+    """Train from scratch on the ``train`` split of both folders, evaluate on ``eval_split``, save."""
+    settings = config.settings
+    generator = seed_everything(settings.seed, settings.threads)
+    items = items_of_split(read_items(data_root), "train")
+    images = load_arrays([i.path for i in items], config.input_size, config.channels, desc="train images")
+    labels = np.asarray([i.target for i in items], dtype=np.int64)
+    grey = np.where(labels == 0, config.grey_probability_non_medical, 0.0)
+    mean, std = 0.5, 0.25
+    network = create_network(config)
+    history = train_classifier(network, images, labels, len(CLASSES), settings, generator, mean, std,
+                               grey_probability=grey, desc="prefilter")
+    bundle_config = BundleConfig(
+        name=BUNDLE_NAME, architecture=config.architecture, params=config.network_params(),
+        input_size=config.input_size, channels=config.channels, classes=list(CLASSES), mean=mean, std=std,
+        version=VERSION,
+        extra={
+            "threshold": config.threshold,
+            "parameters": count_parameters(network),
+            "training": {
+                "train_images": len(items), "medical": int(labels.sum()), "non_medical": int((labels == 0).sum()),
+                "seconds": round(history.seconds, 1), "steps": history.steps,
+                "epoch_losses": [round(v, 4) for v in history.losses], "settings": asdict(settings),
+                "torch": torch.__version__,
+            },
+        },
+    )
+    save_bundle(network, bundle_config, out_dir)
+    bundle = Bundle(config=bundle_config, network=network, path=Path(out_dir))
+    if eval_split is not None:
+        metrics = evaluate_items(Prefilter(ClassifierRuntime(bundle)), items_of_split(read_items(data_root), eval_split))
+        bundle_config.metrics = {"split": eval_split, **metrics}
+    bundle_config.extra["weights_bytes"] = (Path(out_dir) / bundle_config.weights).stat().st_size
+    save_bundle(network, bundle_config, out_dir)
+    return bundle

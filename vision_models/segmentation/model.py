@@ -1,0 +1,96 @@
+"""Inference API of the brain-MRI FLAIR-abnormality segmenter."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from vision_models.bundle import Bundle, load_bundle
+from vision_models.imaging import (
+    ImageSource,
+    load_image,
+    to_grayscale_array,
+    to_rgb_array,
+    to_tensor_array,
+)
+from vision_models.networks import network_from_config
+from vision_models.segmentation.config import DEFAULT_BUNDLE
+from vision_models.segmentation.overlay import overlay_png
+from vision_models.transforms import normalise
+
+
+@dataclass(frozen=True)
+class SegmentationResult:
+    """Mask at the input's resolution, lesion size and an overlay PNG to show the patient."""
+
+    mask: np.ndarray
+    lesion_pixels: int
+    brain_pixels: int
+    lesion_fraction: float
+    overlay_png: bytes
+
+
+class Segmenter:
+    """2-D BasicUNet segmenting FLAIR abnormality in brain-MRI slices of any size.
+
+    The network runs at the bundle's input size; the probability map is resized back to the
+    input's resolution before thresholding. Thread-safe; weights are loaded once.
+    """
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        self.config = bundle.config
+        self.threshold = float(self.config.extra.get("threshold", 0.5))
+        self.brain_threshold = float(self.config.extra.get("brain_threshold", 0.04))
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, location: Path | str = DEFAULT_BUNDLE, cache_dir: Path | None = None) -> Segmenter:
+        """Load a bundle from a folder or an ``http(s)://`` URL (checksum verified)."""
+        return cls(load_bundle(location, network_from_config, cache_dir))
+
+    def probabilities(self, images: Sequence[Image.Image]) -> list[np.ndarray]:
+        """Lesion probability map of each image, at the image's own resolution."""
+        size, channels = self.config.input_size, self.config.channels
+        batch = torch.from_numpy(np.stack([to_tensor_array(im, size, channels) for im in images]))
+        with self._lock, torch.inference_mode():
+            logits = self.bundle.network(normalise(batch, self.config.mean, self.config.std))
+        maps = []
+        for image, logit in zip(images, logits):
+            resized = F.interpolate(logit[None], size=(image.height, image.width), mode="bilinear",
+                                    align_corners=False)
+            maps.append(torch.sigmoid(resized)[0, 0].numpy())
+        return maps
+
+    def predict_masks(self, images: Sequence[ImageSource]) -> list[np.ndarray]:
+        """Boolean lesion masks, one per image, at each image's resolution."""
+        decoded = [load_image(im) for im in images]
+        return [p >= self.threshold for p in self.probabilities(decoded)]
+
+    def predict(self, image: ImageSource) -> SegmentationResult:
+        """Segment one slice; see :class:`SegmentationResult`."""
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images: Sequence[ImageSource]) -> list[SegmentationResult]:
+        """Segment several slices in one forward pass."""
+        decoded = [load_image(im) for im in images]
+        results = []
+        for image, prob in zip(decoded, self.probabilities(decoded)):
+            mask = prob >= self.threshold
+            brain = (to_grayscale_array(image) > self.brain_threshold) | mask
+            lesion, brain_pixels = int(mask.sum()), int(brain.sum())
+            results.append(SegmentationResult(
+                mask=mask,
+                lesion_pixels=lesion,
+                brain_pixels=brain_pixels,
+                lesion_fraction=lesion / brain_pixels if brain_pixels else 0.0,
+                overlay_png=overlay_png(to_rgb_array(image), mask),
+            ))
+        return results
