@@ -1,4 +1,4 @@
-"""Recording the patient's consent (and processing an image that was waiting for it)."""
+"""Recording the patient's consent, and processing an image that was waiting for it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ POSITIVE = {"give_consent", "affirm"}
 
 
 class ActionSetConsent(Action):
-    """Record consent or refusal; on consent, process an image sent before consent was given."""
+    """Record consent (give_consent / yes) or refusal (refuse_consent / no) with its time."""
 
     def name(self) -> str:
         return "action_set_consent"
@@ -27,11 +27,21 @@ class ActionSetConsent(Action):
         given = intent in POSITIVE
         events = [SlotSet("consent_given", given), SlotSet("consent_time", now_iso())]
         if not given:
-            dispatcher.utter_message(response="utter_consent_refused")
-            return events + [SlotSet("pending_image", None)]
-        dispatcher.utter_message(response="utter_consent_recorded")
-        pending = tracker.get_slot("pending_image")
-        if pending:
-            events += [SlotSet("pending_image", None)]
-            events += await process_image(dispatcher, tracker, pending)
+            events.append(SlotSet("pending_image", None))
         return events
+
+
+class ActionProcessPendingImage(Action):
+    """After consent: process the image sent before it, or invite the patient to send one."""
+
+    def name(self) -> str:
+        return "action_process_pending_image"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        pending = tracker.get_slot("pending_image")
+        if not pending:
+            dispatcher.utter_message(text="Send me a medical image (a photo of the screen is fine) and ask me about it.")
+            return []
+        return [SlotSet("pending_image", None)] + await process_image(dispatcher, tracker, pending)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import AllSlotsReset, SlotSet
@@ -44,7 +44,7 @@ async def candidate_hospitals(services: Services, tracker: Tracker) -> list[Hosp
 
 
 async def queue_transcript(
-    services: Services, tracker: Tracker, hospitals: list[str], extra: Optional[dict[str, Any]] = None
+    services: Services, tracker: Tracker, hospitals: list[str], extra: dict[str, Any] | None = None
 ) -> list[str]:
     """Build the transcript from the tracker and queue it for each hospital; returns the delivery ids."""
     slots = dict(tracker.current_slot_values()) | (extra or {})
@@ -172,7 +172,7 @@ class ActionEmergency(Action):
 
 
 class ActionGoodbye(Action):
-    """Say goodbye; a consented consultation that was not sent yet goes to the chosen (or nearest) hospital."""
+    """Before goodbye: a consented consultation not sent yet goes to the chosen (or nearest) hospital."""
 
     def name(self) -> str:
         return "action_goodbye"
@@ -189,7 +189,6 @@ class ActionGoodbye(Action):
             ids = await queue_transcript(services, tracker, chosen)
             dispatcher.utter_message(text="I've sent your transcript. " + NEXT_STEPS.format(hospitals=", ".join(chosen)))
             events = [SlotSet("chosen_hospitals", chosen), SlotSet("transcript_ids", ids)]
-        dispatcher.utter_message(response="utter_goodbye")
         return events
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -14,7 +14,7 @@ from actions.common import metadata, patient_location
 from actions.hospitals.types import HospitalInfo
 from actions.places import find_city
 from actions.runtime import get_services
-from actions.wording import age_band, join_words
+from actions.wording import INTAKE_PROMPTS, age_band, join_words
 
 SKIPPED = "skipped"
 DURATION_WORDS = re.compile(
@@ -35,7 +35,7 @@ def symptom_entities(tracker: Tracker) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def location_from_message(tracker: Tracker, text: Optional[str]) -> Optional[dict[str, Any]]:
+def location_from_message(tracker: Tracker, text: str | None) -> dict[str, Any] | None:
     """Coordinates from a shared location (metadata) or a known city in ``text``."""
     shared = metadata(tracker).get("location")
     if shared and shared.get("latitude") is not None and shared.get("longitude") is not None:
@@ -117,6 +117,45 @@ class ActionListHospitals(Action):
         heading = "Hospitals nearest to you:" if location else "Our partner hospitals (tell me your city to sort them by distance):"
         dispatcher.utter_message(text=f"{heading}\n{hospital_lines(hospitals)}")
         return []
+
+
+class ActionAskIntakeSlot(Action):
+    """Ask for one intake-form slot (the form calls ``action_ask_<slot>``); subclasses name the slot."""
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=INTAKE_PROMPTS[self.slot])
+        return []
+
+
+class ActionAskChiefComplaint(ActionAskIntakeSlot):
+    """Ask for the reason for the consultation."""
+
+    slot = "chief_complaint"
+
+
+class ActionAskDuration(ActionAskIntakeSlot):
+    """Ask how long the problem has lasted."""
+
+    slot = "duration"
+
+
+class ActionAskAgeBand(ActionAskIntakeSlot):
+    """Ask the patient's age (only the band is kept)."""
+
+    slot = "age_band"
+
+
+class ActionAskLocation(ActionAskIntakeSlot):
+    """Ask where the patient is."""
+
+    slot = "location"
 
 
 class ValidateIntakeForm(FormValidationAction):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 DISCLAIMER = "This is an automated answer from hospital models, not a diagnosis."
 
@@ -26,6 +27,14 @@ QUESTION_EXAMPLES = (
     "\"How many nodules are there?\"",
 )
 
+INTAKE_PROMPTS = {
+    "chief_complaint": "In a sentence, what is the main reason for your consultation? (say \"skip\" to leave it out)",
+    "duration": "How long have you had this? For example \"3 days\" or \"since March\". (\"skip\" to leave it out)",
+    "age_band": "How old are you? A number is enough; I only keep the age band. (\"skip\" to leave it out)",
+    "location": "Which city are you in? You can also share your location. I use it to find the nearest hospitals. "
+    "(\"skip\" to leave it out)",
+}
+
 AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 130, "65+"))
 
 
@@ -40,14 +49,14 @@ def confidence_words(confidence: float) -> str:
     return "not confident"
 
 
-def image_type_phrase(label: Optional[str]) -> str:
+def image_type_phrase(label: str | None) -> str:
     """'a chest X-ray' for a labeller class; a neutral phrase when unknown."""
     if not label:
         return "a medical image"
     return IMAGE_TYPE_NAMES.get(label, "a " + label.replace("_", " "))
 
 
-def age_band(text: Any) -> Optional[str]:
+def age_band(text: Any) -> str | None:
     """The age band for a number in ``text`` (None when there is no plausible age)."""
     digits = "".join(ch if ch.isdigit() else " " for ch in str(text)).split()
     if not digits:

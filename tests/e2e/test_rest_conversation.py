@@ -1,0 +1,65 @@
+"""End to end: the real action server and Rasa server, a real image and a question over REST.
+
+Starts ``bot.cli run`` on free ports (committed model weights, embedded hospitals and inbox),
+talks to it through the ``qaid_rest`` channel, and checks the bot's replies and that the
+transcript was queued and delivered to the hospital inbox exactly once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support.phantoms import head_phantom, photo_like, png_bytes
+from tests.support.stack import Stack, start_stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    running = start_stack(tmp_path_factory.mktemp("var"))
+    yield running
+    assert running.stop() == 0, "\n".join(running.log[-40:])
+    assert any("[qaid] stopping" in line for line in running.log)
+
+
+def texts(messages: list[dict]) -> str:
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def count_rows(database: Path, table: str) -> int:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_consultation_over_rest(stack: Stack) -> None:
+    sender = f"e2e-{uuid.uuid4().hex[:8]}"
+
+    greeting = stack.say(sender, "hello")
+    assert "Do you agree" in texts(greeting)
+    assert any(m.get("buttons") for m in greeting)
+
+    consent = stack.say(sender, "yes")
+    assert "consent is recorded" in texts(consent)
+
+    photo = stack.send_image(sender, png_bytes(photo_like()), "holiday.png")
+    assert "medical image" in texts(photo).lower() and "this looks like" not in texts(photo).lower()
+
+    scan = stack.send_image(sender, png_bytes(head_phantom(256)), "head.png")
+    assert "This looks like" in texts(scan)
+
+    answer = texts(stack.say(sender, "is there any abnormality in the brain?"))
+    assert "hospital" in answer and ("%" in answer or "not sure enough" in answer)
+
+    goodbye = texts(stack.say(sender, "bye"))
+    assert "sent your transcript" in goodbye and "Goodbye" in goodbye
+
+    outbox, inbox = stack.var_dir / "outbox.sqlite", stack.var_dir / "inbox.sqlite"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (inbox.exists() and count_rows(inbox, "transcripts") >= 1):
+        time.sleep(0.5)
+    assert outbox.exists() and inbox.exists()
+    assert count_rows(inbox, "transcripts") == 1
