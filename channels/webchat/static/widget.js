@@ -130,7 +130,7 @@
   var attachButton = el("button", { type: "button", "class": "attach", "aria-label": "Attach an image",
     title: "Attach an image" }, [icon(CLIP_ICON)]);
   var input = el("textarea", { "class": "input", rows: "1", "aria-label": "Your message",
-    placeholder: "Type a question or attach an image…", enterkeyhint: "send" });
+    placeholder: "Type a question…", enterkeyhint: "send" });
   var sendButton = el("button", { type: "submit", "class": "send", text: "Send" });
   var form = el("form", { "class": "composer", "aria-label": "Send a message" }, [
     attachment, errorBox, el("div", { "class": "row" }, [attachButton, fileInput, input, sendButton]),
