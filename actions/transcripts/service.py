@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -31,16 +32,20 @@ class TranscriptError(ValueError):
     """A transcript that cannot be queued (unknown hospital, no intake configured)."""
 
 
-def envelope(transcript: Transcript, hospital: str, idempotency_key: str, public_url: str) -> str:
-    """The JSON body delivered to a hospital: the transcript in its three renderings."""
+def renderings(transcript: Transcript, public_url: str) -> dict[str, Any]:
+    """The transcript in its three renderings: JSON document, FHIR R4 Bundle and HTML summary."""
+    return {
+        "transcript": transcript.to_dict(),
+        "fhir": transcript_to_fhir(transcript, public_url),
+        "html": transcript_to_html(transcript),
+    }
+
+
+def envelope(transcript: Transcript | dict[str, Any], hospital: str, idempotency_key: str, public_url: str) -> str:
+    """The JSON body delivered to a hospital; ``transcript`` may be pre-rendered by :func:`renderings`."""
+    rendered = renderings(transcript, public_url) if isinstance(transcript, Transcript) else transcript
     return json.dumps(
-        {
-            "idempotency_key": idempotency_key,
-            "hospital": hospital,
-            "transcript": transcript.to_dict(),
-            "fhir": transcript_to_fhir(transcript, public_url),
-            "html": transcript_to_html(transcript),
-        },
+        {"idempotency_key": idempotency_key, "hospital": hospital, **rendered},
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -81,6 +86,7 @@ class TranscriptService:
         Blocking (database write): from async code call it through ``asyncio.to_thread``.
         """
         items = []
+        rendered = renderings(transcript, self.settings.public_url)
         for name in dict.fromkeys(hospitals):
             config = next((h for h in self.settings.hospitals if h.name == name), None)
             if config is None:
@@ -88,7 +94,7 @@ class TranscriptService:
             if config.intake is None:
                 raise TranscriptError(f"Hospital {name!r} has no intake configured in {self.settings.path}.")
             key = f"{transcript.transcript_id}:{name}"
-            body = envelope(transcript, name, key, self.settings.public_url)
+            body = envelope(rendered, name, key, self.settings.public_url)
             items.append(
                 NewDelivery(key, transcript.conversation_id, transcript.transcript_id, name, config.intake.url, body)
             )
