@@ -11,8 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vision_models.bundle import BundleError
+from vision_models.bundle import BundleConfig, BundleError
+from vision_models.cards import write_card
 from vision_models.data import DataError
+from vision_models.engine import TrainSettings
 from vision_models.imaging import ImageError
 
 
@@ -37,6 +39,29 @@ def add_evaluation_arguments(p: argparse.ArgumentParser, default_bundle: Path) -
     p.add_argument("--split", default=None, help="split to score (default: test if present, else val)")
     p.add_argument("--bundle", default=str(default_bundle), help="bundle folder or URL")
     p.add_argument("--json", action="store_true", help="print one JSON line")
+
+
+def apply_training_arguments(settings: TrainSettings, args: argparse.Namespace) -> None:
+    """Copy --epochs/--seed/--threads/--max-steps into ``settings``."""
+    settings.epochs, settings.seed = args.epochs, args.seed
+    settings.threads, settings.max_steps = args.threads, args.max_steps
+
+
+def report_evaluation(model: str, split: str, metrics: dict[str, Any], as_json: bool) -> int:
+    """Print an evaluation as ``{"model", "split", "n", "metrics"}`` and return exit code 0."""
+    metrics = dict(metrics)
+    n = metrics.pop("n")
+    emit({"model": model, "split": split, "n": n, "metrics": metrics}, as_json)
+    return 0
+
+
+def document_training(model: str, argv: list[str], args: argparse.Namespace, config: BundleConfig, title: str,
+                      summary: str, data_text: str, notes: Path) -> int:
+    """Write the model card of a freshly trained bundle and print its metrics as one JSON line."""
+    evaluate = f"python -m vision_models evaluate {model} --data {args.data} --split val --bundle {args.out} --json"
+    write_card(args.out, config, title, summary, data_text, command_line(model, "train", argv), evaluate, notes)
+    emit({"bundle": str(args.out), "metrics": config.metrics}, as_json=True)
+    return 0
 
 
 def command_line(model: str, command: str, argv: list[str]) -> str:

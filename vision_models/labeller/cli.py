@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from vision_models.cards import write_card
 from vision_models.cli_common import (
     add_evaluation_arguments,
     add_training_arguments,
-    command_line,
+    apply_training_arguments,
+    document_training,
     emit,
     friendly_errors,
     parser,
+    report_evaluation,
 )
 from vision_models.data import default_eval_split, read_splits, select_split
 from vision_models.labeller.config import DEFAULT_BUNDLE, LabellerConfig
@@ -34,23 +35,17 @@ DATA_TEXT = (
 @friendly_errors
 def train(argv: list[str]) -> int:
     """Train and calibrate the labeller; write the bundle, the card and the confusion matrix."""
-    defaults = LabellerConfig()
     p = parser("train labeller", "Train the image-type labeller.")
-    add_training_arguments(p, DEFAULT_BUNDLE, defaults.settings.epochs, defaults.settings.seed)
-    p.add_argument("--architecture", choices=["compact_cnn", "densenet121"], default=defaults.architecture)
+    add_training_arguments(p, DEFAULT_BUNDLE, LabellerConfig().settings.epochs, LabellerConfig().settings.seed)
+    p.add_argument("--architecture", choices=["compact_cnn", "densenet121"], default=LabellerConfig().architecture)
     args = p.parse_args(argv)
     config = LabellerConfig(architecture=args.architecture)
-    config.settings.epochs, config.settings.seed = args.epochs, args.seed
-    config.settings.threads, config.settings.max_steps = args.threads, args.max_steps
+    apply_training_arguments(config.settings, args)
     bundle = train_model(args.data, args.out, config)
-    write_card(args.out, bundle.config, "Image-type labeller",
-               "Which kind of medical image: a calibrated distribution over the image types below that says "
-               "\"unsure\" instead of guessing when its calibrated confidence is under the threshold.", DATA_TEXT,
-               command_line("labeller", "train", argv),
-               f"python -m vision_models evaluate labeller --data {args.data} --split val --bundle {args.out} --json",
-               NOTES)
-    emit({"bundle": str(args.out), "metrics": bundle.config.metrics}, as_json=True)
-    return 0
+    return document_training(
+        "labeller", argv, args, bundle.config, "Image-type labeller",
+        "Which kind of medical image: a calibrated distribution over the image types below that says \"unsure\" "
+        "instead of guessing when its calibrated confidence is under the threshold.", DATA_TEXT, NOTES)
 
 
 @friendly_errors
@@ -63,9 +58,7 @@ def evaluate(argv: list[str]) -> int:
     samples = read_splits(args.data)
     split = args.split or default_eval_split([s.split for s in samples])
     metrics = evaluate_samples(Labeller.load(args.bundle), select_split(samples, split), args.figure)
-    n = metrics.pop("n")
-    emit({"model": "labeller", "split": split, "n": n, "metrics": metrics}, args.json)
-    return 0
+    return report_evaluation("labeller", split, metrics, args.json)
 
 
 @friendly_errors

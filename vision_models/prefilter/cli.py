@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from vision_models.cards import write_card
 from vision_models.cli_common import (
     add_evaluation_arguments,
     add_training_arguments,
-    command_line,
+    apply_training_arguments,
+    document_training,
     emit,
     friendly_errors,
     parser,
+    report_evaluation,
 )
 from vision_models.data import default_eval_split
 from vision_models.prefilter.config import DEFAULT_BUNDLE, PrefilterConfig
@@ -32,23 +33,17 @@ DATA_TEXT = (
 @friendly_errors
 def train(argv: list[str]) -> int:
     """Train the prefilter and write the bundle and its model card."""
-    defaults = PrefilterConfig()
     p = parser("train prefilter", "Train the medical / non-medical prefilter.")
-    add_training_arguments(p, DEFAULT_BUNDLE, defaults.settings.epochs, defaults.settings.seed)
-    p.add_argument("--architecture", choices=["compact_cnn", "densenet121"], default=defaults.architecture)
+    add_training_arguments(p, DEFAULT_BUNDLE, PrefilterConfig().settings.epochs, PrefilterConfig().settings.seed)
+    p.add_argument("--architecture", choices=["compact_cnn", "densenet121"], default=PrefilterConfig().architecture)
     args = p.parse_args(argv)
     config = PrefilterConfig(architecture=args.architecture)
-    config.settings.epochs, config.settings.seed = args.epochs, args.seed
-    config.settings.threads, config.settings.max_steps = args.threads, args.max_steps
+    apply_training_arguments(config.settings, args)
     bundle = train_model(args.data, args.out, config)
-    write_card(args.out, bundle.config, "Medical-image prefilter",
-               "Binary classifier (medical image vs everyday photo) with rule checks that refuse blank, tiny and "
-               "extreme-aspect-ratio images with a reason the assistant can tell the patient.", DATA_TEXT,
-               command_line("prefilter", "train", argv),
-               f"python -m vision_models evaluate prefilter --data {args.data} --split val --bundle {args.out} --json",
-               NOTES)
-    emit({"bundle": str(args.out), "metrics": bundle.config.metrics}, as_json=True)
-    return 0
+    return document_training(
+        "prefilter", argv, args, bundle.config, "Medical-image prefilter",
+        "Binary classifier (medical image vs everyday photo) with rule checks that refuse blank, tiny and "
+        "extreme-aspect-ratio images with a reason the assistant can tell the patient.", DATA_TEXT, NOTES)
 
 
 @friendly_errors
@@ -60,9 +55,7 @@ def evaluate(argv: list[str]) -> int:
     items = read_items(args.data)
     split = args.split or default_eval_split([i.split for i in items])
     metrics = evaluate_items(Prefilter.load(args.bundle), items_of_split(items, split))
-    n = metrics.pop("n")
-    emit({"model": "prefilter", "split": split, "n": n, "metrics": metrics}, args.json)
-    return 0
+    return report_evaluation("prefilter", split, metrics, args.json)
 
 
 @friendly_errors

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vision_models.cards import write_card
 from vision_models.cli_common import (
     add_evaluation_arguments,
     add_training_arguments,
-    command_line,
+    apply_training_arguments,
+    document_training,
     emit,
     friendly_errors,
     parser,
+    report_evaluation,
 )
 from vision_models.data import default_eval_split, read_slices
 from vision_models.segmentation.config import DEFAULT_BUNDLE, SegmentationConfig
@@ -33,23 +34,17 @@ DATA_TEXT = (
 @friendly_errors
 def train(argv: list[str]) -> int:
     """Train the segmenter and write the bundle and its model card."""
-    defaults = SegmentationConfig()
-    p = parser("train segmentation", "Train the brain-MRI FLAIR-abnormality segmenter.")
-    add_training_arguments(p, DEFAULT_BUNDLE, defaults.settings.epochs, defaults.settings.seed)
-    args = p.parse_args(argv)
     config = SegmentationConfig()
-    config.settings.epochs, config.settings.seed = args.epochs, args.seed
-    config.settings.threads, config.settings.max_steps = args.threads, args.max_steps
+    p = parser("train segmentation", "Train the brain-MRI FLAIR-abnormality segmenter.")
+    add_training_arguments(p, DEFAULT_BUNDLE, config.settings.epochs, config.settings.seed)
+    args = p.parse_args(argv)
+    apply_training_arguments(config.settings, args)
     splits = {s.split for s in read_slices(args.data)}
     bundle = train_model(args.data, args.out, config, eval_split="val" if "val" in splits else None)
-    write_card(args.out, bundle.config, "Brain-MRI FLAIR-abnormality segmentation",
-               "2-D MONAI BasicUNet that outlines FLAIR abnormality (lower-grade glioma) on brain-MRI slices and "
-               "measures its area in pixels and as a fraction of the brain.", DATA_TEXT,
-               command_line("segmentation", "train", argv),
-               f"python -m vision_models evaluate segmentation --data {args.data} --split val --bundle {args.out} --json",
-               NOTES)
-    emit({"bundle": str(args.out), "metrics": bundle.config.metrics}, as_json=True)
-    return 0
+    return document_training(
+        "segmentation", argv, args, bundle.config, "Brain-MRI FLAIR-abnormality segmentation",
+        "2-D MONAI BasicUNet that outlines FLAIR abnormality (lower-grade glioma) on brain-MRI slices and measures "
+        "its area in pixels and as a fraction of the brain.", DATA_TEXT, NOTES)
 
 
 @friendly_errors
@@ -61,9 +56,7 @@ def evaluate(argv: list[str]) -> int:
     args = p.parse_args(argv)
     split = args.split or default_eval_split([s.split for s in read_slices(args.data)])
     metrics = evaluate_slices(Segmenter.load(args.bundle), read_slices(args.data, split), args.batch_size)
-    n = metrics.pop("n")
-    emit({"model": "segmentation", "split": split, "n": n, "metrics": metrics}, args.json)
-    return 0
+    return report_evaluation("segmentation", split, metrics, args.json)
 
 
 @friendly_errors
