@@ -85,7 +85,8 @@ def check_declared_type(media_type: str | None) -> None:
     Only a hint to save a download: whatever is declared, the bytes are sniffed after download.
     """
     declared = (media_type or "").split(";")[0].strip().lower()
-    if declared and not (declared.startswith("image/") or declared in ("application/dicom", "application/octet-stream")):
+    maybe_image = declared.startswith("image/") or declared in ("application/dicom", "application/octet-stream")
+    if declared and not maybe_image:
         raise ImageError("not_an_image", NOT_AN_IMAGE)
 
 

@@ -319,7 +319,7 @@ class TelegramInput(ProviderInput):
     async def _message_metadata(self, message: dict[str, Any]) -> dict[str, Any]:
         api = self.api()
         if message.get("photo"):
-            largest = max(message["photo"], key=lambda p: (p.get("width", 0) * p.get("height", 0), p.get("file_size", 0)))
+            largest = max(message["photo"], key=_photo_area)
             return await self.image_from_download(self._download(api, largest))
         document = message.get("document")
         if isinstance(document, dict):
@@ -350,6 +350,11 @@ class TelegramInput(ProviderInput):
             await output.send_text_message(chat_id, EXPIRED_BUTTON)
             return
         await self.deliver(on_new_message, output, chat_id, payload, {})
+
+
+def _photo_area(photo: dict[str, Any]) -> tuple[int, int]:
+    """Sort key for PhotoSize objects: pixels, then bytes."""
+    return photo.get("width", 0) * photo.get("height", 0), photo.get("file_size", 0)
 
 
 def _command_to_intent(text: str | None) -> str | None:

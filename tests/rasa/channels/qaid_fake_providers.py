@@ -89,7 +89,8 @@ class FakeTelegram(FakeServer):
         self.calls.append(Call(name, data, files))
         if name == "getFile":
             if data["file_id"] not in self.files:
-                return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"})
+                error = {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+                return web.json_response(error)
             path, _, size = self.files[data["file_id"]]
             result = {"file_id": data["file_id"], "file_unique_id": "u1", "file_size": size, "file_path": path}
             return web.json_response({"ok": True, "result": result})
