@@ -76,7 +76,8 @@ async def test_bad_requests_are_rejected_and_nothing_is_stored(
             ("/intake/north", body, {**signed(transcript)[1], "Idempotency-Key": "other"}, 400, "bad_idempotency_key"),
         ]
         invalid = json.dumps({"idempotency_key": "k", "transcript": {"conversation_id": "x"}}).encode()
-        cases.append(("/intake/north", invalid, signed_headers("north-secret", invalid, "k"), 422, "invalid_transcript"))
+        invalid_headers = signed_headers("north-secret", invalid, "k")
+        cases.append(("/intake/north", invalid, invalid_headers, 422, "invalid_transcript"))
         huge = b'{"pad": "' + b"x" * 400_000 + b'"}'
         cases.append(("/intake/north", huge, signed_headers("north-secret", huge, "k"), 413, "too_large"))
         for path, data, headers, status, code in cases:

@@ -1,0 +1,58 @@
+"""Operator commands: outbox list / attempts / retry / deliver --once and inbox list."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from actions.settings import Settings
+from actions.transcripts.__main__ import main
+from actions.transcripts.model import Transcript
+from actions.transcripts.outbox import Attempt
+from actions.transcripts.service import TranscriptService
+
+
+def test_outbox_commands_show_and_requeue_dead_deliveries(
+    settings: Settings, transcript: Transcript, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = TranscriptService.from_settings(settings)
+    [delivery_id] = service.queue(transcript, ["North"])
+    outbox = service.outbox
+    assert [d.id for d in outbox.claim("op-test", 10, 60, now=time.time() + 1)] == [delivery_id]
+    later = time.time() + 4 * 86400  # past the 3-day dead-letter period
+    outbox.mark_failed(Attempt(delivery_id, "op-test", later, None, "ConnectionRefused", 3.0), next_attempt_at=later)
+    config = ["--config", str(settings.path)]
+
+    assert main([*config, "outbox", "list", "--status", "dead"]) == 0
+    listing = capsys.readouterr().out
+    assert delivery_id in listing and "ConnectionRefused" in listing and "dead=1" in listing
+
+    assert main([*config, "outbox", "attempts", delivery_id]) == 0
+    assert "ConnectionRefused" in capsys.readouterr().out
+
+    assert main([*config, "outbox", "retry"]) == 2
+    assert main([*config, "outbox", "retry", "--dead"]) == 0
+    assert "1 deliveries queued again" in capsys.readouterr().out
+
+    assert main([*config, "outbox", "list", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["id"] == delivery_id and row["status"] == "pending" and "body" not in row
+
+
+def test_deliver_once_reports_attempts_and_inbox_list_is_empty_without_inbox(
+    settings: Settings, transcript: Transcript, capsys: pytest.CaptureFixture[str]
+) -> None:
+    TranscriptService.from_settings(settings).queue(transcript, ["North", "South"])
+    config = ["--config", str(settings.path)]
+    assert main([*config, "outbox", "deliver", "--once"]) == 0  # nobody listens: both attempts fail
+    assert "2 delivery attempts made" in capsys.readouterr().out
+    assert main([*config, "inbox", "list"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(tmp_path / "missing.yml"), "outbox", "list"]) == 2
+    assert "Configuration error" in capsys.readouterr().err

@@ -1,0 +1,102 @@
+"""The outbox, the inbox and a full delivery on PostgreSQL (a throw-away local cluster).
+
+Skipped when the PostgreSQL server binaries (``initdb``, ``pg_ctl``) are not installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.settings import load_settings
+from actions.transcripts.inbox import DUPLICATE, REPLAY, STORED, InboxStore, ReceivedTranscript
+from actions.transcripts.outbox import DELIVERED, NewDelivery, Outbox
+from actions.transcripts.service import TranscriptService
+from tests.reliability.conftest import free_port, make_transcript, wait_until
+
+pytestmark = pytest.mark.skipif(not (shutil.which("initdb") and shutil.which("pg_ctl")),
+                                reason="PostgreSQL server binaries are not installed")
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: use the ``postgres`` account then."""
+    if os.geteuid() != 0:
+        return command
+    pwd.getpwnam("postgres")
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    folder = Path(tempfile.mkdtemp(prefix="qaid-pg-"))
+    data = folder / "data"
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    port = free_port()
+    subprocess.run(_as_server_user(["initdb", "-D", str(data), "--auth=trust", "-U", "qaid"]), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+                                    f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"]),
+                   check=True, stdout=subprocess.DEVNULL)
+    try:
+        yield f"postgresql+psycopg://qaid@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"]),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_outbox_and_inbox_work_on_postgres(postgres_url: str) -> None:
+    outbox = Outbox(postgres_url, dead_letter_after_s=60)
+    outbox.create()
+    item = NewDelivery("pg-k1", "pg-c1", "t1", "North", "http://127.0.0.1:1/intake/north", "{}")
+    [first] = outbox.enqueue([item], now=0.0)
+    assert outbox.enqueue([item], now=1.0) == [first]
+    assert [d.id for d in outbox.claim("w1", 5, 30, now=2.0)] == [first]
+    assert outbox.claim("w2", 5, 30, now=3.0) == []
+    store = InboxStore(postgres_url)
+    store.create()
+    received = ReceivedTranscript("pg-k1", "North", "pg-c1", "t1", time.time(), "{}")
+    assert store.store("sig-1", received, 30) == STORED
+    assert store.store("sig-1", received, 30) == REPLAY
+    assert store.store("sig-2", received, 30) == DUPLICATE
+    assert outbox.delete_conversation("pg-c1") == 1
+
+
+def test_full_delivery_through_postgres(postgres_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    config = {
+        "storage": {"var_dir": str(tmp_path / "var")},
+        "delivery": {"database_url": postgres_url, "poll_interval_s": 0.1, "backoff_base_s": 0.05},
+        "inbox": {"embedded": True, "port": port, "database_url": postgres_url},
+        "hospitals": [{"name": "PgHospital", "local": True, "location": {"lat": 1, "lon": 1}, "capabilities": {},
+                       "intake": {"url": f"http://127.0.0.1:{port}/intake/pg", "secret": "pg-secret"}}],
+    }
+    path = tmp_path / "services.yml"
+    path.write_text(yaml.safe_dump(config))
+    service = TranscriptService.from_settings(load_settings(path, env={}))
+
+    async def run() -> None:
+        await service.start()
+        try:
+            ids = await asyncio.to_thread(service.queue, make_transcript(7), ["PgHospital"])
+            await asyncio.to_thread(
+                wait_until, lambda: service.outbox.find(conversation_id="conv-7")[0].status == DELIVERED, 20,
+                "the delivery on PostgreSQL",
+            )
+            assert len(ids) == 1
+        finally:
+            await service.stop()
+
+    asyncio.run(run())
+    assert [r.hospital for r in InboxStore(postgres_url).find(hospital="PgHospital")] == ["PgHospital"]
