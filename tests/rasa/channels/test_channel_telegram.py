@@ -264,3 +264,19 @@ async def test_webhook_mode_requires_a_valid_secret():
         TelegramInput(TOKEN, ChannelSettings(), webhook_url="https://x.org/webhook", secret_token=None)
     with pytest.raises(ValueError):
         TelegramInput(TOKEN, ChannelSettings(), webhook_url="https://x.org/webhook", secret_token="bad token!")
+
+
+async def test_outbound_dicom_goes_as_a_document(serve, http, media_store, telegram):
+    stored = media_store.store(dicom_bytes())
+    channel = webhook_channel(telegram, media_store)
+
+    async def reply(message: UserMessage) -> None:
+        await message.output_channel.send_response(message.sender_id, {"image": f"/media/{stored.name}"})
+
+    server = await serve(channel, reply=reply)
+    await post_update(http, server, update(40, text="send it back"))
+    await channel.workers.drain()
+    document = telegram.named("sendDocument")[0]
+    assert document.files["document"] == dicom_bytes()
+    assert document.data["document_content_type"] == "application/dicom"
+    assert not telegram.named("sendPhoto")
