@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,7 +13,7 @@ ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "
 
 def now_iso() -> str:
     """Current UTC time, ISO 8601."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def images(tracker: Tracker) -> list[dict[str, Any]]:
     return list(tracker.get_slot("images") or [])
 
 
-def referenced_image(tracker: Tracker) -> Optional[dict[str, Any]]:
+def referenced_image(tracker: Tracker) -> dict[str, Any] | None:
     """The image a question refers to: the latest unless the text names another ("first image", "previous")."""
     stored = images(tracker)
     if not stored:
@@ -40,7 +40,7 @@ def referenced_image(tracker: Tracker) -> Optional[dict[str, Any]]:
     return stored[-1]
 
 
-def question_type_distribution(tracker: Tracker) -> Optional[dict[str, float]]:
+def question_type_distribution(tracker: Tracker) -> dict[str, float] | None:
     """Rasa NLU's question-type distribution for the latest message, as {type: probability}."""
     parsed = tracker.latest_message.get("question_types") or {}
     ranking = parsed.get("ranking") or []
@@ -48,7 +48,7 @@ def question_type_distribution(tracker: Tracker) -> Optional[dict[str, float]]:
     return distribution or None
 
 
-def patient_location(tracker: Tracker) -> Optional[dict[str, float]]:
+def patient_location(tracker: Tracker) -> dict[str, float] | None:
     """The patient's coordinates when known."""
     lat, lon = tracker.get_slot("latitude"), tracker.get_slot("longitude")
     if lat is None or lon is None:

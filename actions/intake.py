@@ -15,7 +15,7 @@ import hashlib
 import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from vision_models.imaging import ImageError, is_dicom, load_image
@@ -42,8 +42,8 @@ class StoredImage:
     width: int
     height: int
     channel: str
-    source_path: Optional[str] = None
-    dicom: Optional[dict[str, Any]] = None
+    source_path: str | None = None
+    dicom: dict[str, Any] | None = None
 
     def to_slot(self) -> dict[str, Any]:
         """JSON-ready dict for the ``images`` slot."""

@@ -119,8 +119,11 @@ class ActionListHospitals(Action):
         return []
 
 
-class ActionAskIntakeSlot(Action):
-    """Ask for one intake-form slot (the form calls ``action_ask_<slot>``); subclasses name the slot."""
+class AskIntakeSlot:
+    """Ask for one intake-form slot (the form calls ``action_ask_<slot>``); subclasses name the slot.
+
+    A mixin rather than an :class:`Action` so that rasa-sdk registers only the concrete subclasses.
+    """
 
     slot = ""
 
@@ -134,25 +137,25 @@ class ActionAskIntakeSlot(Action):
         return []
 
 
-class ActionAskChiefComplaint(ActionAskIntakeSlot):
+class ActionAskChiefComplaint(AskIntakeSlot, Action):
     """Ask for the reason for the consultation."""
 
     slot = "chief_complaint"
 
 
-class ActionAskDuration(ActionAskIntakeSlot):
+class ActionAskDuration(AskIntakeSlot, Action):
     """Ask how long the problem has lasted."""
 
     slot = "duration"
 
 
-class ActionAskAgeBand(ActionAskIntakeSlot):
+class ActionAskAgeBand(AskIntakeSlot, Action):
     """Ask the patient's age (only the band is kept)."""
 
     slot = "age_band"
 
 
-class ActionAskLocation(ActionAskIntakeSlot):
+class ActionAskLocation(AskIntakeSlot, Action):
     """Ask where the patient is."""
 
     slot = "location"

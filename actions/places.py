@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 import yaml
 
@@ -19,7 +18,7 @@ def cities() -> dict[str, tuple[float, float]]:
     return {str(name): (float(lat), float(lon)) for name, (lat, lon) in data.items()}
 
 
-def find_city(text: str) -> Optional[tuple[str, float, float]]:
+def find_city(text: str) -> tuple[str, float, float] | None:
     """The city named in ``text`` (exact word or close spelling) with its coordinates, or None."""
     known = cities()
     lowered = {name.lower(): name for name in known}

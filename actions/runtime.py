@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Optional
 
 from actions.hospitals.network import HospitalNetwork
 from actions.intake import ImageIntake
@@ -25,7 +24,7 @@ class Services:
     transcripts: TranscriptService
 
 
-_services: Optional[Services] = None
+_services: Services | None = None
 _lock = asyncio.Lock()
 
 

@@ -20,7 +20,7 @@ from actions.runtime import get_services, stop_services
 logger = logging.getLogger("actions")
 
 
-def build_app():  # noqa: ANN201 - Sanic app
+def build_app():
     """rasa-sdk's Sanic app with our actions registered and our services tied to its lifecycle."""
     executor = ActionExecutor()
     executor.register_package("actions")

@@ -47,7 +47,7 @@ def write_runtime_endpoints(ports: Ports, state: Path) -> Path:
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
     endpoints["action_endpoint"]["url"] = f"http://localhost:{ports.actions}/webhook"
     tracker = endpoints.get("tracker_store") or {}
-    if tracker.get("type") == "SQL" and tracker.get("dialect") == "sqlite":
+    if tracker.get("dialect") == "sqlite":
         tracker["db"] = str(state / "rasa_tracker.db")
     out = state / "run" / "endpoints.yml"
     out.parent.mkdir(parents=True, exist_ok=True)
