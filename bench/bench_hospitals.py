@@ -6,9 +6,11 @@
 Delivery: ``--deliveries`` transcripts are queued for 3 hospitals each (in a temporary outbox),
 then the worker delivers them over loopback HTTP to the real inbox (signature checks, schema
 validation, SQLite storage); reported as deliveries per second and the duration of one delivery
-attempt (signed POST until the inbox's acknowledgement). Aggregator: ``--questions`` questions asked through ``HospitalNetwork.ask`` to the 3
-nearest VQA hospitals of the configuration, in-process or (``--remote``) through hospital services
-started as separate processes on loopback; reported as median and p95 latency.
+attempt (signed POST until the inbox's acknowledgement).
+
+Aggregator: ``--questions`` questions asked through ``HospitalNetwork.ask`` to the 3 nearest VQA
+hospitals of the configuration, in-process or (``--remote``) through hospital services started as
+separate processes on loopback; reported as median and p95 latency.
 """
 
 from __future__ import annotations
@@ -141,9 +143,10 @@ def start_remote(settings: Settings, names: list[str]) -> tuple[Settings, list[s
         if config.name not in names:
             continue
         port = free_port()
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "actions.hospitals", "serve", "--config", str(settings.path), "--hospital",
-             config.name, "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        command = [sys.executable, "-m", "actions.hospitals", "serve", "--config", str(settings.path),
+                   "--hospital", config.name, "--port", str(port)]
+        processes.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
         hospitals.append(dataclasses.replace(config, url=f"http://127.0.0.1:{port}"))
         deadline = time.monotonic() + 120
         while True:

@@ -89,11 +89,16 @@ class HospitalNetwork:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _capabilities(self, hospital: Hospital) -> dict[str, CapabilityInfo]:
+        """What ``hospital`` offers; for an unreachable remote hospital, what its configuration declares
+        (without metrics), so that it is still asked, fails fast through its circuit breaker and is
+        reported as asked but not answered."""
         try:
-            return await asyncio.wait_for(hospital.capabilities(), self.settings.remote.timeout_s)
+            return await asyncio.wait_for(hospital.capabilities(), self.settings.aggregator.deadline_s)
         except (TimeoutError, HospitalError) as exc:
             logger.warning("Capabilities of %r unavailable: %s", hospital.name, exc)
-            return {}
+            types = list(hospital.config.image_types)
+            declared = hospital.config.capabilities.items()
+            return {name: CapabilityInfo(name, bundle, "unknown", types) for name, bundle in declared}
 
     def _distance(self, hospital: Hospital, location: Location | None) -> float | None:
         if location is None:
@@ -158,7 +163,9 @@ class HospitalNetwork:
             _, label = await self._first(
                 await self._candidates("label", None, point), lambda h: h.label(image_bytes), "an image type"
             )
-        return ImageScreening(verdict.is_medical, verdict.probability, verdict.code, verdict.reason, label, hospital.name)
+        return ImageScreening(
+            verdict.is_medical, verdict.probability, verdict.code, verdict.reason, label, hospital.name
+        )
 
     async def _gather(
         self, candidates: list[tuple[Hospital, CapabilityInfo]], call: Callable[[Hospital], Awaitable[T]]
@@ -212,7 +219,8 @@ class HospitalNetwork:
                 contribution.abstained = value.abstained
                 contribution.accuracy = info.accuracy_for(value.question_type or question_type, default)
             contributions.append(contribution)
-        return combine_answers(contributions, len(candidates), question_type, self.settings.aggregator.disagreement_threshold)
+        threshold = self.settings.aggregator.disagreement_threshold
+        return combine_answers(contributions, len(candidates), question_type, threshold)
 
     async def insights(
         self, image_bytes: bytes, image_type: str | None = None, patient_location: PatientLocation = None

@@ -109,7 +109,8 @@ def inbox_list(settings: Settings, args: argparse.Namespace) -> int:
     store = InboxStore(settings.inbox.database_url)
     store.create()
     for item in store.find(args.hospital, args.limit):
-        print(f"{_when(item.received_at)}  {item.hospital[:24]:24}  {item.conversation_id[:24]:24}  {item.idempotency_key}")
+        when, hospital, conversation = _when(item.received_at), item.hospital[:24], item.conversation_id[:24]
+        print(f"{when}  {hospital:24}  {conversation:24}  {item.idempotency_key}")
     return 0
 
 

@@ -21,6 +21,7 @@ from fhir.resources.R4B.bundle import Bundle
 from actions.transcripts.model import Transcript
 
 QAID_SYSTEM = "https://qaid.example/fhir"
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 _NS = uuid.UUID("0b6d2f4e-43a5-4d35-8f2f-0f8f6a1c2e77")
 
 
@@ -89,7 +90,7 @@ def _consent(transcript: Transcript, ids: _Ids, patient: str) -> dict[str, Any]:
     consent: dict[str, Any] = {
         "resourceType": "Consent",
         "status": "active" if transcript.consent.given else "rejected",
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "patient-privacy"}]},
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Consent Document"}]}],
         "patient": {"reference": patient},
         "policyRule": _text("Share this consultation with the hospitals the patient chose"),

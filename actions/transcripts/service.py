@@ -77,7 +77,8 @@ class TranscriptService:
     @classmethod
     def from_settings(cls, settings: Settings) -> TranscriptService:
         """The service for ``settings`` (nothing starts until :meth:`start`)."""
-        return cls(settings, Outbox(settings.delivery.database_url, settings.delivery.dead_letter_after_days * SECONDS_PER_DAY))
+        dead_after_s = settings.delivery.dead_letter_after_days * SECONDS_PER_DAY
+        return cls(settings, Outbox(settings.delivery.database_url, dead_after_s))
 
     def queue(self, transcript: Transcript, hospitals: list[str]) -> list[str]:
         """Queue ``transcript`` for each hospital (by name); returns one delivery id per hospital.
@@ -132,7 +133,8 @@ class TranscriptService:
             )
             return
         self._inbox_runner = runner
-        logger.info("Hospital inbox listening on http://%s:%d/intake/", self.settings.inbox.host, self.settings.inbox.port)
+        inbox = self.settings.inbox
+        logger.info("Hospital inbox listening on http://%s:%d/intake/", inbox.host, inbox.port)
 
     async def stop(self) -> None:
         """Stop the worker (finishing its current batch) and the embedded inbox."""

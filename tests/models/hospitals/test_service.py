@@ -217,3 +217,23 @@ def test_breaker_half_opens_after_the_reset_period() -> None:
     assert breaker.allow()
     breaker.record_success()
     assert breaker.state == "closed" and breaker.allow()
+
+
+@pytest.mark.asyncio
+async def test_an_unreachable_remote_hospital_counts_as_asked_not_answered(
+    tmp_path: Path, weights: Path, log: CallLog
+) -> None:
+    hospitals = [dict(h) for h in HOSPITALS]
+    hospitals[1] = {k: v for k, v in hospitals[1].items() if k != "local"} | {"url": "http://127.0.0.1:9"}
+    settings = load_settings(write_services(tmp_path, hospitals), env={})
+    network = HospitalNetwork.from_settings(settings, registry_for(log))
+    await network.start()
+    try:
+        berlin = next(h for h in await network.nearest(None) if h.name == "Berlin")
+        assert berlin.capabilities == ["label", "prefilter", "vqa"]  # as configured
+        answer = await network.ask(png_bytes(), "Is there a tumour?", {"PRES": 1.0}, "brain_mri")
+        assert (answer.answered, answer.asked) == (2, 3) and answer.answer == "yes"
+        failed = next(c for c in answer.contributions if c.hospital == "Berlin")
+        assert failed.error and failed.answer is None
+    finally:
+        await network.close()
