@@ -12,7 +12,7 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,7 @@ class DeliveryConfig:
     backoff_max_s: float = 600.0
     dead_letter_after_days: float = 3.0
     lease_s: float = 60.0
+    embedded_worker: bool = True
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,6 @@ class Settings:
     aggregator: AggregatorConfig
     delivery: DeliveryConfig
     inbox: InboxConfig
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def media_dir(self) -> Path:
@@ -267,7 +267,6 @@ def parse_settings(data: dict[str, Any], path: Path, env: Mapping[str, str]) -> 
             "inbox section",
             database_url=inbox_url,
         ),
-        raw=data,
     )
 
 

@@ -109,12 +109,12 @@ class TranscriptService:
         self.outbox.create()
         return self.outbox.delete_conversation(conversation_id)
 
-    async def start(self, worker: bool = True) -> None:
-        """Create tables, start the embedded inbox when configured and the delivery worker task."""
+    async def start(self) -> None:
+        """Create tables, start the embedded inbox and the delivery worker task (each when configured)."""
         await asyncio.to_thread(self.outbox.create)
         if self.settings.inbox.embedded and self._inbox_runner is None:
             await self._start_inbox()
-        if worker and self._task is None:
+        if self.settings.delivery.embedded_worker and self._task is None:
             self._stop.clear()
             self._task = asyncio.create_task(self.worker.run(self._stop), name="transcript-delivery-worker")
 

@@ -158,3 +158,16 @@ async def test_worker_retries_until_the_inbox_is_up(tmp_path: Path, transcript: 
             await runner.cleanup()
     finally:
         await service.stop()
+
+
+@pytest.mark.asyncio
+async def test_worker_can_run_outside_the_action_server(tmp_path: Path, transcript: Transcript) -> None:
+    config = services_config(tmp_path, free_port(), embedded_worker=False)
+    service = TranscriptService.from_settings(load_settings(write_config(tmp_path, config), env={}))
+    await service.start()
+    try:
+        await asyncio.to_thread(service.queue, transcript, ["North"])
+        await asyncio.sleep(0.5)
+        assert service.outbox.counts() == {"pending": 1}  # left to `python -m actions.transcripts outbox deliver`
+    finally:
+        await service.stop()
