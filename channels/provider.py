@@ -20,6 +20,7 @@ from vision_models.imaging import ImageError
 logger = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on my side. Please send your message again in a moment."
+CHOOSE = "Please choose:"
 NOT_SUPPORTED = "I can read text, photos, image files and DICOM files, and shared locations. Please send one of those."
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]

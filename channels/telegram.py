@@ -31,7 +31,7 @@ from channels.buttons import ButtonPayloads
 from channels.download import fetch_media
 from channels.intake import location_metadata
 from channels.media import MediaStore, check_declared_type, check_size, content_type_for
-from channels.provider import OnNewMessage, ProviderInput
+from channels.provider import CHOOSE, OnNewMessage, ProviderInput
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name
 from vision_models.imaging import ImageError
@@ -129,7 +129,7 @@ class TelegramOutput(OutputChannel):
         ]
         await self._send(
             "sendMessage",
-            {"chat_id": recipient_id, "text": text[:MAX_TEXT], "reply_markup": {"inline_keyboard": keyboard}},
+            {"chat_id": recipient_id, "text": text[:MAX_TEXT] or CHOOSE, "reply_markup": {"inline_keyboard": keyboard}},
         )
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:

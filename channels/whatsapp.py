@@ -41,7 +41,7 @@ from channels.media import (
     check_size,
     content_type_for,
 )
-from channels.provider import OnNewMessage, ProviderInput
+from channels.provider import CHOOSE, OnNewMessage, ProviderInput
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name
 from vision_models.imaging import ImageError
@@ -160,7 +160,7 @@ class WhatsAppCloudOutput(OutputChannel):
     ) -> None:
         """Up to 3 reply buttons, up to 10 as a list message, otherwise numbered text."""
         options = [(str(b.get("title", "")), self.payloads.encode(str(b.get("payload", "")))) for b in buttons]
-        body = {"text": text[:1024] or "Please choose:"}
+        body = {"text": text[:1024] or CHOOSE}
         if len(options) <= MAX_BUTTONS:
             action = {"buttons": [{"type": "reply", "reply": {"id": pid, "title": title[:BUTTON_TITLE]}}
                                   for title, pid in options]}
