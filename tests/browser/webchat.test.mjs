@@ -136,10 +136,17 @@ test("upload an image, ask a question, see the answer and the overlay; survives 
   assert.match(await preview.getAttribute("src"), /^blob:/);
   assert.match(await page.locator(".attachment .name").textContent(), /scan\.png/);
 
+  await page.evaluate(() => {
+    const bar = document.querySelector(".qaid-webchat-host").shadowRoot.querySelector(".progress");
+    window.progressSeen = [];
+    new MutationObserver(() => window.progressSeen.push(bar.getAttribute("aria-valuenow")))
+      .observe(bar, { attributes: true, attributeFilter: ["aria-valuenow"] });
+  });
   await page.locator("textarea.input").fill("Where is the lesion?");
   await page.locator("textarea.input").press("Enter");
 
   await botMessage(page, "Canned answer: the lesion is in the left frontal lobe.").waitFor();
+  assert.equal((await page.evaluate(() => window.progressSeen)).at(-1), "100", "upload progress reached 100%");
   assert.ok(await imageLoaded(page.locator(".msg.bot img")), "the overlay image is displayed");
   assert.ok(await imageLoaded(page.locator(".msg.user img")), "the user's own image is shown in the chat");
   assert.equal(await page.locator(".attachment").isHidden(), true);
