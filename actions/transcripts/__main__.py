@@ -79,7 +79,8 @@ def outbox_deliver(settings: Settings, args: argparse.Namespace) -> int:
         total = 0
         timeout = aiohttp.ClientTimeout(total=settings.delivery.timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            while attempted := await service.worker.deliver_due(session):
+            started = time.time()  # retries scheduled by this run are left for the next one
+            while attempted := await service.worker.deliver_due(session, due_by=started):
                 total += attempted
         return total
 

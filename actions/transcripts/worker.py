@@ -57,10 +57,11 @@ class DeliveryWorker:
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    async def deliver_due(self, session: aiohttp.ClientSession) -> int:
-        """Claim one batch of due deliveries and attempt each; returns how many were attempted."""
+    async def deliver_due(self, session: aiohttp.ClientSession, due_by: float | None = None) -> int:
+        """Claim one batch of deliveries due by ``due_by`` (default: now) and attempt each; returns how many."""
+        moment = time.time() if due_by is None else due_by
         batch = await asyncio.to_thread(
-            self.outbox.claim, self.worker_id, self.config.batch_size, self.config.lease_s, time.time()
+            self.outbox.claim, self.worker_id, self.config.batch_size, self.config.lease_s, moment
         )
         await asyncio.gather(*(self._attempt(session, delivery) for delivery in batch))
         return len(batch)
