@@ -8,7 +8,9 @@ from typing import Any
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import Blueprint
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from channels.intake import image_metadata, user_text
 from channels.media import MediaStore, image_error_metadata
@@ -50,9 +52,24 @@ class ProviderInput(InputChannel):
         if self._session is not None:
             await self._session.close()
 
+    @classmethod
+    def required(cls, credentials: dict[str, Any] | None, *keys: str) -> dict[str, Any]:
+        """The credentials, or Rasa's missing-credentials error when one of ``keys`` is empty."""
+        if not credentials or not all(credentials.get(key) for key in keys):
+            cls.raise_missing_credentials_exception()
+        return credentials
+
+    def health(self) -> dict[str, Any]:
+        """Body of ``GET /webhooks/<name>/``."""
+        return {"status": "ok"}
+
     def new_blueprint(self) -> Blueprint:
-        """A blueprint that also serves /media and closes the channel when the server stops."""
+        """A blueprint with ``GET /`` (health), the shared /media route and shutdown of the channel."""
         blueprint = MediaServingBlueprint(f"{self.name()}_webhook", self.settings, self.store)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json(self.health())
 
         @blueprint.listener("before_server_stop")
         async def stop(app: Any, loop: Any) -> None:

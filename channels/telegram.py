@@ -161,8 +161,7 @@ class TelegramInput(ProviderInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
         """Build from credentials.yml; raises when the token (or, with a webhook URL, the secret) is missing."""
-        if not credentials or not credentials.get("access_token"):
-            cls.raise_missing_credentials_exception()
+        credentials = cls.required(credentials, "access_token")
         return cls(
             access_token=str(credentials["access_token"]),
             settings=ChannelSettings.from_credentials(credentials),
@@ -203,6 +202,10 @@ class TelegramInput(ProviderInput):
         """Output channel for proactive messages (reminders, transcript confirmations)."""
         return TelegramOutput(self.api(), self.settings, self.store, self.payloads)
 
+    def health(self) -> dict[str, Any]:
+        """Health plus whether the channel long-polls or waits for webhooks."""
+        return {"status": "ok", "mode": "polling" if self.polling else "webhook"}
+
     def verify_secret(self, request: Request) -> int | None:
         """None when the request carries our secret token, else the HTTP status to refuse it with."""
         if self.polling:
@@ -217,10 +220,6 @@ class TelegramInput(ProviderInput):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """``POST /webhook`` (webhook mode); in polling mode a getUpdates loop runs while the server does."""
         blueprint = self.new_blueprint()
-
-        @blueprint.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "mode": "polling" if self.polling else "webhook"})
 
         @blueprint.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:

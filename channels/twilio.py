@@ -109,9 +109,7 @@ class TwilioWhatsAppInput(ProviderInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioWhatsAppInput:
         """Build from credentials.yml; account SID, auth token and number are required."""
-        required = ("account_sid", "auth_token", "twilio_number")
-        if not credentials or not all(credentials.get(key) for key in required):
-            cls.raise_missing_credentials_exception()
+        credentials = cls.required(credentials, "account_sid", "auth_token", "twilio_number")
         return cls(
             account_sid=str(credentials["account_sid"]),
             auth_token=str(credentials["auth_token"]),
@@ -154,10 +152,6 @@ class TwilioWhatsAppInput(ProviderInput):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """``POST /webhook``: answered at once with empty TwiML, replies go through the Messages API."""
         blueprint = self.new_blueprint()
-
-        @blueprint.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @blueprint.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:

@@ -209,9 +209,7 @@ class WhatsAppCloudInput(ProviderInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WhatsAppCloudInput:
         """Build from credentials.yml; all four secrets are required."""
-        required = ("access_token", "phone_number_id", "app_secret", "verify_token")
-        if not credentials or not all(credentials.get(key) for key in required):
-            cls.raise_missing_credentials_exception()
+        credentials = cls.required(credentials, "access_token", "phone_number_id", "app_secret", "verify_token")
         return cls(
             access_token=str(credentials["access_token"]),
             phone_number_id=str(credentials["phone_number_id"]),
@@ -261,10 +259,6 @@ class WhatsAppCloudInput(ProviderInput):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """``GET /webhook`` (subscription challenge) and ``POST /webhook`` (signed notifications)."""
         blueprint = self.new_blueprint()
-
-        @blueprint.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @blueprint.route("/webhook", methods=["GET"])
         async def subscribe(request: Request) -> HTTPResponse:

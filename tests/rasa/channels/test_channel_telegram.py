@@ -257,6 +257,8 @@ async def test_polling_mode_refuses_webhook_posts(serve, http, media_store, tele
     channel = TelegramInput(TOKEN, ChannelSettings(), api_base=telegram.base_url, store=media_store)
     server = await serve(channel)
     assert await post_update(http, server, update(30, text="hi")) == 403
+    async with http.get(server.base_url + "/webhooks/qaid_telegram/") as resp:
+        assert await resp.json() == {"status": "ok", "mode": "polling"}
 
 
 async def test_webhook_mode_requires_a_valid_secret():
