@@ -277,7 +277,7 @@ class WhatsAppCloudInput(ProviderInput):
                 payload = json.loads(request.body)
             except ValueError:
                 return response.json({"error": "invalid JSON"}, status=400)
-            for message in _messages(payload):
+            for message in _messages(payload, self.phone_number_id):
                 self.accept_message(message, on_new_message)
             return response.json({"status": "received"})
 
@@ -330,8 +330,8 @@ class WhatsAppCloudInput(ProviderInput):
         return await self.api().download_media(str(media_id))
 
 
-def _messages(payload: Any) -> list[dict[str, Any]]:
-    """Message objects of a webhook notification; status updates and other fields are skipped."""
+def _messages(payload: Any, phone_number_id: str) -> list[dict[str, Any]]:
+    """Message objects sent to our number; status updates, other fields and other numbers are skipped."""
     found: list[dict[str, Any]] = []
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         return found
@@ -339,6 +339,8 @@ def _messages(payload: Any) -> list[dict[str, Any]]:
         for change in (entry or {}).get("changes") or []:
             value = (change or {}).get("value") or {}
             if change.get("field") != "messages" or not isinstance(value, dict):
+                continue
+            if str((value.get("metadata") or {}).get("phone_number_id", phone_number_id)) != phone_number_id:
                 continue
             found.extend(m for m in value.get("messages") or [] if isinstance(m, dict))
     return found

@@ -175,13 +175,16 @@ async def test_replayed_notification_is_processed_once(serve, http, media_store,
     assert [m.text for m in server.bot.messages] == ["hello"]
 
 
-async def test_status_updates_are_ignored(serve, http, media_store, graph):
+async def test_status_updates_and_other_numbers_are_ignored(serve, http, media_store, graph):
     channel = channel_for(graph, media_store)
     server = await serve(channel)
     statuses = [{"id": "wamid.OUT", "status": "delivered", "timestamp": "1749416400", "recipient_id": USER,
                  "conversation": {"id": "c1", "origin": {"type": "service"}},
                  "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"}}]
     assert await post(http, server, notification(statuses=statuses)) == 200
+    other_number = notification(message("OTHER", "text", {"body": "hi"}))
+    other_number["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
+    assert await post(http, server, other_number) == 200
     await channel.workers.drain()
     assert server.bot.messages == []
 
