@@ -1,0 +1,155 @@
+"""Actions on trackers from real conversations: consent, images, questions, form validation, transcripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.consent import ActionSetConsent
+from actions.consultation import ActionDeleteData, ActionEmergency, ActionGoodbye, ActionSendTranscript
+from actions.images import ActionProcessImage, ActionSegmentImage
+from actions.patient import ValidateIntakeForm
+from actions.questions import ActionAnswerQuestion
+from actions.runtime import Services
+from tests.models.actions.conftest import load_tracker
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def texts(dispatcher: CollectingDispatcher) -> str:
+    return "\n".join(m.get("text") or m.get("response") or "" for m in dispatcher.messages)
+
+
+async def test_question_type_distribution_reaches_the_vqa_call(services: Services, stored_image: dict) -> None:
+    tracker = load_tracker("question", consent_given=True, images=[stored_image])
+    recorded = tracker.latest_message["question_types"]
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+
+    name, call = next(c for c in services.hospitals.calls if c[0] == "ask")
+    expected = {entry["name"]: entry["confidence"] for entry in recorded["ranking"]}
+    assert call["question_types"] == pytest.approx(expected)
+    assert call["question"] == tracker.latest_message["text"]
+    assert call["image_type"] == "brain_mri"
+    assert "Yes" in texts(dispatcher) and "82%" in texts(dispatcher) and "not a diagnosis" in texts(dispatcher)
+    log = slot_events(events)["qa_log"]
+    assert log[-1]["answer"] == "yes" and log[-1]["image_sha256"] == stored_image["sha256"]
+
+
+async def test_low_confidence_answer_abstains_with_examples(services: Services, stored_image: dict) -> None:
+    services.hospitals.answer.abstained = True
+    tracker = load_tracker("question", consent_given=True, images=[stored_image])
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert "not sure enough" in texts(dispatcher) and "Which organ" in texts(dispatcher)
+    assert slot_events(events)["qa_log"][-1]["abstained"] is True
+
+
+async def test_image_before_consent_is_kept_not_processed(services: Services) -> None:
+    tracker = load_tracker("image", consent_given=None)
+    dispatcher = CollectingDispatcher()
+    events = await ActionProcessImage().run(dispatcher, tracker, {})
+    assert slot_events(events)["pending_image"] == tracker.latest_message["metadata"]["image"]
+    assert services.hospitals.calls == []
+    assert any(m.get("response") == "utter_ask_consent" for m in dispatcher.messages)
+
+
+async def test_refused_consent_processes_nothing(services: Services) -> None:
+    tracker = load_tracker("image", consent_given=False)
+    dispatcher = CollectingDispatcher()
+    assert await ActionProcessImage().run(dispatcher, tracker, {}) == []
+    assert services.hospitals.calls == [] and "consent" in texts(dispatcher)
+
+
+async def test_consented_image_is_screened_and_described(services: Services) -> None:
+    tracker = load_tracker("image", consent_given=True, images=None)
+    dispatcher = CollectingDispatcher()
+    events = await ActionProcessImage().run(dispatcher, tracker, {})
+    assert "This looks like a brain MRI" in texts(dispatcher) and "outline" in texts(dispatcher)
+    images = slot_events(events)["images"]
+    assert images[-1]["label"] == "brain_mri" and (services.settings.var_dir / images[-1]["path"]).is_file()
+
+
+async def test_segmentation_sends_overlay_image(services: Services, stored_image: dict) -> None:
+    tracker = load_tracker("question", consent_given=True, images=[stored_image])
+    dispatcher = CollectingDispatcher()
+    events = await ActionSegmentImage().run(dispatcher, tracker, {})
+    image = next(m["image"] for m in dispatcher.messages if m.get("image"))
+    assert image == f"{services.settings.public_url}/media/{'ab' * 32}.png"
+    assert "120 pixels" in texts(dispatcher) and slot_events(events)["segmentations"][0]["lesion_pixels"] == 120
+
+
+async def test_segmentation_refused_for_other_image_types(services: Services, stored_image: dict) -> None:
+    tracker = load_tracker("question", consent_given=True, images=[stored_image | {"label": "chest_xray"}])
+    dispatcher = CollectingDispatcher()
+    assert await ActionSegmentImage().run(dispatcher, tracker, {}) == []
+    assert "only outline lesions on brain MRI" in texts(dispatcher)
+
+
+async def test_consent_recorded_from_affirm(services: Services) -> None:
+    tracker = load_tracker("greeting")
+    tracker.latest_message["intent"] = {"name": "affirm", "confidence": 0.99}
+    events = slot_events(await ActionSetConsent().run(CollectingDispatcher(), tracker, {}))
+    assert events["consent_given"] is True and events["consent_time"]
+
+
+@pytest.mark.parametrize(
+    ("slot", "value", "expected"),
+    [
+        ("age_band", "I'm 72", "65+"),
+        ("age_band", "skipped", "skipped"),
+        ("age_band", "old enough", None),
+        ("duration", "3 weeks", "3 weeks"),
+        ("duration", "banana", None),
+        ("chief_complaint", "headaches", "headaches"),
+    ],
+)
+def test_intake_form_validation(slot: str, value: str, expected: Any) -> None:
+    tracker = load_tracker("greeting")
+    dispatcher = CollectingDispatcher()
+    result = getattr(ValidateIntakeForm(), f"validate_{slot}")(value, dispatcher, tracker, {})
+    assert result[slot] == expected
+    assert bool(dispatcher.messages) == (expected is None)
+
+
+def test_location_from_city_name() -> None:
+    tracker = load_tracker("greeting")
+    result = ValidateIntakeForm().validate_location("I live in Manchestr", CollectingDispatcher(), tracker, {})
+    assert result["location"] == "Manchester" and result["latitude"] == pytest.approx(53.48, abs=0.01)
+
+
+async def test_goodbye_queues_the_transcript_for_the_nearest_hospital(services: Services, stored_image: dict) -> None:
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=[])
+    tracker.slots["symptoms"] = [{"name": "headache", "negated": False}]
+    dispatcher = CollectingDispatcher()
+    events = slot_events(await ActionGoodbye().run(dispatcher, tracker, {}))
+    assert events["chosen_hospitals"] == ["St Thomas Radiology"] and len(events["transcript_ids"]) == 1
+    assert "sent your transcript" in texts(dispatcher)
+
+
+async def test_send_transcript_needs_consent(services: Services) -> None:
+    tracker = load_tracker("question", consent_given=False)
+    dispatcher = CollectingDispatcher()
+    assert await ActionSendTranscript().run(dispatcher, tracker, {}) == []
+    assert "consent" in texts(dispatcher)
+
+
+async def test_emergency_marks_urgent() -> None:
+    dispatcher = CollectingDispatcher()
+    events = slot_events(await ActionEmergency().run(dispatcher, load_tracker("greeting"), {}))
+    assert events["urgent"] is True and "emergency number" in texts(dispatcher)
+
+
+async def test_delete_data_removes_images_and_flags_erasure(services: Services, stored_image: dict) -> None:
+    path = services.settings.var_dir / stored_image["path"]
+    assert path.is_file()
+    tracker = load_tracker("question", consent_given=True, images=[stored_image])
+    events = await ActionDeleteData().run(CollectingDispatcher(), tracker, {})
+    assert not path.exists()
+    assert any(e["event"] == "reset_slots" for e in events)
+    assert slot_events(events)["data_erased"] is True

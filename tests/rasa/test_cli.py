@@ -1,0 +1,43 @@
+"""The process supervisor that ``make run`` uses: runtime endpoints, health waits, clean shutdown."""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import Ports, Supervisor, wait_healthy, write_runtime_endpoints
+
+
+def test_runtime_endpoints_point_at_this_runs_ports_and_state(tmp_path: Path) -> None:
+    written = write_runtime_endpoints(Ports(rasa=6005, actions=6055), tmp_path)
+    endpoints = yaml.safe_load(written.read_text())
+    assert endpoints["action_endpoint"]["url"] == "http://localhost:6055/webhook"
+    assert endpoints["tracker_store"]["db"] == str(tmp_path / "rasa_tracker.db")
+    assert endpoints["tracker_store"]["type"] == "bot.tracker_store.ErasableSQLTrackerStore"
+
+
+def test_supervisor_prefixes_logs_and_stops_children() -> None:
+    log = io.StringIO()
+    supervisor = Supervisor(log)
+    child = supervisor.start(
+        "sleeper", [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"], env={}
+    )
+    deadline = time.monotonic() + 10
+    while "[sleeper] up" not in log.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "[sleeper] up" in log.getvalue()
+    assert supervisor.check_alive() is None
+    supervisor.stop(timeout=5)
+    assert child.poll() is not None
+
+
+def test_health_wait_reports_a_child_that_died() -> None:
+    supervisor = Supervisor(io.StringIO())
+    supervisor.start("broken", [sys.executable, "-c", "raise SystemExit(3)"], env={})
+    with pytest.raises(RuntimeError, match="broken exited"):
+        wait_healthy("http://127.0.0.1:9/health", supervisor, timeout=10, label="broken")
