@@ -1,0 +1,210 @@
+"""Inference API: :class:`VQAModel` answers questions about images and lists insights on upload."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vision_models.bundle import BundleConfig, load_bundle
+from vision_models.imaging import ImageSource, load_image, to_tensor_array
+from vision_models.vqa.network import NetConfig, VQANet
+from vision_models.vqa.prior import dense_counts, normalise_rows
+from vision_models.vqa.qtypes import ANSWER_TYPES, QUESTION_TYPES
+from vision_models.vqa.scoring import PriorTables, calibrated, final_log_probs
+from vision_models.vqa.text import Vocabulary
+
+MAX_QUESTION_CHARS = 500
+INSIGHT_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("abnormal", "Is this image abnormal?", "ABN"),
+    ("organ", "Which part of the body does this image show?", "ORGAN"),
+    ("modality", "What modality is used to take this image?", "MODALITY"),
+    ("plane", "In which plane is this image taken?", "PLANE"),
+)
+
+
+class QuestionError(ValueError):
+    """A question (or question-type distribution) that cannot be answered; the message says why."""
+
+
+@dataclass(frozen=True)
+class VQAResult:
+    """An answer with its calibrated confidence, the top 3, the question type used and abstention."""
+
+    answer: str
+    confidence: float
+    top3: list[tuple[str, float]]
+    question_type: str
+    question_type_source: str
+    abstained: bool
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One insight on upload (``key`` is abnormal, organ, modality or plane)."""
+
+    key: str
+    question: str
+    answer: str
+    confidence: float
+    abstained: bool
+
+
+def validate_question(question: object) -> str:
+    """Return the stripped question or raise :class:`QuestionError`."""
+    if not isinstance(question, str):
+        raise QuestionError(f"The question must be text, not {type(question).__name__}.")
+    text = question.strip()
+    if not text:
+        raise QuestionError("The question is empty; please ask something about the image.")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"The question is {len(text)} characters long; please keep it under {MAX_QUESTION_CHARS} characters."
+        )
+    return text
+
+
+def type_distribution(question_types: Mapping[str, float]) -> torch.Tensor:
+    """A normalised distribution over :data:`QUESTION_TYPES` from ``{name: confidence}``."""
+    if not isinstance(question_types, Mapping) or not question_types:
+        raise QuestionError("question_types must be a non-empty mapping {type name: confidence}.")
+    q = torch.zeros(len(QUESTION_TYPES))
+    for name, value in question_types.items():
+        if name not in QUESTION_TYPES:
+            raise QuestionError(f"Unknown question type {name!r}; expected one of {', '.join(QUESTION_TYPES)}.")
+        if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+            raise QuestionError(f"The confidence of question type {name} must be a number >= 0, not {value!r}.")
+        q[QUESTION_TYPES.index(name)] = float(value)
+    if float(q.sum()) <= 0:
+        raise QuestionError("The question-type confidences sum to zero.")
+    return q / q.sum()
+
+
+def encode_questions(vocab: Vocabulary, questions: Sequence[str], max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded token indices (B, T) and lengths (B,)."""
+    encoded = [vocab.encode(q, max_tokens) for q in questions]
+    tokens = torch.zeros(len(encoded), max(len(e) for e in encoded), dtype=torch.long)
+    for i, ids in enumerate(encoded):
+        tokens[i, : len(ids)] = torch.tensor(ids)
+    return tokens, torch.tensor([len(e) for e in encoded])
+
+
+def build_network(config: BundleConfig) -> VQANet:
+    """Bundle factory: the network described by ``config.params``."""
+    return VQANet(NetConfig.from_dict(config.params))
+
+
+class VQAModel:
+    """A trained VQA bundle ready to answer; thread-safe (one lock around the forward pass)."""
+
+    def __init__(self, net: VQANet, config: BundleConfig) -> None:
+        extra = config.extra
+        self.net = net.eval()
+        self.config = config
+        self.vocab = Vocabulary(extra["vocabulary"][2:])
+        self.answers: list[str] = list(extra["answers"])
+        n = len(self.answers)
+        self.priors = PriorTables(
+            question_type=normalise_rows(dense_counts(extra["type_prior_counts"], QUESTION_TYPES, n)),
+            answer_type=normalise_rows(dense_counts(extra["answer_type_prior_counts"], ANSWER_TYPES, n)),
+        )
+        self.temperature = float(extra["temperature"])
+        self.threshold = float(extra["abstain_threshold"])
+        self.max_tokens = int(extra["max_tokens"])
+        self.image_size = config.input_size
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, location: Path | str) -> VQAModel:
+        """Load and verify a bundle folder (or URL) written by ``python -m vision_models train vqa``."""
+        bundle = load_bundle(location, build_network)
+        return cls(bundle.network, bundle.config)
+
+    def pixels(self, image: ImageSource) -> torch.Tensor:
+        """The (1, S, S) network input of an image (raises ``ImageError`` for non-images)."""
+        return torch.from_numpy(to_tensor_array(load_image(image), self.image_size, 1))
+
+    def score(
+        self,
+        pixels: torch.Tensor,
+        image_index: torch.Tensor,
+        questions: Sequence[str],
+        q: torch.Tensor | None = None,
+        use_prior: bool = True,
+        only_mechanism: int | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Calibrated answer probabilities (B, A) and the type distribution used (B, T).
+
+        ``pixels`` is (N, 1, S, S), ``image_index`` maps each question to its image; rows of ``q``
+        that are NaN fall back to the model's own type head.
+        """
+        tokens, lengths = encode_questions(self.vocab, questions, self.max_tokens)
+        with self._lock, torch.inference_mode():
+            regions, _ = self.net.encode_images(pixels)
+            outputs = self.net(regions, image_index, tokens, lengths)
+            own = torch.softmax(outputs["type_logits"], dim=-1)
+            q_used = own if q is None else torch.where(torch.isnan(q), own, q)
+            log_probs, q_used = final_log_probs(self.net, outputs, self.priors, q_used, use_prior, only_mechanism)
+        return calibrated(log_probs, self.temperature), q_used
+
+    def _result(self, probs: torch.Tensor, q: torch.Tensor, source: str) -> VQAResult:
+        top = torch.topk(probs, k=min(3, probs.shape[0]))
+        top3 = [(self.answers[i], round(float(p), 4)) for p, i in zip(top.values.tolist(), top.indices.tolist())]
+        confidence = float(top.values[0])
+        return VQAResult(
+            answer=top3[0][0],
+            confidence=round(confidence, 4),
+            top3=top3,
+            question_type=QUESTION_TYPES[int(torch.argmax(q))],
+            question_type_source=source,
+            abstained=confidence < self.threshold,
+        )
+
+    def answer(
+        self, image: ImageSource, question: str, question_types: Mapping[str, float] | None = None
+    ) -> VQAResult:
+        """Answer one question about one image; ``question_types`` is the caller's {type: confidence}."""
+        return self.answer_batch([image], [question], [question_types])[0]
+
+    def answer_batch(
+        self,
+        images: Sequence[ImageSource],
+        questions: Sequence[str],
+        question_types: Sequence[Mapping[str, float] | None] | None = None,
+    ) -> list[VQAResult]:
+        """Answer ``questions[i]`` about ``images[i]`` in one forward pass."""
+        if len(images) != len(questions):
+            raise QuestionError(f"Got {len(images)} images but {len(questions)} questions.")
+        if not questions:
+            return []
+        types = list(question_types) if question_types is not None else [None] * len(questions)
+        if len(types) != len(questions):
+            raise QuestionError(f"Got {len(types)} question-type distributions for {len(questions)} questions.")
+        texts = [validate_question(q) for q in questions]
+        q = torch.full((len(texts), len(QUESTION_TYPES)), float("nan"))
+        for i, given in enumerate(types):
+            if given is not None:
+                q[i] = type_distribution(given)
+        pixels = torch.stack([self.pixels(image) for image in images])
+        probs, q_used = self.score(pixels, torch.arange(len(texts)), texts, q)
+        return [
+            self._result(probs[i], q_used[i], "model" if types[i] is None else "caller") for i in range(len(texts))
+        ]
+
+    def insights(self, image: ImageSource) -> list[Finding]:
+        """Abnormal? Which organ? Which modality? Which plane? — answered together in one batch."""
+        pixels = self.pixels(image)[None]
+        q = torch.zeros(len(INSIGHT_QUESTIONS), len(QUESTION_TYPES))
+        for i, (_, _, kind) in enumerate(INSIGHT_QUESTIONS):
+            q[i, QUESTION_TYPES.index(kind)] = 1.0
+        questions = [text for _, text, _ in INSIGHT_QUESTIONS]
+        probs, q_used = self.score(pixels, torch.zeros(len(questions), dtype=torch.long), questions, q)
+        findings = []
+        for i, (key, text, _) in enumerate(INSIGHT_QUESTIONS):
+            result = self._result(probs[i], q_used[i], "caller")
+            findings.append(Finding(key, text, result.answer, result.confidence, result.abstained))
+        return findings

@@ -1,0 +1,278 @@
+"""Training from scratch: auto-encoder pretraining, VQA fine-tuning, calibration, bundle writing."""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from vision_models.bundle import BundleConfig, save_bundle
+from vision_models.vqa.data import VQARecord, find_images, load_image_stack, read_split
+from vision_models.vqa.evaluation import (
+    accuracy_report,
+    choose_threshold,
+    fit_temperature,
+    predict_records,
+    true_type_distribution,
+)
+from vision_models.vqa.model import VQAModel, encode_questions
+from vision_models.vqa.network import DenoisingAutoEncoder, NetConfig, VQANet
+from vision_models.vqa.prior import count_matrix, sparse_counts
+from vision_models.vqa.qtypes import ANSWER_TYPES, QUESTION_TYPES
+from vision_models.vqa.text import Vocabulary
+
+MAX_TOKENS = 24
+VERSION = "1.0.0"
+
+
+@dataclass
+class TrainOptions:
+    """Everything a training run depends on (recorded in the bundle config)."""
+
+    out: Path
+    name: str = "vqa"
+    vqa_rad: Path | None = None
+    slake: Path | None = None
+    pretrain_dirs: list[Path] = field(default_factory=list)
+    cache_dir: Path | None = None
+    image_size: int = 96
+    epochs: int = 30
+    pretrain_epochs: int = 4
+    batch_questions: int = 64
+    lr: float = 1.5e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    recon_weight: float = 1.0
+    mechanisms: tuple[str, ...] = ("ban", "san")
+    embed_dim: int = 128
+    hidden: int = 192
+    seed: int = 7
+    threads: int = 1
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_records(opts: TrainOptions) -> tuple[list[VQARecord], list[VQARecord]]:
+    """Training and validation records of the chosen datasets (VQA-RAD val = its carved subset)."""
+    train: list[VQARecord] = []
+    val: list[VQARecord] = []
+    for folder in (opts.vqa_rad, opts.slake):
+        if folder is not None:
+            train += read_split(folder, "train")
+            val += read_split(folder, "val")
+    if not train:
+        raise ValueError("No training data: give --vqa-rad and/or --slake.")
+    return train, val
+
+
+def pretrain_autoencoder(
+    dae: DenoisingAutoEncoder, stack: np.ndarray, epochs: int, seed: int, noise: float = 0.1, batch: int = 64
+) -> list[float]:
+    """Denoising pretraining on uint8 images (N, S, S); returns the mean loss per epoch."""
+    optimiser = torch.optim.Adam(dae.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(seed)
+    losses = []
+    dae.train()
+    for _ in tqdm(range(epochs), desc="pretrain auto-encoder", unit="epoch"):
+        total, order = 0.0, torch.randperm(len(stack), generator=generator)
+        for start in range(0, len(stack), batch):
+            clean = torch.from_numpy(stack[order[start:start + batch].numpy()]).float().div(255.0)[:, None]
+            noisy = (clean + noise * torch.randn(clean.shape, generator=generator)).clamp(0, 1)
+            _, recon = dae(noisy * 2.0 - 1.0)
+            loss = F.mse_loss(recon, clean)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * len(clean)
+        losses.append(total / len(stack))
+    return losses
+
+
+def augment(images: torch.Tensor, generator: torch.Generator, shift: int = 4) -> torch.Tensor:
+    """Random translation (±``shift`` px, edge padding) and brightness/contrast jitter per image."""
+    n, _, s, _ = images.shape
+    padded = F.pad(images, (shift, shift, shift, shift), mode="replicate")
+    offsets = torch.randint(0, 2 * shift + 1, (n, 2), generator=generator)
+    out = torch.stack([padded[i, :, y:y + s, x:x + s] for i, (y, x) in enumerate(offsets.tolist())])
+    gain = 1.0 + 0.1 * (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1)
+    bias = 0.05 * (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1)
+    return ((out - 0.5) * gain + 0.5 + bias).clamp(0, 1)
+
+
+def image_batches(groups: dict[int, list[int]], batch_questions: int, generator: torch.Generator) -> list[list[int]]:
+    """Shuffled batches of whole images (all their questions) of about ``batch_questions`` questions."""
+    order = [list(groups)[i] for i in torch.randperm(len(groups), generator=generator).tolist()]
+    batches, current, count = [], [], 0
+    for image in order:
+        current.append(image)
+        count += len(groups[image])
+        if count >= batch_questions:
+            batches.append(current)
+            current, count = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _bundle_config(opts: TrainOptions, net_cfg: NetConfig, vocab: Vocabulary, answers: list[str],
+                   train: Sequence[VQARecord]) -> BundleConfig:
+    type_counts = count_matrix(((r.types, r.answer) for r in train), QUESTION_TYPES, answers)
+    answer_type_counts = count_matrix((((r.answer_type,), r.answer) for r in train), ANSWER_TYPES, answers)
+    return BundleConfig(
+        name=opts.name, architecture="mevf-ban-san-milqt", params=net_cfg.to_dict(), input_size=opts.image_size,
+        channels=1, classes=list(QUESTION_TYPES), mean=0.5, std=0.5, version=VERSION,
+        extra={
+            "vocabulary": vocab.words, "answers": answers, "max_tokens": MAX_TOKENS,
+            "type_prior_counts": sparse_counts(type_counts, QUESTION_TYPES),
+            "answer_type_prior_counts": sparse_counts(answer_type_counts, ANSWER_TYPES),
+            "temperature": 1.0, "abstain_threshold": 0.0,
+            "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(opts).items()
+                         if k not in ("out", "cache_dir", "pretrain_dirs")},
+        },
+    )
+
+
+class Trainer:
+    """Holds the data tensors of one run and performs the VQA fine-tuning epochs."""
+
+    def __init__(self, opts: TrainOptions, train: list[VQARecord], val: list[VQARecord]) -> None:
+        self.opts, self.train, self.val = opts, train, val
+        self.vocab = Vocabulary.build(r.question for r in train)
+        self.answers = sorted({r.answer for r in train})
+        answer_index = {a: i for i, a in enumerate(self.answers)}
+        paths = sorted({r.image for r in train + val})
+        self.path_index = {p: i for i, p in enumerate(paths)}
+        stack = load_image_stack(paths, opts.image_size, opts.cache_dir)
+        self.stack = torch.from_numpy(stack).float().div(255)[:, None]
+        self.tokens, self.lengths = encode_questions(self.vocab, [r.question for r in train], MAX_TOKENS)
+        self.targets = torch.tensor([answer_index[r.answer] for r in train])
+        self.type_targets = true_type_distribution(train)
+        self.closed = torch.tensor([ANSWER_TYPES.index(r.answer_type) for r in train])
+        self.groups: dict[int, list[int]] = {}
+        for i, record in enumerate(train):
+            self.groups.setdefault(self.path_index[record.image], []).append(i)
+        self.net_cfg = NetConfig(
+            vocab_size=len(self.vocab), n_answers=len(self.answers), n_types=len(QUESTION_TYPES),
+            image_size=opts.image_size, mechanisms=tuple(opts.mechanisms), embed_dim=opts.embed_dim, hidden=opts.hidden,
+        )
+        self.config = _bundle_config(opts, self.net_cfg, self.vocab, self.answers, train)
+        self.val_index = [self.path_index[r.image] for r in val]
+
+    def batch_loss(self, net: VQANet, images: list[int], generator: torch.Generator) -> torch.Tensor:
+        """Answer, type and reconstruction losses of one batch of images with all their questions."""
+        pixels = augment(self.stack[images], generator)
+        local = {img: j for j, img in enumerate(images)}
+        rows = [i for img in images for i in self.groups[img]]
+        index = torch.tensor([local[self.path_index[self.train[i].image]] for i in rows])
+        regions, recon = net.encode_images(pixels)
+        lengths = self.lengths[rows]
+        outputs = net(regions, index, self.tokens[rows, : int(lengths.max())], lengths)
+        targets = self.targets[rows]
+        q = torch.softmax(outputs["type_logits"], dim=-1).detach()
+        mixed = F.nll_loss(net.mixed_log_probs(outputs["answer_logits"], q), targets)
+        logits = outputs["answer_logits"]
+        per_head = F.cross_entropy(logits.flatten(0, 1), targets.repeat_interleave(logits.shape[1]),
+                                   label_smoothing=self.opts.label_smoothing)
+        type_loss = -(self.type_targets[rows] * torch.log_softmax(outputs["type_logits"], dim=-1)).sum(1).mean()
+        closed_loss = F.cross_entropy(outputs["answer_type_logits"], self.closed[rows])
+        recon_loss = F.mse_loss(recon, pixels)
+        return mixed + per_head + type_loss + closed_loss + self.opts.recon_weight * recon_loss
+
+    def validate(self, model: VQAModel) -> dict[str, object]:
+        """Accuracy report of ``model`` on the validation records (prior from the model's head)."""
+        probs = predict_records(model, self.val, self.stack, self.val_index)
+        return accuracy_report(self.val, self.answers, probs, threshold=0.0)
+
+    def fit(self, net: VQANet) -> tuple[VQANet, list[dict[str, object]]]:
+        """Fine-tune ``net``; returns the state with the best validation accuracy and the epoch log."""
+        opts = self.opts
+        optimiser = torch.optim.AdamW(net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+        generator = torch.Generator().manual_seed(opts.seed)
+        steps = opts.epochs * len(image_batches(self.groups, opts.batch_questions, torch.Generator().manual_seed(0)))
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=opts.lr, total_steps=steps + opts.epochs,
+                                                        pct_start=0.1)
+        model = VQAModel(net, self.config)
+        best, best_acc, log = copy.deepcopy(net.state_dict()), -1.0, []
+        bar = tqdm(range(opts.epochs), desc="train vqa", unit="epoch")
+        for epoch in bar:
+            net.train()
+            total, batches = 0.0, image_batches(self.groups, opts.batch_questions, generator)
+            for images in batches:
+                loss = self.batch_loss(net, images, generator)
+                optimiser.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                optimiser.step()
+                scheduler.step()
+                total += float(loss.detach())
+            net.eval()
+            report = self.validate(model) if self.val else {"overall": -total}
+            log.append({"epoch": epoch + 1, "loss": round(total / len(batches), 4), "val": report["overall"]})
+            bar.set_postfix(loss=log[-1]["loss"], val=report["overall"])
+            if float(report["overall"]) > best_acc:
+                best, best_acc = copy.deepcopy(net.state_dict()), float(report["overall"])
+        net.load_state_dict(best)
+        return net.eval(), log
+
+    def calibrate(self, net: VQANet) -> dict[str, object]:
+        """Fit the temperature and abstention threshold on validation; returns the validation metrics."""
+        self.config.extra["temperature"], self.config.extra["abstain_threshold"] = 1.0, 0.0
+        if not self.val:
+            return {}
+        model = VQAModel(net, self.config)
+        probs = predict_records(model, self.val, self.stack, self.val_index)
+        index = {a: i for i, a in enumerate(self.answers)}
+        targets = torch.tensor([index.get(r.answer, -1) for r in self.val])
+        temperature = fit_temperature(torch.log(probs), targets)
+        scaled = torch.softmax(torch.log(probs) / temperature, dim=-1)
+        confidence, best = scaled.max(dim=1)
+        correct = (best == targets).numpy()
+        threshold = choose_threshold(confidence.numpy(), correct)
+        self.config.extra["temperature"], self.config.extra["abstain_threshold"] = temperature, threshold
+        metrics: dict[str, object] = {"val": accuracy_report(self.val, self.answers, scaled, threshold)}
+        for source in ("vqa_rad", "slake"):
+            rows = [i for i, r in enumerate(self.val) if r.source == source]
+            if rows:
+                metrics[f"val_{source}"] = accuracy_report([self.val[i] for i in rows], self.answers, scaled[rows],
+                                                           threshold)
+        metrics["val_accuracy_by_type"] = metrics["val"]["by_type"]
+        return metrics
+
+
+def train(opts: TrainOptions) -> Path:
+    """Run the whole pipeline and write the bundle to ``opts.out``; returns the bundle folder."""
+    started = time.time()
+    torch.set_num_threads(opts.threads)
+    seed_everything(opts.seed)
+    train_records, val_records = load_records(opts)
+    trainer = Trainer(opts, train_records, val_records)
+    net = VQANet(trainer.net_cfg)
+    pretrain_losses: list[float] = []
+    if opts.pretrain_epochs > 0:
+        paths = find_images(opts.pretrain_dirs) + sorted(trainer.path_index)
+        stack = load_image_stack(paths, opts.image_size, opts.cache_dir)
+        pretrain_losses = pretrain_autoencoder(net.image.dae, stack, opts.pretrain_epochs, opts.seed)
+    net, log = trainer.fit(net)
+    metrics = trainer.calibrate(net)
+    metrics.update({
+        "epochs": log, "pretrain_mse": [round(x, 5) for x in pretrain_losses],
+        "train_questions": len(train_records), "val_questions": len(val_records),
+        "train_seconds": round(time.time() - started, 1),
+        "temperature": trainer.config.extra["temperature"],
+        "abstain_threshold": trainer.config.extra["abstain_threshold"],
+    })
+    trainer.config.metrics = metrics
+    return save_bundle(net, trainer.config, opts.out)
