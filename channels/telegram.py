@@ -242,13 +242,14 @@ class TelegramInput(ProviderInput):
             else:
                 await self.register_webhook()
 
-        @blueprint.listener("before_server_stop")
-        async def stop_polling(app: Any, loop: Any) -> None:
-            if self._poller is not None:
-                self._poller.cancel()
-                await asyncio.gather(self._poller, return_exceptions=True)
-
         return blueprint
+
+    async def close(self) -> None:
+        """Stop polling first, then background work and the HTTP session."""
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        await super().close()
 
     async def register_webhook(self) -> None:
         """setWebhook with our URL and secret token (errors are logged; the server keeps running)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 from dataclasses import dataclass, field
@@ -95,6 +96,8 @@ class FakeTelegram(FakeServer):
             result = {"file_id": data["file_id"], "file_unique_id": "u1", "file_size": size, "file_path": path}
             return web.json_response({"ok": True, "result": result})
         if name == "getUpdates":
+            if not self.updates:  # long polling: hold the request a little while nothing is queued
+                await asyncio.sleep(min(float(data.get("timeout", 0)), 0.5))
             pending, self.updates = self.updates, []
             return web.json_response({"ok": True, "result": pending})
         return web.json_response({"ok": True, "result": True if "Webhook" in name or "Callback" in name else {}})
