@@ -101,6 +101,3 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
 
-
-def json_of(messages: list[UserMessage]) -> list[dict[str, Any]]:
-    return [{"text": m.text, "metadata": m.metadata, "sender": m.sender_id} for m in messages]
