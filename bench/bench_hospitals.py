@@ -160,6 +160,15 @@ def start_remote(settings: Settings, names: list[str]) -> tuple[Settings, list[s
     return dataclasses.replace(settings, hospitals=tuple(hospitals)), processes
 
 
+def with_vqa_bundle(settings: Settings, bundle: str) -> Settings:
+    """``settings`` with every VQA hospital serving ``bundle``."""
+    hospitals = tuple(
+        dataclasses.replace(h, capabilities={**h.capabilities, "vqa": bundle}) if "vqa" in h.capabilities else h
+        for h in settings.hospitals
+    )
+    return dataclasses.replace(settings, hospitals=hospitals)
+
+
 async def bench_aggregator(settings: Settings, questions: int, image: bytes, remote: bool) -> dict[str, object]:
     started = time.perf_counter()
     network = HospitalNetwork.from_settings(settings)
@@ -188,7 +197,8 @@ async def bench_aggregator(settings: Settings, questions: int, image: bytes, rem
             result = await network.ask(image, question, types)
             latencies.append(time.perf_counter() - started)
             answered.append(result.answered / max(1, result.asked))
-        return {"hospitals": vqa, "mode": "remote" if remote else "in-process", "start_seconds": round(load_s, 2),
+        bundles = {h.name: h.capabilities["vqa"] for h in settings.hospitals if h.name in vqa}
+        return {"hospitals": bundles, "mode": "remote" if remote else "in-process", "start_seconds": round(load_s, 2),
                 **summary_ms(latencies), "answered_share": round(statistics.mean(answered), 3)}
     finally:
         await network.close()
@@ -204,10 +214,16 @@ async def main() -> None:
     parser.add_argument("--questions", type=int, default=30)
     parser.add_argument("--image", default=None, help="image file to ask about (default: a synthetic slice)")
     parser.add_argument("--remote", action="store_true", help="hospitals as HTTP services in their own processes")
+    parser.add_argument("--vqa-bundle", default=None,
+                        help="serve this VQA bundle at every VQA hospital (e.g. before per-dataset bundles exist)")
     parser.add_argument("--skip-delivery", action="store_true")
     parser.add_argument("--skip-aggregator", action="store_true")
     args = parser.parse_args()
     settings = load_settings(args.config)
+    if args.vqa_bundle:
+        if args.remote:
+            parser.error("--vqa-bundle applies to in-process hospitals only (remote ones read the config file)")
+        settings = with_vqa_bundle(settings, args.vqa_bundle)
     report: dict[str, object] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
     if not args.skip_delivery:
         report["delivery"] = await bench_delivery(settings, args.deliveries)

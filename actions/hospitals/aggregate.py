@@ -41,7 +41,7 @@ def combine_answers(
     voting = [c for c in answered if not c.abstained]
     support: dict[str, float] = defaultdict(float)
     for contribution in voting:
-        contribution.weight = contribution.confidence * contribution.accuracy
+        contribution.weight = round(contribution.confidence * contribution.accuracy, 4)
         support[normalise_answer(contribution.answer or "")] += contribution.weight
     total = sum(support.values())
     if not voting or total <= 0.0:

@@ -115,7 +115,7 @@ class CapabilityInfo:
                 number = float(value)  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 continue
-            return min(1.0, max(0.0, number / 100.0 if number > 1.0 else number))
+            return round(min(1.0, max(0.0, number / 100.0 if number > 1.0 else number)), 4)
         return default
 
 
