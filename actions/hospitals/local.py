@@ -79,9 +79,13 @@ class ModelRegistry:
                 if config is None:
                     raise BundleError(f"bundle folder {path} has no config.json (not trained or not committed yet)")
                 model = self._loaders[capability](path)
-            except (BundleError, ImportError, OSError, ValueError) as exc:
+            except (BundleError, ImportError, OSError) as exc:
                 self._failed[key] = str(exc)
                 logger.warning("Capability %s unavailable: %s", capability, exc)
+                return None
+            except Exception as exc:  # a broken bundle costs its capability, not the whole server
+                self._failed[key] = str(exc)
+                logger.exception("Capability %s unavailable: bundle %s could not be loaded", capability, path)
                 return None
             info = CapabilityInfo(
                 capability, path.name, config.version, list(image_types), dict(config.metrics), training_data(config)

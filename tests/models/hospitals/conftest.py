@@ -126,8 +126,8 @@ def write_bundle(weights: Path, name: str, metrics: dict[str, Any] | None = None
     (folder / "config.json").write_text(config.to_json())
 
 
-def registry_for(log: CallLog, delays: dict[str, float] | None = None) -> ModelRegistry:
-    """A registry whose loaders build stand-in models, logging each load."""
+def stand_in_loaders(log: CallLog, delays: dict[str, float] | None = None) -> dict[str, Any]:
+    """Loaders (capability -> load(path)) building stand-in models, logging each load."""
     delays = delays or {}
 
     def loader(capability: str, build: Any) -> Any:
@@ -137,14 +137,17 @@ def registry_for(log: CallLog, delays: dict[str, float] | None = None) -> ModelR
 
         return load
 
-    return ModelRegistry(
-        {
-            "prefilter": loader("prefilter", lambda p: StandInPrefilter(log)),
-            "label": loader("label", lambda p: StandInLabeller(log)),
-            "segmentation": loader("segmentation", lambda p: StandInSegmenter(log)),
-            "vqa": loader("vqa", lambda p: StandInVQA(log, *VQA_TABLE[p.name], delay=delays.get(p.name, 0.0))),
-        }
-    )
+    return {
+        "prefilter": loader("prefilter", lambda p: StandInPrefilter(log)),
+        "label": loader("label", lambda p: StandInLabeller(log)),
+        "segmentation": loader("segmentation", lambda p: StandInSegmenter(log)),
+        "vqa": loader("vqa", lambda p: StandInVQA(log, *VQA_TABLE[p.name], delay=delays.get(p.name, 0.0))),
+    }
+
+
+def registry_for(log: CallLog, delays: dict[str, float] | None = None) -> ModelRegistry:
+    """A registry of stand-in models."""
+    return ModelRegistry(stand_in_loaders(log, delays))
 
 
 HOSPITALS = [

@@ -10,8 +10,16 @@ import pytest
 import pytest_asyncio
 
 from actions.hospitals import HospitalError, HospitalNetwork
+from actions.hospitals.local import ModelRegistry
 from actions.settings import Location, Settings, load_settings
-from tests.models.hospitals.conftest import HOSPITALS, CallLog, png_bytes, registry_for, write_services
+from tests.models.hospitals.conftest import (
+    HOSPITALS,
+    CallLog,
+    png_bytes,
+    registry_for,
+    stand_in_loaders,
+    write_services,
+)
 
 LONDON = {"latitude": 51.50, "longitude": -0.12}
 STOCKHOLM = Location(59.33, 18.06)
@@ -142,3 +150,22 @@ async def test_no_able_hospital_is_a_clear_error(tmp_path: Path, weights: Path, 
         assert caught.value.code == "no_hospital"
     finally:
         await net.close()
+
+
+@pytest.mark.asyncio
+async def test_a_broken_bundle_costs_its_capability_not_the_server(
+    settings: Settings, log: CallLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(path: Path) -> None:
+        raise RuntimeError("Error(s) in loading state_dict: size mismatch")
+
+    loaders = stand_in_loaders(log) | {"segmentation": broken}
+    network = HospitalNetwork.from_settings(settings, ModelRegistry(loaders))
+    with caplog.at_level(logging.ERROR):
+        await network.start()
+    try:
+        assert "size mismatch" in caplog.text
+        assert await network.nearest(None, capability="segmentation") == []
+        assert (await network.ask(png_bytes(), "Is it normal?", {"ABN": 1.0}, "brain_mri")).answered == 3
+    finally:
+        await network.close()
