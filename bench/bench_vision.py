@@ -1,15 +1,19 @@
 """CPU inference benchmark of the vision models (batch 1, median of 50 runs after warm-up).
 
-    PYTHONPATH=. .venv-models/bin/python bench/bench_vision.py [--threads 2] [--runs 50] [--image PATH]
+    PYTHONPATH=. .venv-models/bin/python bench/bench_vision.py [--threads 1] [--runs 50] [--image PATH]
+    PYTHONPATH=. .venv-models/bin/python bench/bench_vision.py --architectures
 
 Times, from encoded PNG bytes to the typed result: prefilter + labeller together on one image,
 and segmentation of one 256x256 slice (overlay PNG included). Prints one JSON line with the
 medians, the 90th percentiles and whether each target (60 ms, 150 ms) is met.
+``--architectures`` instead times the classifier candidates (compact CNN, MONAI DenseNet121) on a
+64x64 input, network forward only, for the architecture comparison in the model cards.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import statistics
@@ -23,6 +27,7 @@ import torch
 from PIL import Image
 
 from vision_models.labeller import Labeller
+from vision_models.networks import build_network, count_parameters
 from vision_models.prefilter import Prefilter
 from vision_models.segmentation import Segmenter
 
@@ -56,14 +61,33 @@ def time_ms(func: Callable[[], object], runs: int, warmup: int = 5) -> dict[str,
     return {"median": round(statistics.median(samples), 2), "p90": round(samples[int(0.9 * (runs - 1))], 2)}
 
 
+def compare_architectures(runs: int) -> dict[str, dict[str, float]]:
+    """Parameters and batch-1 forward latency of each classifier candidate at 64x64 (weights untrained)."""
+    candidates = {"compact_cnn": {"features": [16, 32, 64, 128]}, "densenet121": {}}
+    x = torch.rand(1, 1, 64, 64)
+    out = {}
+    for name, extra in candidates.items():
+        network = build_network(name, {"in_channels": 1, "num_classes": 9, **extra}).eval()
+        with torch.inference_mode():
+            out[name] = {"parameters": count_parameters(network),
+                         "forward_ms": time_ms(functools.partial(network, x), runs)}
+    return out
+
+
 def main(argv: list[str]) -> int:
     """Run the benchmark and print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: on a shared CPU more threads are slower)")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--image", type=Path, default=None, help="image to time (default: a synthetic 256x256 slice)")
+    parser.add_argument("--architectures", action="store_true", help="compare classifier architectures instead")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.architectures:
+        print(json.dumps({"runs": args.runs, "threads": args.threads, "batch": 1, "input": "1x64x64",
+                          "architectures": compare_architectures(args.runs)}))
+        return 0
     data = args.image.read_bytes() if args.image else synthetic_slice()
     prefilter, labeller, segmenter = Prefilter.load(), Labeller.load(), Segmenter.load()
 

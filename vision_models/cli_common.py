@@ -29,7 +29,8 @@ def add_training_arguments(p: argparse.ArgumentParser, default_out: Path, epochs
     p.add_argument("--out", type=Path, default=default_out, help=f"bundle folder (default {default_out})")
     p.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
     p.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; more threads slow down on a shared CPU)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1; more threads slow down on a shared CPU)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimisation steps")
 
 

@@ -61,7 +61,8 @@ def fit(network: nn.Module, num_samples: int, make_batch: BatchFn, loss_fn: Call
 
     ``make_batch(indices, generator)`` returns (inputs, targets) for sample ``indices``, augmentation
     included. ``epoch_indices(epoch)`` may choose the samples of each epoch, as a pure function of the
-    epoch, always the same count (default: all ``num_samples``); the engine shuffles them. Stops early after ``settings.max_steps`` optimisation steps when set.
+    epoch, always the same count (default: all ``num_samples``); the engine shuffles them. Stops early
+    after ``settings.max_steps`` optimisation steps when set.
     """
     def indices_for(epoch: int) -> np.ndarray:
         chosen = epoch_indices(epoch) if epoch_indices else np.arange(num_samples)

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 MIN_SIDE = 16
+TOO_MANY_PIXELS_REASON = "The image dimensions are too large; please send a smaller image."
 
 ImageSource = bytes | str | Path | Image.Image
 
@@ -69,10 +70,10 @@ def load_image(source: ImageSource) -> Image.Image:
         try:
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_PIXELS:
-                raise ImageError("too_many_pixels", "The image dimensions are too large; please send a smaller image.")
+                raise ImageError("too_many_pixels", TOO_MANY_PIXELS_REASON)
             image.load()
         except Image.DecompressionBombError as exc:
-            raise ImageError("too_many_pixels", "The image dimensions are too large; please send a smaller image.") from exc
+            raise ImageError("too_many_pixels", TOO_MANY_PIXELS_REASON) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             if isinstance(exc, ImageError):
                 raise

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from vision_models.bundle import Bundle, BundleConfig, save_bundle
 from vision_models.classifier import ClassifierRuntime, train_classifier
-from vision_models.data import DataError, load_arrays, read_splits
+from vision_models.data import DataError, load_arrays, read_slices, read_splits
 from vision_models.engine import seed_everything
 from vision_models.metrics import accuracy, confusion_matrix
 from vision_models.networks import count_parameters
@@ -27,7 +27,8 @@ from vision_models.prefilter.config import (
 from vision_models.prefilter.model import Prefilter
 
 VERSION = "1.0.0"
-MEDICAL_FOLDER, NON_MEDICAL_FOLDER = "modality", "nonmedical"
+MEDICAL_FOLDER, NON_MEDICAL_FOLDER, LGG_FOLDER = "modality", "nonmedical", "lgg_mri"
+LGG_GROUP = "brain_mri_lgg"
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,29 @@ class LabelledImage:
 
 
 def read_items(root: Path | str) -> list[LabelledImage]:
-    """Every image listed in ``root/modality/splits.csv`` (medical) and ``root/nonmedical/splits.csv``."""
+    """Every image listed in ``root/modality/splits.csv`` (medical) and ``root/nonmedical/splits.csv``.
+
+    When ``root/lgg_mri/slices.csv`` exists, its slices that show a lesion are added as medical
+    (group ``brain_mri_lgg``): the three-sequence colour composites the segmenter works on.
+    """
     base = Path(root)
     medical = [LabelledImage(s.path, 1, s.label, s.split) for s in read_splits(base / MEDICAL_FOLDER)]
-    other = [LabelledImage(s.path, 0, f"non_medical/{s.label}", s.split) for s in read_splits(base / NON_MEDICAL_FOLDER)]
-    return medical + other
+    other = [LabelledImage(s.path, 0, f"non_medical/{s.label}", s.split)
+             for s in read_splits(base / NON_MEDICAL_FOLDER)]
+    lgg = []
+    if (base / LGG_FOLDER / "slices.csv").is_file():
+        slices = read_slices(base / LGG_FOLDER)
+        lgg = [LabelledImage(s.image, 1, LGG_GROUP, s.split) for s in slices if s.tumour_pixels]
+    return medical + other + lgg
+
+
+def limit_group(items: Sequence[LabelledImage], group: str, limit: int, seed: int) -> list[LabelledImage]:
+    """Keep at most ``limit`` items of ``group`` (a seeded draw), and every other item."""
+    members = [i for i, item in enumerate(items) if item.group == group]
+    keep = set(members)
+    if len(members) > limit:
+        keep = set(np.random.default_rng(seed).permutation(members)[:limit].tolist())
+    return [item for i, item in enumerate(items) if item.group != group or i in keep]
 
 
 def items_of_split(items: Sequence[LabelledImage], split: str) -> list[LabelledImage]:
@@ -89,7 +108,8 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
     """Train from scratch on the ``train`` split of both folders, evaluate on ``eval_split``, save."""
     settings = config.settings
     generator = seed_everything(settings.seed, settings.threads)
-    items = items_of_split(read_items(data_root), "train")
+    items = limit_group(items_of_split(read_items(data_root), "train"), LGG_GROUP, config.lgg_train_slices,
+                        settings.seed)
     images = load_arrays([i.path for i in items], config.input_size, config.channels, desc="train images")
     labels = np.asarray([i.target for i in items], dtype=np.int64)
     grey = np.where(labels == 0, config.grey_probability_non_medical, 0.0)
@@ -106,6 +126,7 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
             "parameters": count_parameters(network),
             "training": {
                 "train_images": len(items), "medical": int(labels.sum()), "non_medical": int((labels == 0).sum()),
+                "lgg_slices": sum(i.group == LGG_GROUP for i in items),
                 "seconds": round(history.seconds, 1), "steps": history.steps,
                 "epoch_losses": [round(v, 4) for v in history.losses], "settings": asdict(settings),
                 "torch": torch.__version__,
@@ -115,7 +136,8 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
     save_bundle(network, bundle_config, out_dir)
     bundle = Bundle(config=bundle_config, network=network, path=Path(out_dir))
     if eval_split is not None:
-        metrics = evaluate_items(Prefilter(ClassifierRuntime(bundle)), items_of_split(read_items(data_root), eval_split))
+        evaluation_items = items_of_split(read_items(data_root), eval_split)
+        metrics = evaluate_items(Prefilter(ClassifierRuntime(bundle)), evaluation_items)
         bundle_config.metrics = {"split": eval_split, **metrics}
     bundle_config.extra["weights_bytes"] = (Path(out_dir) / bundle_config.weights).stat().st_size
     save_bundle(network, bundle_config, out_dir)

@@ -44,7 +44,8 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A root with ``modality/`` (classes ``stripes`` and ``disc``) and ``nonmedical/`` (``noise``)."""
     root = tmp_path_factory.mktemp("vision_data")
     rng = np.random.default_rng(0)
-    for folder, makers in (("modality", {"stripes": _stripes, "disc": _disc}), ("nonmedical", {"noise": _colour_noise})):
+    folders = {"modality": {"stripes": _stripes, "disc": _disc}, "nonmedical": {"noise": _colour_noise}}
+    for folder, makers in folders.items():
         rows = []
         for label, make in makers.items():
             (root / folder / label).mkdir(parents=True)

@@ -13,6 +13,7 @@ from PIL import Image
 from vision_models.__main__ import main
 from vision_models.prefilter import Prefilter, PrefilterResult
 from vision_models.prefilter.checks import check_image
+from vision_models.prefilter.train import LGG_GROUP, limit_group, read_items
 
 
 @pytest.mark.parametrize(("image", "code"), [
@@ -81,3 +82,16 @@ def test_cli_predict_refuses_non_image(prefilter_bundle: Path, tmp_path: Path, c
     path.write_text("hello")
     assert main(["predict", "prefilter", str(path), "--bundle", str(prefilter_bundle)]) == 1
     assert "not_an_image" in capsys.readouterr().err
+
+
+def test_lgg_lesion_slices_join_the_medical_images(data_root: Path, lgg_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(data_root, root)
+    shutil.copytree(lgg_root, root / "lgg_mri")
+    items = read_items(root)
+    lgg = [i for i in items if i.group == LGG_GROUP]
+    assert len(lgg) == 8 and all(i.target == 1 for i in lgg)  # two lesion slices in each of four patients
+    assert {i.split for i in lgg} == {"train", "val"}
+    limited = limit_group(items, LGG_GROUP, 1, seed=0)
+    assert sum(i.group == LGG_GROUP for i in limited) == 1
+    assert len(limited) == len(items) - 7
