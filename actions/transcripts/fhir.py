@@ -148,6 +148,23 @@ def _observations(
         if qa.image_sha256 in media:
             observation["derivedFrom"] = [{"reference": media[qa.image_sha256]}]
         entries.append(_entry(ids("observation", "qa", index), observation))
+    for image in transcript.images:
+        for index, finding in enumerate(image.findings):
+            if not finding.get("answer"):
+                continue
+            observation = {
+                "resourceType": "Observation",
+                "status": "preliminary",
+                "category": [_text("AI first look at an image")],
+                "code": _text(f"Automatic finding: {finding.get('key', 'finding')}"),
+                "subject": {"reference": patient},
+                "device": {"reference": device},
+                "valueString": str(finding["answer"]),
+                "derivedFrom": [{"reference": media[image.sha256]}],
+            }
+            if finding.get("confidence") is not None:
+                observation["component"] = [_component("confidence", float(finding["confidence"]), "1")]
+            entries.append(_entry(ids("observation", "finding", image.sha256, index), observation))
     for index, seg in enumerate(transcript.segmentations):
         observation = {
             "resourceType": "Observation",

@@ -54,10 +54,11 @@ def _questions(transcript: Transcript) -> str:
 def _images(transcript: Transcript) -> str:
     if not transcript.images:
         return "<p class='muted'>No images.</p>"
-    rows = [_row("Image", "Type", "Confidence", "Received", header=True)]
+    rows = [_row("Image", "Type", "Confidence", "Received", "First look (models)", header=True)]
     for image in transcript.images:
+        first_look = "; ".join(f"{f.get('key')}: {f.get('answer')}" for f in image.findings if f.get("answer"))
         rows.append(_row(image.path or image.sha256[:12], image.display_name or image.label or "unknown",
-                         _percent(image.confidence), image.received_at))
+                         _percent(image.confidence), image.received_at, first_look))
     return "<table>" + "".join(rows) + "</table>"
 
 

@@ -17,7 +17,8 @@ def test_fhir_bundle_is_valid_r4_with_the_expected_resources(transcript: Transcr
     kinds = Counter(entry.resource.get_resource_type() for entry in bundle.entry)
     assert kinds["Patient"] == 1 and kinds["QuestionnaireResponse"] == 1 and kinds["Consent"] == 1
     assert kinds["Communication"] == len(transcript.dialogue)
-    assert kinds["Media"] == 1 and kinds["Observation"] == 2 and kinds["DiagnosticReport"] == 1 and kinds["Flag"] == 1
+    # one answer, one segmentation, one automatic finding of the image
+    assert kinds["Media"] == 1 and kinds["Observation"] == 3 and kinds["DiagnosticReport"] == 1 and kinds["Flag"] == 1
     resources = {entry.fullUrl: entry.resource for entry in bundle.entry}
     references = [ref for entry in document["entry"] for ref in _references(entry["resource"])]
     assert references and all(ref in resources for ref in references)
@@ -48,7 +49,9 @@ def test_html_summary_shows_facts_and_escapes_text(transcript: Transcript) -> No
     transcript.questions[0].question = "<script>alert(1)</script> Is it bad?"
     page = transcript_to_html(transcript)
     assert "<script>" not in page and "&lt;script&gt;" in page
-    for expected in ("persistent headaches", "fever (absent)", "URGENT", "3/3", "72%", "brain MRI", "120"):
+    expected_texts = ("persistent headaches", "fever (absent)", "URGENT", "3/3", "72%", "brain MRI", "120",
+                      "abnormal: yes")
+    for expected in expected_texts:
         assert expected in page
 
 
