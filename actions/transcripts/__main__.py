@@ -6,6 +6,7 @@
     python -m actions.transcripts outbox deliver [--once]
     python -m actions.transcripts inbox serve [--host H] [--port N]
     python -m actions.transcripts inbox list [--hospital NAME]
+    python -m actions.transcripts inbox show IDEMPOTENCY_KEY [--format html|fhir|transcript]
 
 Every command reads ``--config`` (default ``$QAID_SERVICES`` or ``services.yml``).
 """
@@ -115,6 +116,18 @@ def inbox_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def inbox_show(settings: Settings, args: argparse.Namespace) -> int:
+    store = InboxStore(settings.inbox.database_url)
+    store.create()
+    item = store.get(args.key)
+    if item is None:
+        print(f"No transcript with key {args.key!r} in the inbox.", file=sys.stderr)
+        return 1
+    envelope = json.loads(item.body)
+    print(envelope["html"] if args.format == "html" else json.dumps(envelope[args.format], indent=2))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     root = argparse.ArgumentParser(prog="python -m actions.transcripts", description="Transcript outbox and inbox.")
@@ -146,6 +159,10 @@ def parser() -> argparse.ArgumentParser:
     received.add_argument("--hospital")
     received.add_argument("--limit", type=int, default=50)
     received.set_defaults(func=inbox_list)
+    show = inbox.add_parser("show", help="one received transcript in one of its renderings")
+    show.add_argument("key", help="idempotency key, as printed by `inbox list`")
+    show.add_argument("--format", choices=["html", "fhir", "transcript"], default="html")
+    show.set_defaults(func=inbox_show)
     return root
 
 

@@ -94,6 +94,12 @@ class InboxStore:
         with self.engine.connect() as connection:
             return [ReceivedTranscript(**dict(row._mapping)) for row in connection.execute(query)]
 
+    def get(self, idempotency_key: str) -> ReceivedTranscript | None:
+        """One stored transcript by its idempotency key."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(received).where(received.c.idempotency_key == idempotency_key)).first()
+        return ReceivedTranscript(**dict(row._mapping)) if row is not None else None
+
     def count(self) -> int:
         """Number of stored transcripts."""
         with self.engine.connect() as connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -56,3 +57,28 @@ def test_deliver_once_reports_attempts_and_inbox_list_is_empty_without_inbox(
 def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(tmp_path / "missing.yml"), "outbox", "list"]) == 2
     assert "Configuration error" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_inbox_list_and_show_a_delivered_transcript(
+    settings: Settings, transcript: Transcript, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = TranscriptService.from_settings(settings)
+    await service.start()
+    try:
+        await asyncio.to_thread(service.queue, transcript, ["South"])
+        for _ in range(100):
+            if service.outbox.counts() == {"delivered": 1}:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await service.stop()
+    config = ["--config", str(settings.path)]
+    assert main([*config, "inbox", "list", "--hospital", "South"]) == 0
+    key = f"{transcript.transcript_id}:South"
+    assert key in capsys.readouterr().out
+    assert main([*config, "inbox", "show", key]) == 0
+    assert capsys.readouterr().out.startswith("<!DOCTYPE html>")
+    assert main([*config, "inbox", "show", key, "--format", "fhir"]) == 0
+    assert json.loads(capsys.readouterr().out)["resourceType"] == "Bundle"
+    assert main([*config, "inbox", "show", "nope"]) == 1
