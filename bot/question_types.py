@@ -176,10 +176,6 @@ class QuestionTypeClassifier(GraphComponent):
             messages[index].set(QUESTION_TYPES_KEY, distribution(self._model.classes, row), add_to_output=True)
         return messages
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Nothing to add to training examples: later components do not consume question types."""
-        return training_data
-
 
 def distribution(classes: list[str], probabilities: np.ndarray) -> dict[str, Any]:
     """Build the contract's ``{"name", "confidence", "ranking"}`` dict, ranking sorted by confidence (desc)."""

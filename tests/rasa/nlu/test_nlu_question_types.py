@@ -1,0 +1,137 @@
+"""QuestionTypeClassifier: train / persist / load / process round trip on tiny generated data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.question_type_model import QUESTION_TYPES, QuestionTypeModel
+from bot.question_types import (
+    QuestionTypeClassifier,
+    QuestionTypeDataError,
+    distribution,
+    find_data_files,
+    load_examples,
+)
+
+TINY_QUESTIONS = {
+    "PRES": ["is there a mass", "is there a fracture", "is there any effusion", "are there nodules present"],
+    "POS": ["where is the lesion", "where is the mass located", "which side is the tumour on", "where is the fluid"],
+    "MODALITY": ["is this an mri", "what imaging modality is this", "is this a ct scan", "was this taken with mri"],
+    "COUNT": ["how many kidneys are seen", "how many lesions are there", "how many ribs are visible",
+              "how many nodules can you count"],
+}
+
+
+def write_nlu(path: Path, questions: dict[str, list[str]], intent: str = "question_type") -> Path:
+    """Write Rasa NLU YAML with retrieval intents ``<intent>/<TYPE>``."""
+    lines = ['version: "3.1"', "nlu:"]
+    for label, texts in questions.items():
+        lines += [f"- intent: {intent}/{label}", "  examples: |"] + [f"    - {text}" for text in texts]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "question_types"
+    folder.mkdir()
+    write_nlu(folder / "tiny.yml", TINY_QUESTIONS)
+    return folder
+
+
+@pytest.fixture()
+def storage(tmp_path: Path) -> LocalModelStorage:
+    (tmp_path / "storage").mkdir()
+    return LocalModelStorage(tmp_path / "storage")
+
+
+def config_for(data_dir: Path) -> dict:
+    return {**QuestionTypeClassifier.get_default_config(), "data_paths": [str(data_dir)]}
+
+
+def context() -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), "test")
+
+
+def test_round_trip_train_persist_load_process(data_dir: Path, storage: LocalModelStorage) -> None:
+    resource = Resource("question_types")
+    config = config_for(data_dir)
+    trained = QuestionTypeClassifier.create(config, storage, resource, context())
+    trained.train(TrainingData())  # reads the question files, not the NLU training data
+
+    loaded = QuestionTypeClassifier.load(config, storage, resource, context())
+    texts = ["where is the tumour located", "how many cysts are there", "is this an mri scan"]
+    messages = [Message(data={"text": text}) for text in texts]
+    loaded.process(messages)
+
+    assert [m.get("question_types")["name"] for m in messages] == ["POS", "COUNT", "MODALITY"]
+    assert "question_types" in messages[0].as_dict(only_output_properties=True)
+
+
+def test_distribution_has_all_types_sorted_and_sums_to_one(data_dir: Path, storage: LocalModelStorage) -> None:
+    resource = Resource("question_types")
+    component = QuestionTypeClassifier.create(config_for(data_dir), storage, resource, context())
+    component.train(TrainingData())
+    message = Message(data={"text": "is there a mass in the lung"})
+    component.process([message])
+
+    result = message.get("question_types")
+    ranking = result["ranking"]
+    assert sorted(item["name"] for item in ranking) == sorted(QUESTION_TYPES)
+    confidences = [item["confidence"] for item in ranking]
+    assert confidences == sorted(confidences, reverse=True)
+    assert sum(confidences) == pytest.approx(1.0)
+    assert result["name"] == ranking[0]["name"] == "PRES"
+    assert result["confidence"] == ranking[0]["confidence"]
+    assert {item["name"] for item in ranking if item["confidence"] == 0.0} == set(QUESTION_TYPES) - set(TINY_QUESTIONS)
+
+
+def test_messages_without_text_are_left_alone(data_dir: Path, storage: LocalModelStorage) -> None:
+    component = QuestionTypeClassifier.create(config_for(data_dir), storage, Resource("qt"), context())
+    component.train(TrainingData())
+    empty = Message(data={"text": "  "})
+    component.process([empty])
+    assert empty.get("question_types") is None
+
+
+def test_load_without_training_classifies_nothing(data_dir: Path, storage: LocalModelStorage) -> None:
+    component = QuestionTypeClassifier.load(config_for(data_dir), storage, Resource("never_trained"), context())
+    message = Message(data={"text": "is there a mass"})
+    component.process([message])
+    assert message.get("question_types") is None
+
+
+def test_fingerprint_changes_with_the_data(data_dir: Path) -> None:
+    config = config_for(data_dir)
+    before = QuestionTypeClassifier.fingerprint_addon(config)
+    write_nlu(data_dir / "tiny.yml", {**TINY_QUESTIONS, "PRES": [*TINY_QUESTIONS["PRES"], "is there a cyst"]})
+    assert QuestionTypeClassifier.fingerprint_addon(config) not in (None, before)
+
+
+def test_relative_data_paths_and_bad_data(tmp_path: Path, data_dir: Path) -> None:
+    assert find_data_files(["question_types"], base_dir=tmp_path) == [data_dir / "tiny.yml"]
+    with pytest.raises(QuestionTypeDataError, match="does not exist"):
+        find_data_files(["missing"], base_dir=tmp_path)
+    with pytest.raises(QuestionTypeDataError, match="unknown question type"):
+        load_examples([write_nlu(tmp_path / "bad.yml", {"SHAPE": ["what shape is it", "is it round"]})],
+                      "question_type")
+    with pytest.raises(QuestionTypeDataError, match="no 'question_type/<TYPE>' examples"):
+        load_examples([write_nlu(tmp_path / "other.yml", {"PRES": ["is there"]}, intent="faq")], "question_type")
+
+
+def test_model_rejects_types_with_a_single_example() -> None:
+    with pytest.raises(ValueError, match="fewer than 2 examples"):
+        QuestionTypeModel().fit(["is there a mass", "is there a cyst", "where is it"], ["PRES", "PRES", "POS"])
+
+
+def test_distribution_helper_breaks_ties_in_type_order() -> None:
+    result = distribution(list(QUESTION_TYPES), np.full(len(QUESTION_TYPES), 1 / len(QUESTION_TYPES)))
+    assert [item["name"] for item in result["ranking"]] == list(QUESTION_TYPES)

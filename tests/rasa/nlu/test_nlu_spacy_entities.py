@@ -1,0 +1,143 @@
+"""spaCy pipeline builder, entity merging and symptom negation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.entities import EntityMerger, NegationMarker, NegationRules, is_negated, merge_entities
+from bot.spacy_pipeline import PatternError, build, load_patterns, main
+
+
+@pytest.fixture(scope="module")
+def nlp(tmp_path_factory: pytest.TempPathFactory) -> spacy.language.Language:
+    out = build(tmp_path_factory.mktemp("spacy") / "spacy_qaid")
+    return spacy.load(out)
+
+
+@pytest.fixture(scope="module")
+def rules() -> NegationRules:
+    return NegationRules.load()
+
+
+def ents(nlp: spacy.language.Language, text: str) -> list[tuple[str, str, str]]:
+    return [(ent.text, ent.label_, ent.ent_id_ or ent.text) for ent in nlp(text.lower()).ents]
+
+
+def test_built_pipeline_is_blank_english_with_the_ruler(nlp: spacy.language.Language) -> None:
+    assert nlp.lang == "en"
+    assert nlp.pipe_names == ["qaid_entity_ruler"]
+    assert nlp.path is not None  # what Rasa's SpacyNLP checks
+
+
+def test_ruler_finds_every_entity_type(nlp: spacy.language.Language) -> None:
+    found = ents(nlp, "I had a CAT scan of my left knee, severe headache and fever for 3 days")
+    assert ("cat scan", "modality", "CT") in found
+    assert ("left", "side", "left") in found
+    assert ("knee", "body_part", "knee") in found
+    assert ("severe", "severity", "severe") in found
+    assert ("headache", "symptom", "headache") in found
+    assert ("fever", "symptom", "fever") in found
+    assert ("3 days", "duration", "3 days") in found
+
+
+def test_right_is_a_side_only_in_context(nlp: spacy.language.Language) -> None:
+    assert [label for _, label, _ in ents(nlp, "right now i feel dizzy")] == ["symptom"]
+    found = ents(nlp, "my right arm hurts")
+    assert [(label, value) for _, label, value in found] == [
+        ("side", "right"), ("body_part", "arm"), ("symptom", "pain")]
+
+
+def test_cli_builds_and_bad_patterns_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["build", "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "meta.json").is_file()
+    bad = tmp_path / "bad.yml"
+    bad.write_text("phrases:\n  symptom:\n    fever: fever\n", encoding="utf-8")
+    with pytest.raises(PatternError, match="must be a list of strings"):
+        load_patterns(bad)
+    assert main(["build", "--out", str(tmp_path / "x"), "--patterns", str(bad)]) == 1
+    assert "must be a list" in capsys.readouterr().err
+
+
+def entity(name: str, start: int, end: int, value: str, extractor: str) -> dict:
+    return {"entity": name, "start": start, "end": end, "value": value, "extractor": extractor}
+
+
+def test_merge_drops_same_type_duplicates_and_keeps_other_types() -> None:
+    text = "severe chest pain in my chest"
+    merged = merge_entities([
+        entity("symptom", 7, 17, "chest pain", "DIETClassifier"),
+        entity("symptom", 7, 17, "chest pain", "SpacyEntityExtractor"),
+        entity("symptom", 13, 17, "pain", "SpacyEntityExtractor"),
+        entity("body_part", 24, 29, "chest", "DIETClassifier"),
+        entity("body_part", 24, 29, "chest", "SpacyEntityExtractor"),
+        entity("severity", 0, 6, "severe", "DIETClassifier"),
+    ])
+    assert [(e["entity"], text[e["start"]:e["end"]], e["extractor"]) for e in merged] == [
+        ("severity", "severe", "DIETClassifier"),
+        ("symptom", "chest pain", "SpacyEntityExtractor"),
+        ("body_part", "chest", "SpacyEntityExtractor"),
+    ]
+    assert merged[1]["processors"] == ["EntityMerger", "EntityMerger"]
+
+
+def test_merge_prefers_the_longer_span() -> None:
+    merged = merge_entities([entity("duration", 4, 10, "3 days", "SpacyEntityExtractor"),
+                             entity("duration", 0, 10, "for 3 days", "DIETClassifier")])
+    assert [(e["value"], e["extractor"]) for e in merged] == [("for 3 days", "DIETClassifier")]
+
+
+def test_merger_component_uses_canonical_ruler_values(nlp: spacy.language.Language, tmp_path: Path) -> None:
+    text = "had a cat scan"
+    doc = nlp(text)
+    message = Message(data={"text": text, "text_spacy_doc": doc, "entities": [
+        entity("modality", 6, 14, "cat scan", "SpacyEntityExtractor"),
+        entity("modality", 6, 9, "cat", "DIETClassifier"),
+    ]})
+    merger = EntityMerger.create(EntityMerger.get_default_config(), LocalModelStorage(tmp_path), Resource("m"),
+                                 ExecutionContext(GraphSchema({}), "t"))
+    merger.process([message])
+    assert [(e["value"], e["extractor"]) for e in message.get("entities")] == [("CT", "SpacyEntityExtractor")]
+
+
+@pytest.mark.parametrize(("text", "symptom", "negated"), [
+    ("no fever", "fever", True),
+    ("I don't have chest pain", "chest pain", True),
+    ("I don\u2019t have any nausea since monday", "nausea", True),
+    ("denies vomiting", "vomiting", True),
+    ("without any dizziness", "dizziness", True),
+    ("no fever or cough", "cough", True),
+    ("my headache is gone", "headache", True),
+    ("I have a fever", "fever", False),
+    ("no fever but a bad cough", "cough", False),
+    ("no fever and I have a cough", "cough", False),
+    ("No fever. Cough for 3 days", "Cough", False),
+    ("I can't sleep because of the pain", "pain", False),
+    ("not sure if it is a fever", "fever", False),
+    ("my headache is not gone", "headache", False),
+    ("my cough has not stopped", "cough", False),
+])
+def test_negation(text: str, symptom: str, negated: bool, rules: NegationRules) -> None:
+    start = text.index(symptom)
+    assert is_negated(text, start, start + len(symptom), rules) is negated
+
+
+def test_negation_marker_sets_the_role_on_symptoms_only(tmp_path: Path) -> None:
+    text = "no fever, no left arm pain but a cough"
+    message = Message(data={"text": text, "entities": [
+        entity("symptom", 3, 8, "fever", "SpacyEntityExtractor"),
+        entity("side", 13, 17, "left", "SpacyEntityExtractor"),
+        entity("symptom", 22, 26, "pain", "SpacyEntityExtractor"),
+        entity("symptom", 33, 38, "cough", "SpacyEntityExtractor"),
+    ]})
+    marker = NegationMarker.create(NegationMarker.get_default_config(), LocalModelStorage(tmp_path), Resource("n"),
+                                   ExecutionContext(GraphSchema({}), "t"))
+    marker.process([message])
+    assert [(e["value"], e.get("role")) for e in message.get("entities")] == [
+        ("fever", "negated"), ("left", None), ("pain", "negated"), ("cough", None)]
