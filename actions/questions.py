@@ -51,7 +51,7 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text="None of the hospitals answered in time. Please ask again in a moment.")
             return []
         if result.abstained or not result.answer:
-            dispatcher.utter_message(text=abstain_sentence())
+            dispatcher.utter_message(text=abstain_sentence(result.answered, result.asked))
         else:
             text = answer_sentence(result.answer, result.confidence, result.answered, result.asked, result.disagreement)
             if not log:

@@ -76,19 +76,25 @@ def join_words(items: Iterable[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def hospitals_answered(answered: int, asked: int) -> str:
+    """'2 of 3 hospitals answered'."""
+    return f"{answered} of {asked} hospital{'s' if asked != 1 else ''} answered"
+
+
 def answer_sentence(answer: str, confidence: float, answered: int, asked: int, disagreement: bool) -> str:
     """One plain-language sentence for an aggregated VQA answer."""
-    hospitals = f"{answered} of {asked} hospital{'s' if asked != 1 else ''} answered"
+    hospitals = hospitals_answered(answered, asked)
     text = f"{answer.capitalize()} — I'm {confidence_words(confidence)} ({confidence:.0%}); {hospitals}."
     if disagreement:
         text += " The hospitals' models disagree on this, so treat it with extra caution."
     return text
 
 
-def abstain_sentence() -> str:
+def abstain_sentence(answered: int, asked: int) -> str:
     """What the bot says when the models are not sure enough to answer."""
     return (
-        "I'm not sure enough to answer that from this image. Questions I answer best are like "
+        f"I'm not sure enough to answer that from this image ({hospitals_answered(answered, asked)}). "
+        "Questions I answer best are like "
         + ", ".join(QUESTION_EXAMPLES)
         + "."
     )
