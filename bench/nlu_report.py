@@ -1,0 +1,229 @@
+"""NLU report: question-type accuracy, held-out intent macro-F1 and 5-fold cross-validation.
+
+Run from the repository root with the Rasa environment, after `make` has built build/spacy_qaid and trained
+models/qaid.tar.gz::
+
+    PYTHONPATH=. .venv-rasa/bin/python bench/nlu_report.py --data ../shared/data --model models/qaid.tar.gz
+
+Sections (each writes files under --out, default results/nlu, and one JSON summary is printed):
+
+* question_types: top-1 accuracy on the VQA-RAD *test* questions of (a) the QuestionTypeClassifier inside the
+  trained Rasa model (``message["question_types"]``), (b) the same classifier trained stand-alone from
+  nlu_data/question_types, (c) TF-IDF + logistic-regression baselines (scikit-learn defaults, and word+char
+  n-grams) trained on VQA-RAD trainset.json, and,
+  with ``--response-selector``, (d) Rasa's ResponseSelector trained on the same question data (slow: trains a
+  Rasa model; its training time is reported). "strict" counts the first annotated type as the truth, "any"
+  accepts any type of a multi-labelled question. ``label_noise`` counts test questions whose exact text is in the
+  training split under another type (no text classifier can get those right).
+* intents: ``rasa test nlu`` of the model on tests/nlu/held_out.yml (never trained on; checked for overlap).
+* cross_validation: ``rasa test nlu --cross-validation --folds 5`` on the NLU training data with config.yml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from bot.question_type_model import QUESTION_TYPES, QuestionTypeModel
+from bot.question_types import find_data_files, load_examples
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from convert_question_types import majority_labels, normalise_text, vqa_rad_type  # noqa: E402
+
+RASA = str(Path(sys.executable).parent / "rasa")
+
+
+def read_vqa_rad(data_dir: Path, split: str) -> list[tuple[str, list[str]]]:
+    """(question, annotated types) from VQA-RAD ``trainset``/``testset``; multi-labels keep every type in order."""
+    path = data_dir / "vqa_rad" / f"{split}.json"
+    records = json.loads(path.read_text(encoding="utf-8"))
+    return [(r["question"], [vqa_rad_type(part) for part in r["question_type"].split(",")]) for r in records]
+
+
+def accuracy(predictions: list[str], truth: list[list[str]]) -> dict[str, float]:
+    """Strict (first annotated type) and any-type top-1 accuracy."""
+    strict = sum(pred == labels[0] for pred, labels in zip(predictions, truth)) / len(truth)
+    lenient = sum(pred in labels for pred, labels in zip(predictions, truth)) / len(truth)
+    return {"strict": round(strict, 4), "any": round(lenient, 4), "n": len(truth)}
+
+
+def per_type_recall(predictions: list[str], truth: list[list[str]]) -> dict[str, float]:
+    """Recall per (first annotated) type."""
+    totals = Counter(labels[0] for labels in truth)
+    hits = Counter(labels[0] for pred, labels in zip(predictions, truth) if pred == labels[0])
+    return {label: round(hits[label] / totals[label], 3) for label in QUESTION_TYPES if totals[label]}
+
+
+def label_noise(train: list[tuple[str, list[str]]], test: list[tuple[str, list[str]]]) -> dict[str, int]:
+    """Test questions whose normalised text is in the training split, and how many of those disagree."""
+    majority = majority_labels((question, labels[0]) for question, labels in train)
+    seen = [(majority[normalise_text(q).lower()][1], labels) for q, labels in test if normalise_text(q).lower()
+            in majority]
+    return {"test_texts_in_train": len(seen), "with_other_type_in_train": sum(lab not in ls for lab, ls in seen)}
+
+
+def baseline_predictions(train: list[tuple[str, list[str]]], questions: list[str], tuned: bool) -> list[str]:
+    """TF-IDF + logistic regression on VQA-RAD train (first label, duplicates kept).
+
+    ``tuned=False``: scikit-learn defaults (word unigrams, C=1). ``tuned=True``: word 1-2-grams + char_wb 2-5-grams,
+    sub-linear TF, C=10.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    if tuned:
+        features = make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                              TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))
+        model = make_pipeline(features, LogisticRegression(C=10, max_iter=3000))
+    else:
+        model = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=2000))
+    model.fit([q for q, _ in train], [labels[0] for _, labels in train])
+    return list(model.predict(questions))
+
+
+def parse_all(model_path: Path, texts: list[str], description: str) -> list[dict[str, Any]]:
+    """Parse texts with a trained Rasa model (NLU only)."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path))
+
+    async def run() -> list[dict[str, Any]]:
+        return [await agent.parse_message(text) for text in tqdm(texts, desc=description)]
+
+    return asyncio.run(run())
+
+
+def response_selector_alternative(question_data: list[Path], out_dir: Path, epochs: int) -> tuple[Path, float]:
+    """Train a Rasa NLU model with ResponseSelector on the question-type data; returns (model, seconds)."""
+    project = out_dir / "response_selector"
+    (project / "data").mkdir(parents=True, exist_ok=True)
+    responses = "".join(f"  utter_question_type/{t}:\n  - text: \"{t}\"\n" for t in QUESTION_TYPES)
+    (project / "data" / "responses.yml").write_text(f'version: "3.1"\nresponses:\n{responses}', encoding="utf-8")
+    for file in question_data:
+        (project / "data" / file.name).write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
+    (project / "domain.yml").write_text('version: "3.1"\nintents:\n- question_type\n', encoding="utf-8")
+    (project / "config.yml").write_text(
+        "recipe: default.v1\nlanguage: en\nassistant_id: question_type_response_selector\npipeline:\n"
+        "- name: WhitespaceTokenizer\n- name: CountVectorsFeaturizer\n- name: CountVectorsFeaturizer\n"
+        "  analyzer: char_wb\n  min_ngram: 1\n  max_ngram: 4\n- name: ResponseSelector\n"
+        f"  retrieval_intent: question_type\n  epochs: {epochs}\n  random_seed: 1\npolicies: []\n",
+        encoding="utf-8")
+    started = time.perf_counter()
+    subprocess.run([RASA, "train", "nlu", "--config", str(project / "config.yml"), "--domain",
+                    str(project / "domain.yml"), "--nlu", str(project / "data"), "--out", str(project / "models"),
+                    "--fixed-model-name", "response_selector"], check=True)
+    return project / "models" / "response_selector.tar.gz", time.perf_counter() - started
+
+
+def question_type_section(args: argparse.Namespace) -> dict[str, Any]:
+    """All question-type figures."""
+    train = read_vqa_rad(args.data, "trainset")
+    test = read_vqa_rad(args.data, "testset")
+    questions, truth = [q for q, _ in test], [labels for _, labels in test]
+    files = find_data_files([str(path) for path in args.question_data])
+    texts, labels = load_examples(files, "question_type")
+    result: dict[str, Any] = {"training_questions": len(texts), "label_noise": label_noise(train, test)}
+
+    started = time.perf_counter()
+    model = QuestionTypeModel().fit(texts, labels)
+    standalone = model.predict(questions)
+    result["component_standalone"] = {**accuracy(standalone, truth), "train_seconds": round(
+        time.perf_counter() - started, 1), "per_type_recall": per_type_recall(standalone, truth)}
+    result["tfidf_logreg_default"] = accuracy(baseline_predictions(train, questions, tuned=False), truth)
+    result["tfidf_logreg_word_char"] = accuracy(baseline_predictions(train, questions, tuned=True), truth)
+
+    if args.model:
+        parsed = parse_all(args.model, questions, "question types (Rasa model)")
+        result["component_in_rasa_model"] = accuracy([p["question_types"]["name"] for p in parsed], truth)
+    if args.response_selector:
+        rs_model, seconds = response_selector_alternative(files, args.out, args.response_selector_epochs)
+        parsed = parse_all(rs_model, questions, "question types (ResponseSelector)")
+        keys = [p["response_selector"]["question_type"]["response"]["intent_response_key"] for p in parsed]
+        result["response_selector"] = {**accuracy([key.split("/")[-1] for key in keys], truth),
+                                       "train_seconds": round(seconds, 1), "epochs": args.response_selector_epochs}
+    (args.out / "question_types.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result
+
+
+def check_no_overlap(held_out: Path, training: list[Path]) -> None:
+    """Fail when a held-out text also appears in the NLU training data."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    held = {m.get("text").strip().lower() for m in load_data(str(held_out)).intent_examples}
+    trained = {m.get("text").strip().lower() for path in training for m in load_data(str(path)).intent_examples}
+    overlap = sorted(held & trained)
+    if overlap:
+        raise SystemExit(f"{held_out} overlaps the training data ({len(overlap)} texts, e.g. {overlap[:3]})")
+
+
+def macro_f1(report_dir: Path) -> dict[str, Any]:
+    """Macro-averaged intent F1 and accuracy from Rasa's intent_report.json."""
+    report = json.loads((report_dir / "intent_report.json").read_text(encoding="utf-8"))
+    return {"macro_f1": round(report["macro avg"]["f1-score"], 4), "accuracy": round(report["accuracy"], 4),
+            "report": str(report_dir / "intent_report.json")}
+
+
+def intent_section(args: argparse.Namespace) -> dict[str, Any]:
+    """Held-out intent evaluation of the trained model."""
+    check_no_overlap(args.held_out, args.nlu)
+    out = args.out / "held_out"
+    subprocess.run([RASA, "test", "nlu", "--model", str(args.model), "--nlu", str(args.held_out), "--out", str(out)],
+                   check=True)
+    return {**macro_f1(out), "held_out_file": str(args.held_out)}
+
+
+def cross_validation_section(args: argparse.Namespace) -> dict[str, Any]:
+    """k-fold cross-validation of config.yml on the NLU training data."""
+    out = args.out / "cross_validation"
+    started = time.perf_counter()
+    command = [RASA, "test", "nlu", "--config", str(args.config), "--cross-validation", "--folds", str(args.folds),
+               "--out", str(out), "--nlu", *[str(path) for path in args.nlu]]
+    subprocess.run(command, check=True)
+    return {**macro_f1(out), "folds": args.folds, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder with vqa_rad/")
+    parser.add_argument("--model", type=Path, default=None, help="trained Rasa model (.tar.gz)")
+    parser.add_argument("--config", type=Path, default=Path("config.yml"))
+    parser.add_argument("--nlu", type=Path, nargs="+", default=[Path("nlu_data/nlu.yml")],
+                        help="NLU training file(s) (cross-validation, overlap check)")
+    parser.add_argument("--question-data", type=Path, nargs="+", default=[Path("nlu_data/question_types")])
+    parser.add_argument("--held-out", type=Path, default=Path("tests/nlu/held_out.yml"))
+    parser.add_argument("--out", type=Path, default=Path("results/nlu"))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--sections", nargs="+", default=["question_types", "intents", "cross_validation"],
+                        choices=["question_types", "intents", "cross_validation"])
+    parser.add_argument("--response-selector", action="store_true",
+                        help="also train and measure Rasa's ResponseSelector alternative (several minutes)")
+    parser.add_argument("--response-selector-epochs", type=int, default=100)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if "intents" in args.sections and not (args.model and args.model.is_file()):
+        parser.error("the intents section needs --model pointing at a trained Rasa model")
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    sections = {"question_types": question_type_section, "intents": intent_section,
+                "cross_validation": cross_validation_section}
+    summary = {name: sections[name](args) for name in args.sections}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
