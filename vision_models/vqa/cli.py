@@ -16,7 +16,7 @@ from vision_models.vqa.data import DatasetError, read_split
 from vision_models.vqa.evaluation import accuracy_report, image_pixels, predict_records
 from vision_models.vqa.model import QuestionError, VQAModel
 from vision_models.vqa.qtypes import keyword_question_types
-from vision_models.vqa.training import TrainOptions
+from vision_models.vqa.training import TrainOptions, recalibrate
 from vision_models.vqa.training import train as run_training
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "weights" / "vqa"
@@ -37,19 +37,23 @@ def train(argv: list[str]) -> int:
     parser.add_argument("--pretrain-epochs", type=int, default=4)
     parser.add_argument("--batch-questions", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1.5e-3)
+    parser.add_argument("--rad-repeat", type=int, default=1, help="show each VQA-RAD image this many times per epoch")
     parser.add_argument("--mechanisms", nargs="+", default=["ban", "san"], choices=["ban", "san"])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--recalibrate", type=Path, metavar="BUNDLE",
+                        help="do not train: re-fit prior strength, temperature and threshold of BUNDLE (same data)")
     args = parser.parse_args(argv)
     opts = TrainOptions(
         out=args.out, name=args.name, vqa_rad=args.vqa_rad, slake=args.slake, pretrain_dirs=args.pretrain,
         cache_dir=args.cache_dir, image_size=args.image_size, epochs=args.epochs, pretrain_epochs=args.pretrain_epochs,
-        batch_questions=args.batch_questions, lr=args.lr, mechanisms=tuple(args.mechanisms), seed=args.seed,
+        batch_questions=args.batch_questions, lr=args.lr, rad_repeat=args.rad_repeat,
+        mechanisms=tuple(args.mechanisms), seed=args.seed,
         threads=args.threads,
     )
     try:
-        folder = run_training(opts)
-    except (DatasetError, ValueError) as exc:
+        folder = recalibrate(opts, args.recalibrate) if args.recalibrate else run_training(opts)
+    except (DatasetError, BundleError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({"bundle": str(folder)}))
@@ -71,6 +75,8 @@ def evaluate(argv: list[str]) -> int:
     parser.add_argument("--bundle", default=str(DEFAULT_BUNDLE))
     parser.add_argument("--prior", choices=["model", "true", "none"], default="model",
                         help="question-type prior from the model's head (default), the labelled type, or none")
+    parser.add_argument("--prior-power", type=float, default=None,
+                        help="override the bundle's prior strength β (1 = the plain prior, 0 = its support only)")
     parser.add_argument("--mechanism", choices=["mix", "ban", "san"], default="mix")
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--type-rules", action="store_true",
@@ -87,13 +93,15 @@ def evaluate(argv: list[str]) -> int:
             if args.mechanism != "mix" and args.mechanism not in mechanisms:
                 raise ValueError(f"The bundle has no {args.mechanism} mechanism (it has {', '.join(mechanisms)}).")
             only = None if args.mechanism == "mix" else mechanisms.index(args.mechanism)
+            if args.prior_power is not None:
+                model.priors.power = args.prior_power
             records = read_split(args.data, args.split)
             pixels, index = image_pixels(records, model.image_size, args.cache_dir)
             probs = predict_records(model, records, pixels, index, prior=args.prior, only_mechanism=only,
                                     progress=not args.json)
             report = accuracy_report(records, model.answers, probs, model.threshold)
             report.update({"split": args.split, "data": str(args.data), "prior": args.prior,
-                           "mechanism": args.mechanism})
+                           "mechanism": args.mechanism, "prior_power": model.priors.power})
     except (DatasetError, BundleError, ImageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -111,6 +111,7 @@ class VQAModel:
         self.priors = PriorTables(
             question_type=normalise_rows(dense_counts(extra["type_prior_counts"], QUESTION_TYPES, n)),
             answer_type=normalise_rows(dense_counts(extra["answer_type_prior_counts"], ANSWER_TYPES, n)),
+            power=float(extra.get("prior_power", 1.0)),
         )
         self.temperature = float(extra["temperature"])
         self.threshold = float(extra["abstain_threshold"])
@@ -144,7 +145,7 @@ class VQAModel:
         """
         tokens, lengths = encode_questions(self.vocab, questions, self.max_tokens)
         with self._lock, torch.inference_mode():
-            regions, _ = self.net.encode_images(pixels)
+            regions, _ = self.net.encode_images(pixels, reconstruct=False)
             outputs = self.net(regions, image_index, tokens, lengths)
             own = torch.softmax(outputs["type_logits"], dim=-1)
             q_used = own if q is None else torch.where(torch.isnan(q), own, q)

@@ -100,6 +100,10 @@ class DenoisingAutoEncoder(nn.Module):
         code = self.encoder(x)
         return code, self.decoder(code)
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code alone (no reconstruction), for inference."""
+        return self.encoder(x)
+
 
 class ImageEncoder(nn.Module):
     """Both branches on a grayscale image -> (B, grid², D) region features and the reconstruction."""
@@ -112,8 +116,8 @@ class ImageEncoder(nn.Module):
         self.dim = self.conv.out_channels + self.dae.out_channels
         self.position = nn.Parameter(torch.zeros(1, cfg.grid * cfg.grid, self.dim))
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        code, recon = self.dae(images)
+    def forward(self, images: torch.Tensor, reconstruct: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        code, recon = self.dae(images) if reconstruct else (self.dae.encode(images), None)
         feats = torch.cat([self.conv(images), code], dim=1)
         feats = F.adaptive_avg_pool2d(feats, self.grid)
         regions = feats.flatten(2).transpose(1, 2) + self.position
@@ -219,9 +223,11 @@ class VQANet(nn.Module):
         self.answer_type_head = nn.Linear(q_dim, 2)
         self.mix = nn.Parameter(torch.zeros(cfg.n_types, len(cfg.mechanisms)))
 
-    def encode_images(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Region features and reconstructions of (N, 1, S, S) images in [0, 1]."""
-        return self.image(images * 2.0 - 1.0)
+    def encode_images(
+        self, images: torch.Tensor, reconstruct: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Region features and (unless ``reconstruct`` is false) reconstructions of (N, 1, S, S) images in [0, 1]."""
+        return self.image(images * 2.0 - 1.0, reconstruct)
 
     def forward(
         self, regions: torch.Tensor, index: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor

@@ -5,9 +5,10 @@ once for each of them; each row is normalised to sum to one. A type without any 
 question gets a uniform row (it rules nothing out). The answer-type prior p(answer | CLOSED/OPEN)
 is built and applied the same way.
 
-Application: ``final(a) ∝ model(a) · Σ_t q(t) · prior[t, a]``, where ``q`` is a question-type
-distribution (the caller's, or the model's own head). An answer never seen with any type that has
-mass in ``q`` gets exactly zero probability.
+Application: ``final(a) ∝ model(a) · (Σ_t q(t) · prior[t, a]) ** β``, where ``q`` is a
+question-type distribution (the caller's, or the model's own head) and the strength β (1 is the
+plain prior, 0 only its support) is chosen on validation data. An answer never seen with any type
+that has mass in ``q`` gets exactly zero probability.
 """
 
 from __future__ import annotations
@@ -46,9 +47,15 @@ def prior_weights(q: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
     return q @ prior
 
 
-def apply_prior(log_probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Add log prior weights to log probabilities (zero weight -> -inf), without renormalising."""
-    return log_probs + torch.log(weights.clamp(min=0.0))
+def apply_prior(log_probs: torch.Tensor, weights: torch.Tensor, power: float = 1.0) -> torch.Tensor:
+    """Multiply probabilities by ``weights ** power`` in log space, without renormalising.
+
+    A zero weight always gives -inf (an impossible answer keeps zero mass, whatever ``power``);
+    ``power`` 1 is the plain prior, 0 keeps only its support (a mask).
+    """
+    positive = weights > 0
+    log_weights = torch.log(torch.where(positive, weights, torch.ones_like(weights)))
+    return torch.where(positive, log_probs + power * log_weights, torch.full_like(log_probs, float("-inf")))
 
 
 def sparse_counts(counts: torch.Tensor, rows: Sequence[str]) -> dict[str, dict[str, int]]:

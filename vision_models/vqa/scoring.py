@@ -12,10 +12,11 @@ from vision_models.vqa.prior import apply_prior, prior_weights
 
 @dataclass
 class PriorTables:
-    """Row-normalised p(answer | question type) (T, A) and p(answer | CLOSED/OPEN) (2, A)."""
+    """Row-normalised p(answer | question type) (T, A), p(answer | CLOSED/OPEN) (2, A), strength β."""
 
     question_type: torch.Tensor
     answer_type: torch.Tensor
+    power: float = 1.0
 
 
 def final_log_probs(
@@ -30,14 +31,14 @@ def final_log_probs(
 
     ``q`` replaces the model's type head when given (rows must sum to one). The mechanisms are
     mixed with weights from ``q``; with ``use_prior`` the result is multiplied by
-    ``Σ_t q(t) prior[t]`` and by the answer-type prior under the model's CLOSED/OPEN head.
+    ``(Σ_t q(t) prior[t]) ** β`` and by the answer-type prior under the model's CLOSED/OPEN head.
     """
     q_used = q if q is not None else torch.softmax(outputs["type_logits"], dim=-1)
     log_probs = net.mixed_log_probs(outputs["answer_logits"], q_used, only_mechanism)
     if use_prior:
         closed_open = torch.softmax(outputs["answer_type_logits"], dim=-1)
-        weighted = apply_prior(log_probs, prior_weights(q_used, priors.question_type))
-        weighted = apply_prior(weighted, prior_weights(closed_open, priors.answer_type))
+        weighted = apply_prior(log_probs, prior_weights(q_used, priors.question_type), priors.power)
+        weighted = apply_prior(weighted, prior_weights(closed_open, priors.answer_type), priors.power)
         usable = torch.isfinite(weighted).any(dim=-1, keepdim=True)
         log_probs = torch.where(usable, weighted, log_probs)
     return torch.log_softmax(log_probs, dim=-1), q_used

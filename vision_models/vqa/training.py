@@ -14,7 +14,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from vision_models.bundle import BundleConfig, save_bundle
+from vision_models.bundle import BundleConfig, load_bundle, save_bundle
 from vision_models.vqa.data import VQARecord, find_images, load_image_stack, read_split
 from vision_models.vqa.evaluation import (
     accuracy_report,
@@ -23,13 +23,14 @@ from vision_models.vqa.evaluation import (
     predict_records,
     true_type_distribution,
 )
-from vision_models.vqa.model import VQAModel, encode_questions
+from vision_models.vqa.model import VQAModel, build_network, encode_questions
 from vision_models.vqa.network import DenoisingAutoEncoder, NetConfig, VQANet
 from vision_models.vqa.prior import count_matrix, sparse_counts
 from vision_models.vqa.qtypes import ANSWER_TYPES, QUESTION_TYPES
 from vision_models.vqa.text import Vocabulary
 
 MAX_TOKENS = 24
+PRIOR_POWERS = (0.0, 0.25, 0.5, 0.75, 1.0)
 VERSION = "1.0.0"
 
 
@@ -50,6 +51,7 @@ class TrainOptions:
     lr: float = 1.5e-3
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
+    rad_repeat: int = 1
     recon_weight: float = 1.0
     mechanisms: tuple[str, ...] = ("ban", "san")
     embed_dim: int = 128
@@ -112,9 +114,18 @@ def augment(images: torch.Tensor, generator: torch.Generator, shift: int = 4) ->
     return ((out - 0.5) * gain + 0.5 + bias).clamp(0, 1)
 
 
-def image_batches(groups: dict[int, list[int]], batch_questions: int, generator: torch.Generator) -> list[list[int]]:
-    """Shuffled batches of whole images (all their questions) of about ``batch_questions`` questions."""
-    order = [list(groups)[i] for i in torch.randperm(len(groups), generator=generator).tolist()]
+def image_batches(
+    groups: dict[int, list[int]],
+    batch_questions: int,
+    generator: torch.Generator,
+    repeats: dict[int, int] | None = None,
+) -> list[list[int]]:
+    """Shuffled batches of whole images (all their questions) of about ``batch_questions`` questions.
+
+    ``repeats`` lists images seen more than once per epoch (oversampling).
+    """
+    pool = [image for image in groups for _ in range((repeats or {}).get(image, 1))]
+    order = [pool[i] for i in torch.randperm(len(pool), generator=generator).tolist()]
     batches, current, count = [], [], 0
     for image in order:
         current.append(image)
@@ -138,7 +149,7 @@ def _bundle_config(opts: TrainOptions, net_cfg: NetConfig, vocab: Vocabulary, an
             "vocabulary": vocab.words, "answers": answers, "max_tokens": MAX_TOKENS,
             "type_prior_counts": sparse_counts(type_counts, QUESTION_TYPES),
             "answer_type_prior_counts": sparse_counts(answer_type_counts, ANSWER_TYPES),
-            "temperature": 1.0, "abstain_threshold": 0.0,
+            "temperature": 1.0, "abstain_threshold": 0.0, "prior_power": 1.0,
             "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(opts).items()
                          if k not in ("out", "cache_dir", "pretrain_dirs")},
         },
@@ -164,6 +175,7 @@ class Trainer:
         self.groups: dict[int, list[int]] = {}
         for i, record in enumerate(train):
             self.groups.setdefault(self.path_index[record.image], []).append(i)
+        self.repeats = {self.path_index[r.image]: opts.rad_repeat for r in train if r.source == "vqa_rad"}
         self.net_cfg = NetConfig(
             vocab_size=len(self.vocab), n_answers=len(self.answers), n_types=len(QUESTION_TYPES),
             image_size=opts.image_size, mechanisms=tuple(opts.mechanisms), embed_dim=opts.embed_dim, hidden=opts.hidden,
@@ -201,7 +213,8 @@ class Trainer:
         opts = self.opts
         optimiser = torch.optim.AdamW(net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
         generator = torch.Generator().manual_seed(opts.seed)
-        steps = opts.epochs * len(image_batches(self.groups, opts.batch_questions, torch.Generator().manual_seed(0)))
+        probe = image_batches(self.groups, opts.batch_questions, torch.Generator().manual_seed(0), self.repeats)
+        steps = opts.epochs * len(probe)
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=opts.lr, total_steps=steps + opts.epochs,
                                                         pct_start=0.1)
         model = VQAModel(net, self.config)
@@ -209,7 +222,7 @@ class Trainer:
         bar = tqdm(range(opts.epochs), desc="train vqa", unit="epoch")
         for epoch in bar:
             net.train()
-            total, batches = 0.0, image_batches(self.groups, opts.batch_questions, generator)
+            total, batches = 0.0, image_batches(self.groups, opts.batch_questions, generator, self.repeats)
             for images in batches:
                 loss = self.batch_loss(net, images, generator)
                 optimiser.zero_grad()
@@ -233,6 +246,13 @@ class Trainer:
         if not self.val:
             return {}
         model = VQAModel(net, self.config)
+        strengths = {}
+        for power in PRIOR_POWERS:
+            model.priors.power = power
+            probs = predict_records(model, self.val, self.stack, self.val_index)
+            strengths[power] = float(accuracy_report(self.val, self.answers, probs, 0.0)["overall"])
+        model.priors.power = max(PRIOR_POWERS, key=lambda p: (strengths[p], p))
+        self.config.extra["prior_power"] = model.priors.power
         probs = predict_records(model, self.val, self.stack, self.val_index)
         index = {a: i for i, a in enumerate(self.answers)}
         targets = torch.tensor([index.get(r.answer, -1) for r in self.val])
@@ -249,7 +269,33 @@ class Trainer:
                 metrics[f"val_{source}"] = accuracy_report([self.val[i] for i in rows], self.answers, scaled[rows],
                                                            threshold)
         metrics["val_accuracy_by_type"] = metrics["val"]["by_type"]
+        metrics["val_accuracy_by_prior_power"] = {str(p): acc for p, acc in strengths.items()}
         return metrics
+
+
+def _summary(trainer: Trainer, metrics: dict[str, object]) -> dict[str, object]:
+    extra = trainer.config.extra
+    return {**metrics, "temperature": extra["temperature"], "abstain_threshold": extra["abstain_threshold"],
+            "prior_power": extra["prior_power"]}
+
+
+def recalibrate(opts: TrainOptions, bundle: Path) -> Path:
+    """Re-fit prior strength, temperature and threshold of a bundle on the validation data of ``opts``.
+
+    The bundle must have been trained on the same data (same vocabulary and answers); the network
+    is unchanged. The result is written to ``opts.out``.
+    """
+    torch.set_num_threads(opts.threads)
+    train_records, val_records = load_records(opts)
+    trainer = Trainer(opts, train_records, val_records)
+    loaded = load_bundle(bundle, build_network)
+    if loaded.config.extra["answers"] != trainer.answers or loaded.config.extra["vocabulary"] != trainer.vocab.words:
+        raise ValueError(f"The bundle at {bundle} was trained on other data than given.")
+    loaded.config.extra.setdefault("prior_power", 1.0)
+    trainer.config = loaded.config
+    metrics = trainer.calibrate(loaded.network)
+    loaded.config.metrics.update(_summary(trainer, metrics))
+    return save_bundle(loaded.network, loaded.config, opts.out)
 
 
 def train(opts: TrainOptions) -> Path:
@@ -271,8 +317,6 @@ def train(opts: TrainOptions) -> Path:
         "epochs": log, "pretrain_mse": [round(x, 5) for x in pretrain_losses],
         "train_questions": len(train_records), "val_questions": len(val_records),
         "train_seconds": round(time.time() - started, 1),
-        "temperature": trainer.config.extra["temperature"],
-        "abstain_threshold": trainer.config.extra["abstain_threshold"],
     })
-    trainer.config.metrics = metrics
+    trainer.config.metrics = _summary(trainer, metrics)
     return save_bundle(net, trainer.config, opts.out)

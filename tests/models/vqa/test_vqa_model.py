@@ -16,6 +16,7 @@ from vision_models.vqa.cli import evaluate
 from vision_models.vqa.evaluation import choose_threshold, fit_temperature
 from vision_models.vqa.model import INSIGHT_QUESTIONS, MAX_QUESTION_CHARS
 from vision_models.vqa.qtypes import QUESTION_TYPES
+from vision_models.vqa.training import PRIOR_POWERS, TrainOptions, recalibrate
 
 
 def _image() -> Image.Image:
@@ -137,3 +138,15 @@ def test_evaluate_cli_reports_open_and_closed(
     assert evaluate(["--data", str(rad_folder), "--split", "test", "--bundle", str(bundle_dir), "--json",
                      "--prior", "none", "--mechanism", "san"]) == 0
     assert evaluate(["--data", str(rad_folder), "--split", "nope", "--bundle", str(bundle_dir)]) == 2
+
+
+def test_recalibrate_keeps_weights_and_refits_calibration(
+    bundle_dir: Path, rad_folder: Path, slake_folder: Path, tmp_path: Path
+) -> None:
+    opts = TrainOptions(out=tmp_path / "recalibrated", vqa_rad=rad_folder, slake=slake_folder, image_size=32)
+    before, after = read_config(bundle_dir), read_config(recalibrate(opts, bundle_dir))
+    assert after.sha256 == before.sha256
+    assert after.extra["prior_power"] in PRIOR_POWERS
+    assert after.metrics["val_accuracy_by_prior_power"].keys() == {str(p) for p in PRIOR_POWERS}
+    with pytest.raises(ValueError, match="other data"):
+        recalibrate(TrainOptions(out=tmp_path / "other", slake=slake_folder, image_size=32), bundle_dir)

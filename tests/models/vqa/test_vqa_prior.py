@@ -46,6 +46,10 @@ def test_impossible_answer_gets_zero_mass() -> None:
     final = torch.softmax(apply_prior(model, prior_weights(q, prior)), dim=-1)[0]
     assert final[0] == 0 and final[1] == 0
     assert torch.isclose(final[3], torch.tensor(0.75))
+    # Any prior strength keeps the impossible answers at zero; strength 0 only masks them out.
+    masked = torch.softmax(apply_prior(model, prior_weights(q, prior), power=0.0), dim=-1)[0]
+    assert masked[0] == 0 and masked[1] == 0
+    assert torch.allclose(masked[2:], torch.tensor([0.25, 0.75]))
     # A mixed q keeps answers of both types alive, weighted by q.
     q[0, QUESTION_TYPES.index("PRES")] = 1.0
     mixed = torch.softmax(apply_prior(model, prior_weights(q / 2, prior)), dim=-1)[0]
