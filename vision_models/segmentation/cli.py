@@ -37,10 +37,16 @@ def train(argv: list[str]) -> int:
     config = SegmentationConfig()
     p = parser("train segmentation", "Train the brain-MRI FLAIR-abnormality segmenter.")
     add_training_arguments(p, DEFAULT_BUNDLE, config.settings.epochs, config.settings.seed)
+    p.add_argument("--empty-slices", type=int, default=config.empty_slices_per_epoch,
+                   help=f"empty slices drawn per epoch (default {config.empty_slices_per_epoch})")
+    p.add_argument("--learning-rate", type=float, default=config.settings.learning_rate,
+                   help=f"peak learning rate (default {config.settings.learning_rate})")
+    p.add_argument("--init", default=None, help="start from this bundle's weights (fine-tuning)")
     args = p.parse_args(argv)
     apply_training_arguments(config.settings, args)
+    config.empty_slices_per_epoch, config.settings.learning_rate = args.empty_slices, args.learning_rate
     splits = {s.split for s in read_slices(args.data)}
-    bundle = train_model(args.data, args.out, config, eval_split="val" if "val" in splits else None)
+    bundle = train_model(args.data, args.out, config, eval_split="val" if "val" in splits else None, init=args.init)
     return document_training(
         "segmentation", argv, args, bundle.config, "Brain-MRI FLAIR-abnormality segmentation",
         "2-D MONAI BasicUNet that outlines FLAIR abnormality (lower-grade glioma) on brain-MRI slices and measures "

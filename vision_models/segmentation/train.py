@@ -13,11 +13,11 @@ import torch
 from monai.losses import DiceCELoss
 from tqdm import tqdm
 
-from vision_models.bundle import Bundle, BundleConfig, save_bundle
+from vision_models.bundle import Bundle, BundleConfig, load_bundle, save_bundle
 from vision_models.data import Slice, load_mask, load_segmentation_arrays, read_slices
 from vision_models.engine import fit, seed_everything
 from vision_models.metrics import dice, distribution, per_volume_dice
-from vision_models.networks import count_parameters
+from vision_models.networks import count_parameters, network_from_config
 from vision_models.segmentation.config import (
     ARCHITECTURE,
     BUNDLE_NAME,
@@ -66,8 +66,12 @@ def evaluate_slices(segmenter: Segmenter, slices: Sequence[Slice], batch_size: i
     }
 
 
-def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split: str | None = "val") -> Bundle:
-    """Train from scratch on the ``train`` split, evaluate on ``eval_split`` and save the bundle."""
+def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split: str | None = "val",
+          init: Path | str | None = None) -> Bundle:
+    """Train on the ``train`` split, evaluate on ``eval_split`` and save the bundle.
+
+    Training starts from scratch, or from the weights of the bundle at ``init`` (fine-tuning).
+    """
     settings = config.settings
     generator = seed_everything(settings.seed, settings.threads)
     slices = read_slices(data_dir, "train")
@@ -76,6 +80,8 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
     empty = np.flatnonzero([s.tumour_pixels == 0 for s in slices])
     n_empty = min(config.empty_slices_per_epoch, len(empty))
     network = create_network(config)
+    if init is not None:
+        network.load_state_dict(load_bundle(init, network_from_config).network.state_dict())
     mean, std = 0.5, 0.5
 
     def epoch_indices(epoch: int) -> np.ndarray:
@@ -100,6 +106,7 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
             "parameters": count_parameters(network),
             "training": {
                 "train_slices": len(slices), "tumour_slices": len(tumour), "empty_slices_per_epoch": n_empty,
+                "initialised_from": str(init) if init is not None else "scratch",
                 "seconds": round(history.seconds, 1), "steps": history.steps,
                 "epoch_losses": [round(v, 4) for v in history.losses], "settings": asdict(settings),
                 "torch": torch.__version__,
