@@ -61,16 +61,28 @@ def time_ms(func: Callable[[], object], runs: int, warmup: int = 5) -> dict[str,
     return {"median": round(statistics.median(samples), 2), "p90": round(samples[int(0.9 * (runs - 1))], 2)}
 
 
-def compare_architectures(runs: int) -> dict[str, dict[str, float]]:
-    """Parameters and batch-1 forward latency of each classifier candidate at 64x64 (weights untrained)."""
+def training_step(network: torch.nn.Module, optimiser: torch.optim.Optimizer, x: torch.Tensor,
+                  y: torch.Tensor) -> None:
+    """One optimisation step of ``network`` on (x, y) with cross-entropy."""
+    optimiser.zero_grad()
+    torch.nn.functional.cross_entropy(network(x), y).backward()
+    optimiser.step()
+
+
+def compare_architectures(runs: int, train_runs: int = 3) -> dict[str, dict[str, object]]:
+    """Per classifier candidate at 64x64: parameters, batch-1 forward latency, batch-64 training-step time."""
     candidates = {"compact_cnn": {"features": [16, 32, 64, 128]}, "densenet121": {}}
     x = torch.rand(1, 1, 64, 64)
-    out = {}
+    batch, labels = torch.rand(64, 1, 64, 64), torch.arange(64) % 9
+    out: dict[str, dict[str, object]] = {}
     for name, extra in candidates.items():
         network = build_network(name, {"in_channels": 1, "num_classes": 9, **extra}).eval()
         with torch.inference_mode():
             out[name] = {"parameters": count_parameters(network),
                          "forward_ms": time_ms(functools.partial(network, x), runs)}
+        network.train()
+        step = functools.partial(training_step, network, torch.optim.AdamW(network.parameters()), batch, labels)
+        out[name]["train_step_batch64_ms"] = time_ms(step, train_runs, warmup=1)
     return out
 
 

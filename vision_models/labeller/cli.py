@@ -22,6 +22,11 @@ from vision_models.labeller.train import evaluate_samples
 from vision_models.labeller.train import train as train_model
 
 NOTES = Path(__file__).with_name("card_notes.md")
+TITLE = "Image-type labeller"
+SUMMARY = (
+    "Which kind of medical image: a calibrated distribution over the image types below that says \"unsure\" "
+    "instead of guessing when its calibrated confidence is under the threshold."
+)
 DATA_TEXT = (
     "`modality/` (see its README): MedNIST classes (abdomen CT, breast MRI, chest CT, chest X-ray, hand X-ray, head "
     "CT; 64x64), brain MRI from the brain-tumour classification set, mini-MIAS mammograms and DRIVE/STARE/CHASE_DB1/"
@@ -42,10 +47,7 @@ def train(argv: list[str]) -> int:
     config = LabellerConfig(architecture=args.architecture)
     apply_training_arguments(config.settings, args)
     bundle = train_model(args.data, args.out, config)
-    return document_training(
-        "labeller", argv, args, bundle.config, "Image-type labeller",
-        "Which kind of medical image: a calibrated distribution over the image types below that says \"unsure\" "
-        "instead of guessing when its calibrated confidence is under the threshold.", DATA_TEXT, NOTES)
+    return document_training("labeller", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)
 
 
 @friendly_errors

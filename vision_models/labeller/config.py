@@ -43,7 +43,7 @@ class LabellerConfig:
     target_accepted_accuracy: float = 0.99
     threshold_floor: float = 0.5
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
-        epochs=12, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
+        epochs=4, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
 
     def network_params(self, num_classes: int) -> dict:
         """Factory parameters recorded in the bundle."""

@@ -22,6 +22,11 @@ from vision_models.prefilter.train import evaluate_items, items_of_split, read_i
 from vision_models.prefilter.train import train as train_model
 
 NOTES = Path(__file__).with_name("card_notes.md")
+TITLE = "Medical-image prefilter"
+SUMMARY = (
+    "Binary classifier (medical image vs everyday photo) with rule checks that refuse blank, tiny and "
+    "extreme-aspect-ratio images with a reason the assistant can tell the patient."
+)
 DATA_TEXT = (
     "Medical: `modality/` (MedNIST classes, brain-tumour MRI set, mini-MIAS mammograms, DRIVE/STARE/CHASE_DB1/HRF "
     "fundus photographs; see its README). Non-medical: `nonmedical/` (CIFAR-10 training images, ImageNet sample "
@@ -40,10 +45,7 @@ def train(argv: list[str]) -> int:
     config = PrefilterConfig(architecture=args.architecture)
     apply_training_arguments(config.settings, args)
     bundle = train_model(args.data, args.out, config)
-    return document_training(
-        "prefilter", argv, args, bundle.config, "Medical-image prefilter",
-        "Binary classifier (medical image vs everyday photo) with rule checks that refuse blank, tiny and "
-        "extreme-aspect-ratio images with a reason the assistant can tell the patient.", DATA_TEXT, NOTES)
+    return document_training("prefilter", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)
 
 
 @friendly_errors

@@ -27,7 +27,7 @@ class PrefilterConfig:
     grey_probability_non_medical: float = 0.3
     lgg_train_slices: int = 400
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
-        epochs=12, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
+        epochs=6, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
 
     def network_params(self) -> dict:
         """Factory parameters recorded in the bundle."""

@@ -21,6 +21,11 @@ from vision_models.segmentation.train import evaluate_slices
 from vision_models.segmentation.train import train as train_model
 
 NOTES = Path(__file__).with_name("card_notes.md")
+TITLE = "Brain-MRI FLAIR-abnormality segmentation"
+SUMMARY = (
+    "2-D MONAI BasicUNet that outlines FLAIR abnormality (lower-grade glioma) on brain-MRI slices and measures "
+    "its area in pixels and as a fraction of the brain."
+)
 DATA_TEXT = (
     "`lgg_mri/` (see its README): 110 TCGA lower-grade-glioma patients with manual FLAIR-abnormality masks "
     "(Buda et al. 2019, Kaggle `mateuszbuda/lgg-mri-segmentation` via github.com/hua2980/brain-tumor-segmentation). "
@@ -47,10 +52,7 @@ def train(argv: list[str]) -> int:
     config.empty_slices_per_epoch, config.settings.learning_rate = args.empty_slices, args.learning_rate
     splits = {s.split for s in read_slices(args.data)}
     bundle = train_model(args.data, args.out, config, eval_split="val" if "val" in splits else None, init=args.init)
-    return document_training(
-        "segmentation", argv, args, bundle.config, "Brain-MRI FLAIR-abnormality segmentation",
-        "2-D MONAI BasicUNet that outlines FLAIR abnormality (lower-grade glioma) on brain-MRI slices and measures "
-        "its area in pixels and as a fraction of the brain.", DATA_TEXT, NOTES)
+    return document_training("segmentation", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)
 
 
 @friendly_errors
