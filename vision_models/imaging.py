@@ -8,6 +8,7 @@ any size and colour mode (grayscale, RGB, RGBA, palette, 16-bit) are handled onc
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -68,11 +69,13 @@ def load_image(source: ImageSource) -> Image.Image:
             return render_dicom(data).image
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         try:
-            image = Image.open(io.BytesIO(data))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_PIXELS:
                 raise ImageError("too_many_pixels", TOO_MANY_PIXELS_REASON)
             image.load()
-        except Image.DecompressionBombError as exc:
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError("too_many_pixels", TOO_MANY_PIXELS_REASON) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             if isinstance(exc, ImageError):
