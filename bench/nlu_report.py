@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also train and measure Rasa's ResponseSelector alternative (several minutes)")
     parser.add_argument("--response-selector-epochs", type=int, default=100)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
     if "intents" in args.sections and not (args.model and args.model.is_file()):
         parser.error("the intents section needs --model pointing at a trained Rasa model")
     args.out.mkdir(parents=True, exist_ok=True)
