@@ -13,11 +13,13 @@ SPACY_DIR   := build/spacy_qaid
 RASA_MODEL  := models/qaid.tar.gz
 PIP_FLAGS   := --disable-pip-version-check --no-input
 
-RASA_INPUTS := config.yml domain.yml $(shell find nlu_data bot -name '*.yml' -o -name '*.py' -o -name '*.jsonl' 2>/dev/null | sort)
+# Rasa training data; nlu_data/question_types/ is the question-type component's own corpus (config.yml).
+RASA_DATA   := nlu_data/nlu.yml nlu_data/rules.yml nlu_data/stories.yml
+RASA_INPUTS := config.yml domain.yml $(shell find nlu_data bot -name '*.yml' -o -name '*.py' 2>/dev/null | sort)
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell test test-models test-rasa test-e2e test-browser validate test-stories lint lock clean
+.PHONY: help install run shell test test-models test-rasa test-reliability test-e2e test-browser validate test-stories lint lock clean
 
 help:
 	@echo "make run    install what is missing, train if needed, start the assistant (web chat + REST)"
@@ -49,7 +51,7 @@ $(SPACY_DIR)/meta.json: $(RASA_VENV)/.installed $(wildcard bot/spacy_pipeline.py
 
 $(RASA_MODEL): $(RASA_VENV)/.installed $(SPACY_DIR)/meta.json $(RASA_INPUTS)
 	@echo "Training the Rasa model (data or config changed)..."
-	$(RASA) train --config config.yml --domain domain.yml --data nlu_data --out models --fixed-model-name qaid
+	$(RASA) train --config config.yml --domain domain.yml --data $(RASA_DATA) --out models --fixed-model-name qaid
 
 # --- the assistant ----------------------------------------------------------------------------------
 run: install $(RASA_MODEL)
@@ -60,7 +62,7 @@ shell: install $(RASA_MODEL)
 
 # --- tests -----------------------------------------------------------------------------------------
 test: install $(RASA_MODEL)
-	$(MAKE) --no-print-directory lint test-models test-rasa validate test-stories test-e2e test-browser
+	$(MAKE) --no-print-directory lint test-models test-rasa validate test-stories test-reliability test-e2e test-browser
 
 lint: $(MODELS_VENV)/.installed
 	$(MODELS_VENV)/bin/ruff check .
@@ -72,10 +74,13 @@ test-rasa: $(RASA_VENV)/.installed $(SPACY_DIR)/meta.json
 	$(RASA_PY) -m pytest tests/rasa -q
 
 validate: $(RASA_VENV)/.installed
-	$(RASA) data validate --config config.yml --domain domain.yml --data nlu_data --fail-on-warnings
+	$(RASA) data validate --config config.yml --domain domain.yml --data $(RASA_DATA) --fail-on-warnings
 
 test-stories: $(RASA_MODEL)
 	$(RASA) test core --model $(RASA_MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core
+
+test-reliability: $(MODELS_VENV)/.installed
+	$(MODELS_PY) -m pytest tests/reliability -q
 
 test-e2e: install $(RASA_MODEL)
 	$(MODELS_PY) -m pytest tests/e2e -q

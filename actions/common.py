@@ -64,7 +64,7 @@ def ensure_consent(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
     if consent is False:
         dispatcher.utter_message(
             text="You haven't given consent, so I don't process images or send anything. "
-            "Say \"I agree\" if you change your mind."
+            'Say "I agree" if you change your mind.'
         )
     else:
         dispatcher.utter_message(response="utter_explain_consent")

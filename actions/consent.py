@@ -42,6 +42,8 @@ class ActionProcessPendingImage(Action):
     ) -> list[dict[str, Any]]:
         pending = tracker.get_slot("pending_image")
         if not pending:
-            dispatcher.utter_message(text="Send me a medical image (a photo of the screen is fine) and ask me about it.")
+            dispatcher.utter_message(
+                text="Send me a medical image (a photo of the screen is fine) and ask me about it."
+            )
             return []
         return [SlotSet("pending_image", None)] + await process_image(dispatcher, tracker, pending)

@@ -65,13 +65,18 @@ class ActionShowSummary(Action):
             return []
         services = await get_services()
         lines = summary_lines(dict(tracker.current_slot_values()))
-        dispatcher.utter_message(text="Here is what I'll send:\n" + "\n".join(lines or ["(nothing yet)"]) + f"\n{DISCLAIMER}")
+        dispatcher.utter_message(
+            text="Here is what I'll send:\n" + "\n".join(lines or ["(nothing yet)"]) + f"\n{DISCLAIMER}"
+        )
         hospitals = await candidate_hospitals(services, tracker)
         buttons = [
-            {"title": f"{h.name} ({h.city})", "payload": f'/choose_hospital{{"hospital": "{h.name}"}}'} for h in hospitals
+            {"title": f"{h.name} ({h.city})", "payload": f'/choose_hospital{{"hospital": "{h.name}"}}'}
+            for h in hospitals
         ]
         buttons.append({"title": "All of them", "payload": '/choose_hospital{"hospital": "all"}'})
-        dispatcher.utter_message(text="Which hospital should receive it?\n" + hospital_lines(hospitals), buttons=buttons)
+        dispatcher.utter_message(
+            text="Which hospital should receive it?\n" + hospital_lines(hospitals), buttons=buttons
+        )
         return []
 
 
@@ -96,7 +101,9 @@ class ActionChooseHospital(Action):
             if not chosen and any(word in text for word in ("nearest", "first", "closest")):
                 chosen = names[:1]
         if not chosen:
-            dispatcher.utter_message(text="I didn't catch which hospital. Please pick one:\n" + hospital_lines(hospitals))
+            dispatcher.utter_message(
+                text="I didn't catch which hospital. Please pick one:\n" + hospital_lines(hospitals)
+            )
             return []
         dispatcher.utter_message(
             text=f"Send your transcript to {', '.join(chosen)} now?",
@@ -121,7 +128,9 @@ class ActionSendTranscript(Action):
         if not chosen:
             chosen = [h.name for h in (await candidate_hospitals(services, tracker))[:1]]
         ids = await queue_transcript(services, tracker, chosen)
-        dispatcher.utter_message(text="Your transcript is on its way. " + NEXT_STEPS.format(hospitals=", ".join(chosen)))
+        dispatcher.utter_message(
+            text="Your transcript is on its way. " + NEXT_STEPS.format(hospitals=", ".join(chosen))
+        )
         return [SlotSet("transcript_ids", list(tracker.get_slot("transcript_ids") or []) + ids)]
 
 
@@ -181,13 +190,19 @@ class ActionGoodbye(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
-        if tracker.get_slot("consent_given") is True and has_content(tracker) and not tracker.get_slot("transcript_ids"):
+        if (
+            tracker.get_slot("consent_given") is True
+            and has_content(tracker)
+            and not tracker.get_slot("transcript_ids")
+        ):
             services = await get_services()
             chosen = list(tracker.get_slot("chosen_hospitals") or []) or [
                 h.name for h in (await candidate_hospitals(services, tracker))[:1]
             ]
             ids = await queue_transcript(services, tracker, chosen)
-            dispatcher.utter_message(text="I've sent your transcript. " + NEXT_STEPS.format(hospitals=", ".join(chosen)))
+            dispatcher.utter_message(
+                text="I've sent your transcript. " + NEXT_STEPS.format(hospitals=", ".join(chosen))
+            )
             events = [SlotSet("chosen_hospitals", chosen), SlotSet("transcript_ids", ids)]
         return events
 

@@ -42,7 +42,9 @@ async def process_image(
         if error.status == 400:
             dispatcher.utter_message(text=f"{error.message} {WHAT_TO_SEND}")
         else:
-            dispatcher.utter_message(text="Our hospitals can't look at images right now. Please try again in a few minutes.")
+            dispatcher.utter_message(
+                text="Our hospitals can't look at images right now. Please try again in a few minutes."
+            )
         return []
     if not screening.is_medical:
         reason = screening.reason or "This doesn't look like a medical image."
@@ -65,7 +67,7 @@ async def process_image(
             f"{label.confidence:.0%}). I can answer questions about it"
         )
         if label.label in SEGMENTABLE:
-            text += "; I can also outline lesions on it — just ask \"show me the lesion\""
+            text += '; I can also outline lesions on it — just ask "show me the lesion"'
         dispatcher.utter_message(text=text + ".")
     findings = await _first_findings(data, record["label"], tracker)
     if findings:
@@ -100,7 +102,9 @@ class ActionProcessImage(Action):
     ) -> list[dict[str, Any]]:
         meta = metadata(tracker)
         if meta.get("image_error"):
-            dispatcher.utter_message(text=f"{meta['image_error'].get('reason', 'I could not read that file.')} {WHAT_TO_SEND}")
+            dispatcher.utter_message(
+                text=f"{meta['image_error'].get('reason', 'I could not read that file.')} {WHAT_TO_SEND}"
+            )
             return []
         reference = meta.get("image")
         if not reference:
@@ -134,7 +138,8 @@ class ActionSegmentImage(Action):
             return []
         if image.get("label") not in SEGMENTABLE:
             dispatcher.utter_message(
-                text=f"I can only outline lesions on brain MRI, and this looks like {image_type_phrase(image.get('label'))}."
+                text="I can only outline lesions on brain MRI, and this looks like "
+                f"{image_type_phrase(image.get('label'))}."
             )
             return []
         services = await get_services()

@@ -39,7 +39,11 @@ def location_from_message(tracker: Tracker, text: str | None) -> dict[str, Any] 
     """Coordinates from a shared location (metadata) or a known city in ``text``."""
     shared = metadata(tracker).get("location")
     if shared and shared.get("latitude") is not None and shared.get("longitude") is not None:
-        return {"location": "shared location", "latitude": float(shared["latitude"]), "longitude": float(shared["longitude"])}
+        return {
+            "location": "shared location",
+            "latitude": float(shared["latitude"]),
+            "longitude": float(shared["longitude"]),
+        }
     city = find_city(text or "")
     if city:
         return {"location": city[0], "latitude": city[1], "longitude": city[2]}
@@ -72,11 +76,13 @@ class ActionNoteSymptoms(Action):
         if durations:
             events.append(SlotSet("duration", str(durations[0])))
         if found:
-            noted = join_words(s["name"] + (" (not present)" if s["negated"] else "") for s in found)
+            noted = join_words(
+                [s["name"] for s in found if not s["negated"]] + [f"no {s['name']}" for s in found if s["negated"]]
+            )
             dispatcher.utter_message(text=f"Thank you, I've noted: {noted}.")
         else:
             dispatcher.utter_message(text="Thank you, I've noted that for the doctor.")
-        dispatcher.utter_message(text="You can send an image and ask about it, or say \"send\" when you're done.")
+        dispatcher.utter_message(text='You can send an image and ask about it, or say "send" when you\'re done.')
         return events
 
 
@@ -89,7 +95,9 @@ class ActionNoteLocation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        entity = next((e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "location"), None)
+        entity = next(
+            (e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "location"), None
+        )
         place = location_from_message(tracker, entity or tracker.latest_message.get("text"))
         if place is None:
             dispatcher.utter_message(
@@ -114,7 +122,11 @@ class ActionListHospitals(Action):
         services = await get_services()
         location = patient_location(tracker)
         hospitals = await services.hospitals.nearest(location)
-        heading = "Hospitals nearest to you:" if location else "Our partner hospitals (tell me your city to sort them by distance):"
+        heading = (
+            "Hospitals nearest to you:"
+            if location
+            else "Our partner hospitals (tell me your city to sort them by distance):"
+        )
         dispatcher.utter_message(text=f"{heading}\n{hospital_lines(hospitals)}")
         return []
 
@@ -173,7 +185,7 @@ class ValidateIntakeForm(FormValidationAction):
         text = str(value or "").strip()
         if text == SKIPPED or len(text) >= 3:
             return {"chief_complaint": text}
-        dispatcher.utter_message(text="Could you say a few words about why you're consulting? Or say \"skip\".")
+        dispatcher.utter_message(text='Could you say a few words about why you\'re consulting? Or say "skip".')
         return {"chief_complaint": None}
 
     def validate_duration(
@@ -182,7 +194,9 @@ class ValidateIntakeForm(FormValidationAction):
         text = str(value or "").strip()
         if text == SKIPPED or DURATION_WORDS.search(text):
             return {"duration": text}
-        dispatcher.utter_message(text="Please give a duration like \"2 days\", \"3 weeks\" or \"since March\", or say \"skip\".")
+        dispatcher.utter_message(
+            text='Please give a duration like "2 days", "3 weeks" or "since March", or say "skip".'
+        )
         return {"duration": None}
 
     def validate_age_band(
@@ -193,7 +207,7 @@ class ValidateIntakeForm(FormValidationAction):
         band = age_band(value)
         if band:
             return {"age_band": band}
-        dispatcher.utter_message(text="Please give your age as a number, for example 42, or say \"skip\".")
+        dispatcher.utter_message(text='Please give your age as a number, for example 42, or say "skip".')
         return {"age_band": None}
 
     def validate_location(
@@ -205,6 +219,6 @@ class ValidateIntakeForm(FormValidationAction):
         if place:
             return place
         dispatcher.utter_message(
-            text="I don't know that place. Please name a nearby larger city, share your location, or say \"skip\"."
+            text='I don\'t know that place. Please name a nearby larger city, share your location, or say "skip".'
         )
         return {"location": None}

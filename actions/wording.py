@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,21 +21,22 @@ IMAGE_TYPE_NAMES = {
 }
 
 QUESTION_EXAMPLES = (
-    "\"Is there anything abnormal?\"",
-    "\"Which organ is shown?\"",
-    "\"Is this a CT or an MRI?\"",
-    "\"Where is the lesion?\"",
-    "\"How many nodules are there?\"",
+    '"Is there anything abnormal?"',
+    '"Which organ is shown?"',
+    '"Is this a CT or an MRI?"',
+    '"Where is the lesion?"',
+    '"How many nodules are there?"',
 )
 
 INTAKE_PROMPTS = {
-    "chief_complaint": "In a sentence, what is the main reason for your consultation? (say \"skip\" to leave it out)",
-    "duration": "How long have you had this? For example \"3 days\" or \"since March\". (\"skip\" to leave it out)",
-    "age_band": "How old are you? A number is enough; I only keep the age band. (\"skip\" to leave it out)",
+    "chief_complaint": 'In a sentence, what is the main reason for your consultation? (say "skip" to leave it out)',
+    "duration": 'How long have you had this? For example "3 days" or "since March". ("skip" to leave it out)',
+    "age_band": 'How old are you? A number is enough; I only keep the age band. ("skip" to leave it out)',
     "location": "Which city are you in? You can also share your location. I use it to find the nearest hospitals. "
-    "(\"skip\" to leave it out)",
+    '("skip" to leave it out)',
 }
 
+NOT_AN_AGE = re.compile(r"\b(day|week|month|hour|minute)s?\b|\bsince\b|\bago\b", re.IGNORECASE)
 AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 130, "65+"))
 
 
@@ -57,7 +59,9 @@ def image_type_phrase(label: str | None) -> str:
 
 
 def age_band(text: Any) -> str | None:
-    """The age band for a number in ``text`` (None when there is no plausible age)."""
+    """The age band for a number in ``text`` (None when there is no plausible age, e.g. "3 days")."""
+    if NOT_AN_AGE.search(str(text)):
+        return None
     digits = "".join(ch if ch.isdigit() else " " for ch in str(text)).split()
     if not digits:
         return None
@@ -94,9 +98,7 @@ def abstain_sentence(answered: int, asked: int) -> str:
     """What the bot says when the models are not sure enough to answer."""
     return (
         f"I'm not sure enough to answer that from this image ({hospitals_answered(answered, asked)}). "
-        "Questions I answer best are like "
-        + ", ".join(QUESTION_EXAMPLES)
-        + "."
+        "Questions I answer best are like " + ", ".join(QUESTION_EXAMPLES) + "."
     )
 
 

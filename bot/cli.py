@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import TextIO
 
 import yaml
 
@@ -83,7 +83,7 @@ class Supervisor:
         self.children.append((name, process))
         return process
 
-    def check_alive(self) -> Optional[str]:
+    def check_alive(self) -> str | None:
         """Name of a child that exited, if any."""
         for name, process in self.children:
             if process.poll() is not None:
@@ -135,8 +135,18 @@ def start_stack(args: argparse.Namespace, supervisor: Supervisor) -> Ports:
     started = time.monotonic()
     supervisor.start("actions", [str(MODELS_PY), "-m", "actions.server", "--port", str(ports.actions)], env)
     rasa_argv = [
-        str(RASA_BIN), "run", "--model", str(args.model), "--endpoints", str(endpoints),
-        "--credentials", str(args.credentials), "--port", str(ports.rasa), "--cors", "*",
+        str(RASA_BIN),
+        "run",
+        "--model",
+        str(args.model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(args.credentials),
+        "--port",
+        str(ports.rasa),
+        "--cors",
+        "*",
     ]
     supervisor.start("rasa", rasa_argv, env)
     wait_healthy(f"http://localhost:{ports.actions}/health", supervisor, args.timeout, "The action server")
@@ -216,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = build_parser().parse_args(argv)
     if not args.model.is_file():

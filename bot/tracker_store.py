@@ -9,7 +9,6 @@ so the history is gone from the database, not just hidden.
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SlotSet
@@ -18,7 +17,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 ERASURE_SLOT = "data_erased"
 
 
-def erasure_index(tracker: DialogueStateTracker) -> Optional[int]:
+def erasure_index(tracker: DialogueStateTracker) -> int | None:
     """Index of the latest ``data_erased = true`` event, or None."""
     for index in range(len(tracker.events) - 1, -1, -1):
         event = tracker.events[index]

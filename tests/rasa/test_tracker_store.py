@@ -32,7 +32,11 @@ async def test_erasure_deletes_stored_history(tmp_path: Path) -> None:
     store = ErasableSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"))
     tracker = DialogueStateTracker.from_events(
         "patient-1",
-        [ActionExecuted("action_listen"), UserUttered("my name is Jane and I have a cough"), SlotSet("consent_given", True)],
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("my name is Jane and I have a cough"),
+            SlotSet("consent_given", True),
+        ],
         slots=DOMAIN.slots,
     )
     await store.save(tracker)

@@ -28,7 +28,7 @@ SHEPP_LOGAN = (
 
 def head_phantom(size: int = 128) -> np.ndarray:
     """Shepp-Logan phantom as uint8 (size, size)."""
-    ys, xs = np.mgrid[1:-1:size * 1j, -1:1:size * 1j]
+    ys, xs = np.mgrid[1 : -1 : size * 1j, -1 : 1 : size * 1j]
     image = np.zeros((size, size), dtype=np.float32)
     for value, a, b, cx, cy, degrees in SHEPP_LOGAN:
         theta = np.deg2rad(degrees)

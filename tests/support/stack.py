@@ -17,7 +17,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
@@ -46,7 +46,7 @@ class Stack:
     def webhook(self) -> str:
         return f"http://localhost:{self.rasa_port}/webhooks/qaid_rest/webhook"
 
-    def say(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None, timeout: float = 120) -> list[dict]:
+    def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None, timeout: float = 120) -> list[dict]:
         """Send one user message; returns the bot messages."""
         body = json.dumps({"sender": sender, "message": text, "metadata": metadata or {}}).encode()
         request = urllib.request.Request(self.webhook, data=body, headers={"Content-Type": "application/json"})

@@ -46,8 +46,14 @@ class RecordingNetwork:
     label: str = "brain_mri"
     answer: AggregatedAnswer = field(
         default_factory=lambda: AggregatedAnswer(
-            answer="yes", confidence=0.82, agreement=1.0, disagreement=False, answered=2, asked=2,
-            question_type="PRES", abstained=False,
+            answer="yes",
+            confidence=0.82,
+            agreement=1.0,
+            disagreement=False,
+            answered=2,
+            asked=2,
+            question_type="PRES",
+            abstained=False,
         )
     )
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)

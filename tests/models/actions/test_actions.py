@@ -25,7 +25,7 @@ def texts(dispatcher: CollectingDispatcher) -> str:
 
 
 async def test_question_type_distribution_reaches_the_vqa_call(services: Services, stored_image: dict) -> None:
-    tracker = load_tracker("question", consent_given=True, images=[stored_image])
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
     recorded = tracker.latest_message["question_types"]
     dispatcher = CollectingDispatcher()
 
@@ -66,8 +66,9 @@ async def test_refused_consent_processes_nothing(services: Services) -> None:
     assert services.hospitals.calls == [] and "consent" in texts(dispatcher)
 
 
-async def test_consented_image_is_screened_and_described(services: Services) -> None:
+async def test_consented_image_is_screened_and_described(services: Services, stored_image: dict) -> None:
     tracker = load_tracker("image", consent_given=True, images=None)
+    tracker.latest_message["metadata"]["image"]["path"] = stored_image["path"]
     dispatcher = CollectingDispatcher()
     events = await ActionProcessImage().run(dispatcher, tracker, {})
     assert "This looks like a brain MRI" in texts(dispatcher) and "outline" in texts(dispatcher)
@@ -104,6 +105,7 @@ async def test_consent_recorded_from_affirm(services: Services) -> None:
         ("age_band", "I'm 72", "65+"),
         ("age_band", "skipped", "skipped"),
         ("age_band", "old enough", None),
+        ("age_band", "3 days", None),
         ("duration", "3 weeks", "3 weeks"),
         ("duration", "banana", None),
         ("chief_complaint", "headaches", "headaches"),
