@@ -14,7 +14,7 @@ from vision_models.vqa.data import VQARecord, load_image_stack
 from vision_models.vqa.model import VQAModel
 from vision_models.vqa.qtypes import QUESTION_TYPES
 
-TARGET_SELECTIVE_ACCURACY = 0.75
+TARGET_SELECTIVE_ACCURACY = 0.85
 TEMPERATURES = tuple(round(0.25 + 0.05 * i, 2) for i in range(96))
 
 
