@@ -107,7 +107,7 @@ class QuestionTypeClassifier(GraphComponent):
             return None
         digest = hashlib.sha256()
         for file in files:
-            digest.update(str(file).encode())
+            digest.update(file.name.encode())
             digest.update(file.read_bytes())
         return digest.hexdigest()
 
