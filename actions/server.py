@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 
+import torch
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("QAID_ACTION_PORT", 5055)))
     parser.add_argument("--host", default=os.environ.get("QAID_ACTION_HOST", "127.0.0.1"))
     args = parser.parse_args(argv)
+    # Inference already runs in a thread pool (services.yml: aggregator.inference_threads); one torch
+    # thread per call keeps latency steady instead of oversubscribing the cores.
+    torch.set_num_threads(int(os.environ.get("QAID_TORCH_THREADS", "1")))
     logging.basicConfig(level=os.environ.get("QAID_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     app = build_app()
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
