@@ -19,7 +19,7 @@ RASA_INPUTS := config.yml domain.yml $(shell find nlu_data bot -name '*.yml' -o 
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell test test-models test-rasa test-reliability test-e2e test-browser validate test-stories lint lock clean
+.PHONY: help install run shell bench nlu-report question-types test test-models test-rasa test-reliability test-e2e test-browser validate test-stories lint lock clean
 
 help:
 	@echo "make run    install what is missing, train if needed, start the assistant (web chat + REST)"
@@ -87,6 +87,21 @@ test-e2e: install $(RASA_MODEL)
 
 test-browser: install
 	tests/browser/run.sh
+
+# --- reports (need ../shared/data or a copy: DATA=...) ---------------------------------------------
+DATA ?= ../shared/data
+
+bench: install $(RASA_MODEL)
+	$(MODELS_PY) bench/bench_vision.py
+	$(MODELS_PY) bench/bench_vqa.py
+	$(MODELS_PY) bench/bench_hospitals.py
+	$(MODELS_PY) bench/bench_e2e.py --runs 20
+
+nlu-report: install $(RASA_MODEL)
+	$(RASA_PY) bench/nlu_report.py --data $(DATA) --model $(RASA_MODEL) --out results/nlu
+
+question-types: $(RASA_VENV)/.installed
+	$(RASA_PY) scripts/convert_question_types.py --data $(DATA) --out nlu_data/question_types
 
 # --- maintenance -----------------------------------------------------------------------------------
 lock: install
