@@ -43,6 +43,12 @@ async def candidate_hospitals(services: Services, tracker: Tracker) -> list[Hosp
     return covering or await services.hospitals.nearest(location)
 
 
+async def recipients(services: Services, tracker: Tracker) -> list[str]:
+    """The hospitals the patient chose, or the nearest suitable one when they chose none."""
+    chosen = list(tracker.get_slot("chosen_hospitals") or [])
+    return chosen or [h.name for h in (await candidate_hospitals(services, tracker))[:1]]
+
+
 async def queue_transcript(
     services: Services, tracker: Tracker, hospitals: list[str], extra: dict[str, Any] | None = None
 ) -> list[str]:
@@ -124,9 +130,7 @@ class ActionSendTranscript(Action):
         if not ensure_consent(tracker, dispatcher):
             return []
         services = await get_services()
-        chosen = list(tracker.get_slot("chosen_hospitals") or [])
-        if not chosen:
-            chosen = [h.name for h in (await candidate_hospitals(services, tracker))[:1]]
+        chosen = await recipients(services, tracker)
         ids = await queue_transcript(services, tracker, chosen)
         dispatcher.utter_message(
             text="Your transcript is on its way. " + NEXT_STEPS.format(hospitals=", ".join(chosen))
@@ -151,9 +155,7 @@ class ActionHandoff(Action):
             dispatcher.utter_message(response="utter_ask_consent")
             return [SlotSet("callback_requested", True)]
         services = await get_services()
-        chosen = list(tracker.get_slot("chosen_hospitals") or []) or [
-            h.name for h in (await candidate_hospitals(services, tracker))[:1]
-        ]
+        chosen = await recipients(services, tracker)
         ids = await queue_transcript(services, tracker, chosen, {"callback_requested": True})
         dispatcher.utter_message(
             text=f"I've sent our conversation to {', '.join(chosen)} and asked for a person to call you back. "
@@ -196,9 +198,7 @@ class ActionGoodbye(Action):
             and not tracker.get_slot("transcript_ids")
         ):
             services = await get_services()
-            chosen = list(tracker.get_slot("chosen_hospitals") or []) or [
-                h.name for h in (await candidate_hospitals(services, tracker))[:1]
-            ]
+            chosen = await recipients(services, tracker)
             ids = await queue_transcript(services, tracker, chosen)
             dispatcher.utter_message(
                 text="I've sent your transcript. " + NEXT_STEPS.format(hospitals=", ".join(chosen))

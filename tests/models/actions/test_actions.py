@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.consent import ActionSetConsent
-from actions.consultation import ActionDeleteData, ActionEmergency, ActionGoodbye, ActionSendTranscript
+from actions.consultation import (
+    ActionDeleteData,
+    ActionEmergency,
+    ActionGoodbye,
+    ActionHandoff,
+    ActionSendTranscript,
+)
 from actions.images import ActionProcessImage, ActionSegmentImage
 from actions.patient import ValidateIntakeForm
 from actions.questions import ActionAnswerQuestion
@@ -155,3 +162,13 @@ async def test_delete_data_removes_images_and_flags_erasure(services: Services, 
     assert not path.exists()
     assert any(e["event"] == "reset_slots" for e in events)
     assert slot_events(events)["data_erased"] is True
+
+
+async def test_handoff_sends_at_once_flagged_for_callback(services: Services, stored_image: dict) -> None:
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], chosen_hospitals=["Charite Imaging"])
+    dispatcher = CollectingDispatcher()
+    events = slot_events(await ActionHandoff().run(dispatcher, tracker, {}))
+    assert events["callback_requested"] is True and len(events["transcript_ids"]) == 1
+    queued = services.transcripts.outbox.find(conversation_id=tracker.sender_id)
+    assert [d.hospital for d in queued] == ["Charite Imaging"]
+    assert json.loads(queued[0].body)["transcript"]["callback_requested"] is True
