@@ -70,3 +70,13 @@ def ensure_consent(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
         dispatcher.utter_message(response="utter_explain_consent")
         dispatcher.utter_message(response="utter_ask_consent")
     return False
+
+
+def consented_image(tracker: Tracker, dispatcher: CollectingDispatcher, missing: str) -> dict[str, Any] | None:
+    """The image a request refers to, once consent is given; otherwise say why (``missing``: no image yet)."""
+    if not ensure_consent(tracker, dispatcher):
+        return None
+    image = referenced_image(tracker)
+    if image is None:
+        dispatcher.utter_message(text=missing)
+    return image

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import ensure_consent, images, metadata, now_iso, patient_location, referenced_image
+from actions.common import consented_image, ensure_consent, images, metadata, now_iso, patient_location
 from actions.hospitals.types import HospitalError
 from actions.runtime import get_services
 from actions.wording import DISCLAIMER, confidence_words, image_type_phrase
@@ -130,11 +130,10 @@ class ActionSegmentImage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if not ensure_consent(tracker, dispatcher):
-            return []
-        image = referenced_image(tracker)
+        image = consented_image(
+            tracker, dispatcher, "Please send a brain MRI image first, then ask me to outline the lesion."
+        )
         if image is None:
-            dispatcher.utter_message(text="Please send a brain MRI image first, then ask me to outline the lesion.")
             return []
         if image.get("label") not in SEGMENTABLE:
             dispatcher.utter_message(

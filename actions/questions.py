@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import ensure_consent, now_iso, patient_location, question_type_distribution, referenced_image
+from actions.common import consented_image, now_iso, patient_location, question_type_distribution
 from actions.hospitals.types import HospitalError
 from actions.runtime import get_services
 from actions.wording import DISCLAIMER, abstain_sentence, answer_sentence
@@ -28,11 +28,8 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if not ensure_consent(tracker, dispatcher):
-            return []
-        image = referenced_image(tracker)
+        image = consented_image(tracker, dispatcher, "Please send the image you want to ask about first.")
         if image is None:
-            dispatcher.utter_message(text="Please send the image you want to ask about first.")
             return []
         question = (tracker.latest_message.get("text") or "").strip()
         question_types = question_type_distribution(tracker)
