@@ -19,7 +19,7 @@ RASA_INPUTS := config.yml domain.yml $(shell find nlu_data bot -name '*.yml' -o 
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell bench nlu-report question-types test test-models test-rasa test-reliability test-e2e test-browser validate test-stories lint lock clean
+.PHONY: help install run shell bench nlu-report question-types test test-models test-rasa test-nlu-cv test-reliability test-e2e test-browser validate test-stories lint lock clean
 
 help:
 	@echo "make run    install what is missing, train if needed, start the assistant (web chat + REST)"
@@ -27,11 +27,12 @@ help:
 	@echo "make shell  talk to the bot in rasa shell (/image PATH attaches an image)"
 
 # --- environments -----------------------------------------------------------------------------
-$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-constraints.txt scripts/find_python.sh
+$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-constraints.txt requirements/rasa-nodeps.txt scripts/find_python.sh
 	@py=$$(scripts/find_python.sh 3.10) && { [ -x $(RASA_PY) ] || $$py -m venv $(RASA_VENV); }
 	$(RASA_PY) -m pip install $(PIP_FLAGS) -q --upgrade pip==24.0
 	@echo "Installing the Rasa environment (Python 3.10); the first time takes a few minutes..."
 	$(RASA_PY) -m pip install $(PIP_FLAGS) -r requirements/rasa.txt -c requirements/rasa-constraints.txt
+	$(RASA_PY) -m pip install $(PIP_FLAGS) --no-deps -r requirements/rasa-nodeps.txt
 	$(RASA_PY) -c "import site; open(site.getsitepackages()[0] + '/qaid.pth', 'w').write('$(CURDIR)\n')"
 	@touch $@
 
@@ -62,7 +63,8 @@ shell: install $(RASA_MODEL)
 
 # --- tests -----------------------------------------------------------------------------------------
 test: install $(RASA_MODEL)
-	$(MAKE) --no-print-directory lint test-models test-rasa validate test-stories test-reliability test-e2e test-browser
+	$(MAKE) --no-print-directory lint test-models test-rasa validate test-stories test-reliability test-e2e test-browser \
+		test-nlu-cv
 
 lint: $(MODELS_VENV)/.installed
 	$(MODELS_VENV)/bin/ruff check .
@@ -78,6 +80,11 @@ validate: $(RASA_VENV)/.installed
 
 test-stories: $(RASA_MODEL)
 	$(RASA) test core --model $(RASA_MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core
+
+# 5-fold cross-validation of config.yml's NLU pipeline on the NLU training data (report: results/nlu-cv/, a CI
+# artefact; it trains five models, so it runs last and alone).
+test-nlu-cv: $(RASA_VENV)/.installed $(SPACY_DIR)/meta.json
+	$(RASA_PY) bench/nlu_report.py --sections cross_validation --out results/nlu-cv
 
 test-reliability: $(MODELS_VENV)/.installed
 	$(MODELS_PY) -m pytest tests/reliability -q

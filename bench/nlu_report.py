@@ -9,13 +9,18 @@ Sections (each writes files under --out, default results/nlu, and one JSON summa
 
 * question_types: top-1 accuracy on the VQA-RAD *test* questions of (a) the QuestionTypeClassifier inside the
   trained Rasa model (``message["question_types"]``), (b) the same classifier trained stand-alone from
-  nlu_data/question_types, (c) TF-IDF + logistic-regression baselines (scikit-learn defaults, and word+char
+  nlu_data/question_types, (c) feature variants of it (TF-IDF only, as before MiniLM; MiniLM embeddings only with
+  logistic regression), (d) TF-IDF + logistic-regression baselines (scikit-learn defaults, and word+char
   n-grams) trained on VQA-RAD trainset.json, and,
-  with ``--response-selector``, (d) Rasa's ResponseSelector trained on the same question data (slow: trains a
+  with ``--response-selector``, (e) Rasa's ResponseSelector trained on the same question data (slow: trains a
   Rasa model; its training time is reported). "strict" counts the first annotated type as the truth, "any"
   accepts any type of a multi-labelled question. ``label_noise`` counts test questions whose exact text is in the
   training split under another type (no text classifier can get those right).
-* intents: ``rasa test nlu`` of the model on tests/nlu/held_out.yml (never trained on; checked for overlap).
+  (b) and (c) also get a 5-fold cross-validation on the *training* questions that mirrors the test: folds of
+  VQA-RAD trainset.json grouped by image (as the test images are unseen), each model trained on the other folds'
+  questions (converted like scripts/convert_question_types.py does) plus the SLAKE questions, scored "any" on
+  every question of the held-out fold. Hyper-parameters were chosen with this CV, never on the test questions.
+* intents: ``rasa test nlu`` of the model on each --held-out file (never trained on; checked for overlap).
 * cross_validation: ``rasa test nlu --cross-validation --folds 5`` on the NLU training data with config.yml.
 """
 
@@ -32,14 +37,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import yaml
 from tqdm import tqdm
 
+from bot.minilm import shared_encoder
 from bot.question_type_model import QUESTION_TYPES, QuestionTypeModel
-from bot.question_types import find_data_files, load_examples
+from bot.question_types import QuestionTypeClassifier, find_data_files, load_examples
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
-from convert_question_types import majority_labels, normalise_text, vqa_rad_type  # noqa: E402
+from convert_question_types import load_slake, majority_labels, normalise_text, vqa_rad_type  # noqa: E402
 
 RASA = str(Path(sys.executable).parent / "rasa")
 
@@ -49,6 +57,69 @@ def read_vqa_rad(data_dir: Path, split: str) -> list[tuple[str, list[str]]]:
     path = data_dir / "vqa_rad" / f"{split}.json"
     records = json.loads(path.read_text(encoding="utf-8"))
     return [(r["question"], [vqa_rad_type(part) for part in r["question_type"].split(",")]) for r in records]
+
+
+def vqa_rad_images(data_dir: Path, split: str) -> list[str]:
+    """Image name of each VQA-RAD question, in file order."""
+    return [record["image_name"] for record in json.loads((data_dir / "vqa_rad" / f"{split}.json").read_text())]
+
+
+def configured_question_type_params(config: Path) -> dict[str, Any]:
+    """The QuestionTypeClassifier's model parameters in ``config`` (component defaults where not set)."""
+    pipeline = yaml.safe_load(config.read_text(encoding="utf-8"))["pipeline"]
+    entry = next((c for c in pipeline if c["name"].endswith("QuestionTypeClassifier")), None)
+    if entry is None:
+        raise SystemExit(f"{config} has no QuestionTypeClassifier")
+    params = {**QuestionTypeClassifier.get_default_config(), **entry}
+    return {key: params[key] for key in QuestionTypeModel.default_params()}
+
+
+class MiniLMLogReg:
+    """Variant for comparison: logistic regression on MiniLM sentence embeddings only (no TF-IDF)."""
+
+    def __init__(self, c: float = 10.0) -> None:
+        """``c``: inverse regularisation strength."""
+        from sklearn.linear_model import LogisticRegression
+
+        self._classifier = LogisticRegression(C=c, max_iter=5000)
+
+    def fit(self, texts: list[str], labels: list[str]) -> MiniLMLogReg:
+        """Train on question texts and types."""
+        self._classifier.fit(shared_encoder().encode(texts), labels)
+        return self
+
+    def predict(self, texts: list[str]) -> list[str]:
+        """Most probable type per text."""
+        return list(self._classifier.predict(shared_encoder().encode(texts)))
+
+
+def fold_training_questions(records: list[tuple[str, list[str]]],
+                            slake: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Training questions of one CV fold, built like scripts/convert_question_types.py builds the corpus.
+
+    VQA-RAD questions once per distinct text under their majority (first-listed) type, plus the SLAKE questions
+    whose text is not among them.
+    """
+    vqa = majority_labels((question, labels[0]) for question, labels in records)
+    examples = list(vqa.values()) + [value for key, value in slake.items() if key not in vqa]
+    return [text for text, _ in examples], [label for _, label in examples]
+
+
+def grouped_cross_validation(factory: Any, train: list[tuple[str, list[str]]], images: list[str],
+                             slake: dict[str, tuple[str, str]], folds: int, description: str) -> dict[str, Any]:
+    """k-fold CV over VQA-RAD training questions grouped by image; "any"-type top-1 accuracy over all folds."""
+    from sklearn.model_selection import GroupKFold
+
+    hits: list[bool] = []
+    per_fold: list[float] = []
+    splits = GroupKFold(folds).split(train, groups=images)
+    for train_index, eval_index in tqdm(splits, total=folds, desc=f"CV {description}"):
+        texts, labels = fold_training_questions([train[i] for i in train_index], slake)
+        predictions = factory().fit(texts, labels).predict([train[i][0] for i in eval_index])
+        fold_hits = [prediction in train[i][1] for prediction, i in zip(predictions, eval_index)]
+        per_fold.append(round(float(np.mean(fold_hits)), 4))
+        hits += fold_hits
+    return {"any": round(float(np.mean(hits)), 4), "per_fold": per_fold, "folds": folds, "n": len(hits)}
 
 
 def accuracy(predictions: list[str], truth: list[list[str]]) -> dict[str, float]:
@@ -136,11 +207,22 @@ def question_type_section(args: argparse.Namespace) -> dict[str, Any]:
     texts, labels = load_examples(files, "question_type")
     result: dict[str, Any] = {"training_questions": len(texts), "label_noise": label_noise(train, test)}
 
-    started = time.perf_counter()
-    model = QuestionTypeModel().fit(texts, labels)
-    standalone = model.predict(questions)
-    result["component_standalone"] = {**accuracy(standalone, truth), "train_seconds": round(
-        time.perf_counter() - started, 1), "per_type_recall": per_type_recall(standalone, truth)}
+    params = configured_question_type_params(args.config)
+    variants = {
+        "component_standalone": lambda: QuestionTypeModel.from_params(params),
+        "tfidf_svm_without_minilm": lambda: QuestionTypeModel.from_params(
+            {**params, "c": 1.0, "embedding_weight": 0.0}),
+        "minilm_logreg": MiniLMLogReg,
+    }
+    images = vqa_rad_images(args.data, "trainset")
+    slake = majority_labels(load_slake(args.data)[0])
+    for name, factory in variants.items():
+        started = time.perf_counter()
+        predictions = factory().fit(texts, labels).predict(questions)
+        result[name] = {**accuracy(predictions, truth), "train_seconds": round(time.perf_counter() - started, 1),
+                        "per_type_recall": per_type_recall(predictions, truth),
+                        "cv_train": grouped_cross_validation(factory, train, images, slake, args.folds, name)}
+    result["component_standalone"]["params"] = params
     result["tfidf_logreg_default"] = accuracy(baseline_predictions(train, questions, tuned=False), truth)
     result["tfidf_logreg_word_char"] = accuracy(baseline_predictions(train, questions, tuned=True), truth)
 
@@ -176,12 +258,15 @@ def macro_f1(report_dir: Path) -> dict[str, Any]:
 
 
 def intent_section(args: argparse.Namespace) -> dict[str, Any]:
-    """Held-out intent evaluation of the trained model."""
-    check_no_overlap(args.held_out, args.nlu)
-    out = args.out / "held_out"
-    subprocess.run([RASA, "test", "nlu", "--model", str(args.model), "--nlu", str(args.held_out), "--out", str(out)],
-                   check=True)
-    return {**macro_f1(out), "held_out_file": str(args.held_out)}
+    """Held-out intent evaluation of the trained model, per held-out file (results under --out/<file stem>)."""
+    result = {}
+    for held_out in args.held_out:
+        check_no_overlap(held_out, args.nlu)
+        out = args.out / held_out.stem
+        subprocess.run([RASA, "test", "nlu", "--model", str(args.model), "--nlu", str(held_out), "--out", str(out)],
+                       check=True)
+        result[held_out.stem] = {**macro_f1(out), "held_out_file": str(held_out)}
+    return result
 
 
 def cross_validation_section(args: argparse.Namespace) -> dict[str, Any]:
@@ -203,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nlu", type=Path, nargs="+", default=[Path("nlu_data/nlu.yml")],
                         help="NLU training file(s) (cross-validation, overlap check)")
     parser.add_argument("--question-data", type=Path, nargs="+", default=[Path("nlu_data/question_types")])
-    parser.add_argument("--held-out", type=Path, default=Path("tests/nlu/held_out.yml"))
+    parser.add_argument("--held-out", type=Path, nargs="+",
+                        default=[Path("tests/nlu/held_out.yml"), Path("tests/nlu/held_out_2.yml")])
     parser.add_argument("--out", type=Path, default=Path("results/nlu"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--sections", nargs="+", default=["question_types", "intents", "cross_validation"],

@@ -135,3 +135,19 @@ def test_model_rejects_types_with_a_single_example() -> None:
 def test_distribution_helper_breaks_ties_in_type_order() -> None:
     result = distribution(list(QUESTION_TYPES), np.full(len(QUESTION_TYPES), 1 / len(QUESTION_TYPES)))
     assert [item["name"] for item in result["ranking"]] == list(QUESTION_TYPES)
+
+
+def test_embedding_features_are_used_and_not_pickled(tiny_model: Path, tmp_path: Path) -> None:
+    import joblib
+
+    texts = [text for questions in TINY_QUESTIONS.values() for text in questions]
+    labels = [label for label, questions in TINY_QUESTIONS.items() for _ in questions]
+    with_embeddings = QuestionTypeModel(embedding_weight=2.0, encoder_dir=str(tiny_model)).fit(texts, labels)
+    tfidf_only = QuestionTypeModel(embedding_weight=0.0).fit(texts, labels)
+    probe = ["where is the big mass", "is there a lesion"]
+    assert not np.allclose(with_embeddings.predict_proba(probe), tfidf_only.predict_proba(probe))
+
+    joblib.dump(with_embeddings, tmp_path / "model.joblib")
+    assert (tmp_path / "model.joblib").stat().st_size < 200_000  # the encoder's weights are not in the file
+    restored = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_allclose(restored.predict_proba(probe), with_embeddings.predict_proba(probe))
