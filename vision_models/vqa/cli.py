@@ -16,6 +16,7 @@ from vision_models.vqa.data import DatasetError, read_split
 from vision_models.vqa.evaluation import accuracy_report, image_pixels, predict_records
 from vision_models.vqa.model import QuestionError, VQAModel
 from vision_models.vqa.qtypes import keyword_question_types
+from vision_models.vqa.sentence import PACKAGED, EncoderError
 from vision_models.vqa.training import TrainOptions, recalibrate
 from vision_models.vqa.training import train as run_training
 
@@ -42,18 +43,23 @@ def train(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--recalibrate", type=Path, metavar="BUNDLE",
-                        help="do not train: re-fit prior strength, temperature and threshold of BUNDLE (same data)")
+                        help="do not train: re-fit prior strength, memory, temperature and threshold of BUNDLE "
+                             "(same data; its network weights are kept)")
+    parser.add_argument("--no-memory", dest="memory", action="store_false",
+                        help="no case memory of training questions (see vision_models/vqa/memory.py)")
+    parser.add_argument("--sentence-encoder", default=PACKAGED,
+                        help="sentence encoder of the case memory: package:<module> or a model folder")
     args = parser.parse_args(argv)
     opts = TrainOptions(
         out=args.out, name=args.name, vqa_rad=args.vqa_rad, slake=args.slake, pretrain_dirs=args.pretrain,
         cache_dir=args.cache_dir, image_size=args.image_size, epochs=args.epochs, pretrain_epochs=args.pretrain_epochs,
         batch_questions=args.batch_questions, lr=args.lr, rad_repeat=args.rad_repeat,
-        mechanisms=tuple(args.mechanisms), seed=args.seed,
-        threads=args.threads,
+        mechanisms=tuple(args.mechanisms), seed=args.seed, threads=args.threads,
+        memory=args.memory, sentence_encoder=args.sentence_encoder,
     )
     try:
         folder = recalibrate(opts, args.recalibrate) if args.recalibrate else run_training(opts)
-    except (DatasetError, BundleError, ValueError) as exc:
+    except (DatasetError, BundleError, EncoderError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({"bundle": str(folder)}))
@@ -78,6 +84,8 @@ def evaluate(argv: list[str]) -> int:
     parser.add_argument("--prior-power", type=float, default=None,
                         help="override the bundle's prior strength β (1 = the plain prior, 0 = its support only)")
     parser.add_argument("--mechanism", choices=["mix", "ban", "san"], default="mix")
+    parser.add_argument("--memory", choices=["on", "off"], default="on",
+                        help="mix in the bundle's case memory (default) or leave it out")
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--type-rules", action="store_true",
                         help="instead: accuracy of the SLAKE keyword type rules against the folder's type labels")
@@ -98,11 +106,16 @@ def evaluate(argv: list[str]) -> int:
             records = read_split(args.data, args.split)
             pixels, index = image_pixels(records, model.image_size, args.cache_dir)
             probs = predict_records(model, records, pixels, index, prior=args.prior, only_mechanism=only,
-                                    progress=not args.json)
+                                    progress=not args.json, use_memory=args.memory == "on")
             report = accuracy_report(records, model.answers, probs, model.threshold)
             report.update({"split": args.split, "data": str(args.data), "prior": args.prior,
-                           "mechanism": args.mechanism, "prior_power": model.priors.power})
-    except (DatasetError, BundleError, ImageError, ValueError) as exc:
+                           "mechanism": args.mechanism, "prior_power": model.priors.power,
+                           "memory": args.memory if model.uses_memory else "absent"})
+            if model.uses_memory and args.memory == "on" and args.split == "val" and \
+                    model.config.extra["memory"].get("includes_validation"):
+                report["note"] = ("the case memory holds the validation questions (stored after calibration): "
+                                  "these are not held-out figures; see the model card's calibration metrics")
+    except (DatasetError, BundleError, EncoderError, ImageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
@@ -133,7 +146,7 @@ def predict(argv: list[str]) -> int:
     except json.JSONDecodeError as exc:
         print(f"error: --types is not valid JSON: {exc}", file=sys.stderr)
         return 2
-    except (BundleError, ImageError, QuestionError) as exc:
+    except (BundleError, EncoderError, ImageError, QuestionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

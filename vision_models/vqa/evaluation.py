@@ -46,10 +46,12 @@ def predict_records(
     only_mechanism: int | None = None,
     batch_size: int = 256,
     progress: bool = False,
+    use_memory: bool = True,
 ) -> torch.Tensor:
     """Calibrated probabilities (N, A) for ``records``.
 
-    ``prior`` is ``model`` (the type head's q), ``true`` (the records' labelled types) or ``none``.
+    ``prior`` is ``model`` (the type head's q), ``true`` (the records' labelled types) or ``none``;
+    ``use_memory`` false leaves the case memory (if the bundle has one) out.
     """
     if prior not in ("model", "true", "none"):
         raise ValueError(f"prior must be model, true or none, not {prior!r}")
@@ -67,6 +69,7 @@ def predict_records(
             q=None if q_all is None else q_all[chunk],
             use_prior=prior != "none",
             only_mechanism=only_mechanism,
+            use_memory=use_memory,
         )
         out.append(probs)
     return torch.cat(out)

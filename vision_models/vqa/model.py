@@ -12,10 +12,12 @@ import torch
 
 from vision_models.bundle import BundleConfig, load_bundle
 from vision_models.imaging import ImageSource, load_image, to_tensor_array
+from vision_models.vqa.memory import MemorySettings, fingerprints, mix_with_memory
 from vision_models.vqa.network import NetConfig, VQANet
 from vision_models.vqa.prior import dense_counts, normalise_rows
 from vision_models.vqa.qtypes import ANSWER_TYPES, QUESTION_TYPES
 from vision_models.vqa.scoring import PriorTables, calibrated, final_log_probs
+from vision_models.vqa.sentence import SentenceEncoder, encoder_for
 from vision_models.vqa.text import Vocabulary
 
 MAX_QUESTION_CHARS = 500
@@ -99,9 +101,13 @@ def build_network(config: BundleConfig) -> VQANet:
 
 
 class VQAModel:
-    """A trained VQA bundle ready to answer; thread-safe (one lock around the forward pass)."""
+    """A trained VQA bundle ready to answer; thread-safe (one lock around the forward pass).
 
-    def __init__(self, net: VQANet, config: BundleConfig) -> None:
+    A bundle with a case memory also needs the sentence encoder it recorded (verified by checksum);
+    ``sentences`` replaces it (tests pass a tiny one).
+    """
+
+    def __init__(self, net: VQANet, config: BundleConfig, sentences: SentenceEncoder | None = None) -> None:
         extra = config.extra
         self.net = net.eval()
         self.config = config
@@ -117,13 +123,23 @@ class VQAModel:
         self.threshold = float(extra["abstain_threshold"])
         self.max_tokens = int(extra["max_tokens"])
         self.image_size = config.input_size
+        settings = extra.get("memory", {}).get("settings")
+        self.memory_settings = MemorySettings(**settings) if settings else None
+        self.sentences = sentences
+        if self.uses_memory and sentences is None:
+            self.sentences = encoder_for(extra["memory"]["sentence_encoder"])
         self._lock = threading.Lock()
 
+    @property
+    def uses_memory(self) -> bool:
+        """Whether answers mix in the case memory (a bundle with stored cases and settings)."""
+        return self.memory_settings is not None and self.net.memory is not None and len(self.net.memory) > 0
+
     @classmethod
-    def load(cls, location: Path | str) -> VQAModel:
+    def load(cls, location: Path | str, sentences: SentenceEncoder | None = None) -> VQAModel:
         """Load and verify a bundle folder (or URL) written by ``python -m vision_models train vqa``."""
         bundle = load_bundle(location, build_network)
-        return cls(bundle.network, bundle.config)
+        return cls(bundle.network, bundle.config, sentences)
 
     def pixels(self, image: ImageSource) -> torch.Tensor:
         """The (1, S, S) network input of an image (raises ``ImageError`` for non-images)."""
@@ -137,20 +153,33 @@ class VQAModel:
         q: torch.Tensor | None = None,
         use_prior: bool = True,
         only_mechanism: int | None = None,
+        use_memory: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Calibrated answer probabilities (B, A) and the type distribution used (B, T).
 
         ``pixels`` is (N, 1, S, S), ``image_index`` maps each question to its image; rows of ``q``
-        that are NaN fall back to the model's own type head.
+        that are NaN fall back to the model's own type head. The case memory (when the bundle has
+        one and ``use_memory``) is mixed in before the temperature.
         """
         tokens, lengths = encode_questions(self.vocab, questions, self.max_tokens)
+        embeddings = self.sentences.encode(questions) if use_memory and self.uses_memory else None
         with self._lock, torch.inference_mode():
             regions, _ = self.net.encode_images(pixels, reconstruct=False)
             outputs = self.net(regions, image_index, tokens, lengths)
             own = torch.softmax(outputs["type_logits"], dim=-1)
             q_used = own if q is None else torch.where(torch.isnan(q), own, q)
             log_probs, q_used = final_log_probs(self.net, outputs, self.priors, q_used, use_prior, only_mechanism)
+            if embeddings is not None:
+                log_probs = self._with_memory(log_probs, pixels, image_index, embeddings, outputs)
         return calibrated(log_probs, self.temperature), q_used
+
+    def _with_memory(self, log_probs: torch.Tensor, pixels: torch.Tensor, image_index: torch.Tensor,
+                     embeddings: torch.Tensor, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        probs = torch.exp(log_probs)
+        closed = torch.softmax(outputs["answer_type_logits"], dim=-1)[:, ANSWER_TYPES.index("CLOSED")]
+        keys = fingerprints(pixels)[image_index]
+        memory_probs, weight = self.net.memory.distribution(keys, embeddings, closed, probs > 0, self.memory_settings)
+        return torch.log(mix_with_memory(probs, memory_probs, weight))
 
     def _result(self, probs: torch.Tensor, q: torch.Tensor, source: str) -> VQAResult:
         top = torch.topk(probs, k=min(3, probs.shape[0]))

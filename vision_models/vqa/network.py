@@ -9,6 +9,7 @@
   answer logits. A question-type head gives q(t); learnable weights ``w[type, mechanism]`` mix the
   mechanisms' answer distributions with weights ``softmax(Σ_t q(t) w[t])``. A second small head
   predicts the answer type (CLOSED/OPEN).
+* Optionally a case memory (:mod:`vision_models.vqa.memory`) of training questions, stored with the weights.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from vision_models.vqa.memory import CaseMemory
 
 MECHANISMS = ("ban", "san")
 
@@ -41,6 +44,7 @@ class NetConfig:
     san_layers: int = 2
     dropout: float = 0.3
     mechanisms: tuple[str, ...] = field(default_factory=lambda: MECHANISMS)
+    memory: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -222,6 +226,7 @@ class VQANet(nn.Module):
         self.type_head = nn.Sequential(nn.Linear(q_dim, q_dim), nn.ReLU(inplace=True), nn.Linear(q_dim, cfg.n_types))
         self.answer_type_head = nn.Linear(q_dim, 2)
         self.mix = nn.Parameter(torch.zeros(cfg.n_types, len(cfg.mechanisms)))
+        self.memory = CaseMemory() if cfg.memory else None
 
     def encode_images(
         self, images: torch.Tensor, reconstruct: bool = True

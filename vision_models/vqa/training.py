@@ -23,14 +23,20 @@ from vision_models.vqa.evaluation import (
     predict_records,
     true_type_distribution,
 )
+from vision_models.vqa.memory import MemorySettings, fingerprints
 from vision_models.vqa.model import VQAModel, build_network, encode_questions
 from vision_models.vqa.network import DenoisingAutoEncoder, NetConfig, VQANet
 from vision_models.vqa.prior import count_matrix, sparse_counts
 from vision_models.vqa.qtypes import ANSWER_TYPES, QUESTION_TYPES
+from vision_models.vqa.sentence import PACKAGED, SentenceEncoder, shared_encoder
 from vision_models.vqa.text import Vocabulary
 
 MAX_TOKENS = 24
 PRIOR_POWERS = (0.0, 0.25, 0.5, 0.75, 1.0)
+MEMORY_GRID = tuple(
+    MemorySettings(sharpness=g, strength=c, width=w)
+    for g in (4.0, 8.0, 16.0) for c in (0.5, 1.0, 1.5) for w in (0.02, 0.05, 0.1)
+)
 VERSION = "1.0.0"
 
 
@@ -58,6 +64,8 @@ class TrainOptions:
     hidden: int = 192
     seed: int = 7
     threads: int = 1
+    memory: bool = False
+    sentence_encoder: str = PACKAGED
 
 
 def seed_everything(seed: int) -> None:
@@ -151,7 +159,7 @@ def _bundle_config(opts: TrainOptions, net_cfg: NetConfig, vocab: Vocabulary, an
             "answer_type_prior_counts": sparse_counts(answer_type_counts, ANSWER_TYPES),
             "temperature": 1.0, "abstain_threshold": 0.0, "prior_power": 1.0,
             "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(opts).items()
-                         if k not in ("out", "cache_dir", "pretrain_dirs")},
+                         if k not in ("out", "cache_dir", "pretrain_dirs", "sentence_encoder")},
         },
     )
 
@@ -179,9 +187,43 @@ class Trainer:
         self.net_cfg = NetConfig(
             vocab_size=len(self.vocab), n_answers=len(self.answers), n_types=len(QUESTION_TYPES),
             image_size=opts.image_size, mechanisms=tuple(opts.mechanisms), embed_dim=opts.embed_dim, hidden=opts.hidden,
+            memory=opts.memory,
         )
         self.config = _bundle_config(opts, self.net_cfg, self.vocab, self.answers, train)
         self.val_index = [self.path_index[r.image] for r in val]
+        self.sentences: SentenceEncoder | None = shared_encoder(opts.sentence_encoder) if opts.memory else None
+
+    def fill_memory(self, net: VQANet, records: Sequence[VQARecord]) -> None:
+        """Store ``records`` (those with an answer in the vocabulary) as the network's case memory."""
+        if net.memory is None or self.sentences is None:
+            raise ValueError("This network has no case memory.")
+        index = {a: i for i, a in enumerate(self.answers)}
+        kept = [r for r in records if r.answer in index]
+        net.memory.fill(
+            image_keys=fingerprints(self.stack),
+            case_image=torch.tensor([self.path_index[r.image] for r in kept]),
+            case_questions=self.sentences.encode([r.question for r in kept]),
+            case_answers=torch.tensor([index[r.answer] for r in kept]),
+            case_closed=torch.tensor([r.answer_type == "CLOSED" for r in kept]),
+        )
+        self.config.extra["memory"] = {
+            **self.config.extra.get("memory", {}),
+            "sentence_encoder": self.sentences.describe(),
+            "cases": len(kept),
+            "includes_validation": len(records) > len(self.train),
+        }
+
+    def choose_memory(self, model: VQAModel) -> dict[str, float]:
+        """Pick the memory settings with the best validation accuracy (memory of training cases only)."""
+        scores = {}
+        for settings in tqdm(MEMORY_GRID, desc="memory settings", unit="setting", leave=False):
+            model.memory_settings = settings
+            probs = predict_records(model, self.val, self.stack, self.val_index)
+            scores[settings] = float(accuracy_report(self.val, self.answers, probs, 0.0)["overall"])
+        best = max(MEMORY_GRID, key=lambda s: scores[s])
+        model.memory_settings = best
+        self.config.extra["memory"]["settings"] = best.to_dict()
+        return {f"g{s.sharpness:g}-c{s.strength:g}-w{s.width:g}": acc for s, acc in scores.items()}
 
     def batch_loss(self, net: VQANet, images: list[int], generator: torch.Generator) -> torch.Tensor:
         """Answer, type and reconstruction losses of one batch of images with all their questions."""
@@ -245,14 +287,15 @@ class Trainer:
         self.config.extra["temperature"], self.config.extra["abstain_threshold"] = 1.0, 0.0
         if not self.val:
             return {}
-        model = VQAModel(net, self.config)
+        model = VQAModel(net, self.config, self.sentences)
         strengths = {}
         for power in PRIOR_POWERS:
             model.priors.power = power
-            probs = predict_records(model, self.val, self.stack, self.val_index)
+            probs = predict_records(model, self.val, self.stack, self.val_index, use_memory=False)
             strengths[power] = float(accuracy_report(self.val, self.answers, probs, 0.0)["overall"])
         model.priors.power = max(PRIOR_POWERS, key=lambda p: (strengths[p], p))
         self.config.extra["prior_power"] = model.priors.power
+        memory_scores = self.choose_memory(model) if net.memory is not None else {}
         probs = predict_records(model, self.val, self.stack, self.val_index)
         index = {a: i for i, a in enumerate(self.answers)}
         targets = torch.tensor([index.get(r.answer, -1) for r in self.val])
@@ -270,6 +313,18 @@ class Trainer:
                                                            threshold)
         metrics["val_accuracy_by_type"] = metrics["val"]["by_type"]
         metrics["val_accuracy_by_prior_power"] = {str(p): acc for p, acc in strengths.items()}
+        if memory_scores:
+            metrics["val_accuracy_by_memory_setting"] = memory_scores
+        return metrics
+
+    def finish(self, net: VQANet) -> dict[str, object]:
+        """Calibrate on validation, then (with a memory) store the validation cases too."""
+        if net.memory is not None:
+            self.fill_memory(net, self.train)
+        metrics = self.calibrate(net)
+        if net.memory is not None:
+            self.config.extra["memory"].setdefault("settings", MemorySettings().to_dict())
+            self.fill_memory(net, self.train + self.val)
         return metrics
 
 
@@ -292,10 +347,17 @@ def recalibrate(opts: TrainOptions, bundle: Path) -> Path:
     if loaded.config.extra["answers"] != trainer.answers or loaded.config.extra["vocabulary"] != trainer.vocab.words:
         raise ValueError(f"The bundle at {bundle} was trained on other data than given.")
     loaded.config.extra.setdefault("prior_power", 1.0)
+    loaded.config.extra.pop("memory", None)
+    loaded.config.params["memory"] = opts.memory
+    net = build_network(loaded.config)
+    weights = {k: v for k, v in loaded.network.state_dict().items() if not k.startswith("memory.")}
+    missing = net.load_state_dict(weights, strict=False).missing_keys
+    if any(not key.startswith("memory.") for key in missing):
+        raise ValueError(f"The bundle at {bundle} lacks weights: {', '.join(missing)}.")
     trainer.config = loaded.config
-    metrics = trainer.calibrate(loaded.network)
+    metrics = trainer.finish(net.eval())
     loaded.config.metrics.update(_summary(trainer, metrics))
-    return save_bundle(loaded.network, loaded.config, opts.out)
+    return save_bundle(net, loaded.config, opts.out)
 
 
 def train(opts: TrainOptions) -> Path:
@@ -312,7 +374,7 @@ def train(opts: TrainOptions) -> Path:
         stack = load_image_stack(paths, opts.image_size, opts.cache_dir)
         pretrain_losses = pretrain_autoencoder(net.image.dae, stack, opts.pretrain_epochs, opts.seed)
     net, log = trainer.fit(net)
-    metrics = trainer.calibrate(net)
+    metrics = trainer.finish(net)
     metrics.update({
         "epochs": log, "pretrain_mse": [round(x, 5) for x in pretrain_losses],
         "train_questions": len(train_records), "val_questions": len(val_records),

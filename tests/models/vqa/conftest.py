@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from vision_models.vqa.training import TrainOptions, train
@@ -78,4 +79,37 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory, rad_folder: Path, slake
     opts = TrainOptions(out=out, name="vqa_tiny", vqa_rad=rad_folder, slake=slake_folder,
                         pretrain_dirs=[rad_folder / "images"], image_size=32, epochs=2, pretrain_epochs=1,
                         batch_questions=16, embed_dim=16, hidden=16)
+    return train(opts)
+
+
+def make_sentence_encoder(folder: Path) -> Path:
+    """A tiny random BERT model folder (tokenizer + safetensors) standing in for all-MiniLM-L6-v2."""
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "?"]
+    for question, *_ in RAD_QUESTIONS:
+        words += [w for w in question.lower().rstrip("?").split() if w not in words]
+    BertTokenizer(vocab={w: i for i, w in enumerate(words)}).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sentence_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_sentence_encoder(tmp_path_factory.mktemp("encoder") / "tiny_bert")
+
+
+@pytest.fixture(scope="session")
+def memory_bundle_dir(
+    tmp_path_factory: pytest.TempPathFactory, rad_folder: Path, slake_folder: Path, sentence_encoder_dir: Path
+) -> Path:
+    out = tmp_path_factory.mktemp("bundle") / "vqa_memory"
+    opts = TrainOptions(out=out, name="vqa_memory", vqa_rad=rad_folder, slake=slake_folder, pretrain_dirs=[],
+                        image_size=32, epochs=12, pretrain_epochs=0, lr=0.01, batch_questions=16, embed_dim=16,
+                        hidden=16,
+                        memory=True, sentence_encoder=str(sentence_encoder_dir))
     return train(opts)
