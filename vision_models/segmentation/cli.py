@@ -30,9 +30,11 @@ DATA_TEXT = (
     "`lgg_mri/` (see its README): 110 TCGA lower-grade-glioma patients with manual FLAIR-abnormality masks "
     "(Buda et al. 2019, Kaggle `mateuszbuda/lgg-mri-segmentation` via github.com/hua2980/brain-tumor-segmentation). "
     "256x256 slices, 3 channels (pre-contrast, FLAIR, post-contrast). Split by patient: 77 train, 16 validation; "
-    "the 17 test patients are held out of the shared folder. Training uses every tumour slice of the train "
-    "patients plus a fresh seeded sample of empty slices each epoch; metrics are measured on every slice of the "
-    "validation patients (never used for training or model selection) at the original 256x256 resolution."
+    "the 17 test patients are held out of the shared folder. A seeded choice of train patients (listed under "
+    "`tuning` in config.json) is held out of training to choose the probability threshold and the post-processing; "
+    "training uses every tumour slice of the other train patients plus a fresh seeded sample of empty slices each "
+    "epoch. Metrics are measured on every slice of the validation patients (never used for training, tuning or "
+    "model selection) at the original 256x256 resolution."
 )
 
 
@@ -46,10 +48,16 @@ def train(argv: list[str]) -> int:
                    help=f"empty slices drawn per epoch (default {config.empty_slices_per_epoch})")
     p.add_argument("--learning-rate", type=float, default=config.settings.learning_rate,
                    help=f"peak learning rate (default {config.settings.learning_rate})")
+    p.add_argument("--crop-size", type=int, default=config.crop_size,
+                   help=f"training crop size in network pixels (default {config.crop_size}; >= input size: no crop)")
+    p.add_argument("--tuning-patients", type=int, default=config.tuning_patients,
+                   help=f"train patients held out to tune the post-processing (default {config.tuning_patients})")
+    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in float32 (default: bfloat16 autocast)")
     p.add_argument("--init", default=None, help="start from this bundle's weights (fine-tuning)")
     args = p.parse_args(argv)
     apply_training_arguments(config.settings, args)
     config.empty_slices_per_epoch, config.settings.learning_rate = args.empty_slices, args.learning_rate
+    config.crop_size, config.tuning_patients, config.bf16 = args.crop_size, args.tuning_patients, args.bf16
     splits = {s.split for s in read_slices(args.data)}
     bundle = train_model(args.data, args.out, config, eval_split="val" if "val" in splits else None, init=args.init)
     return document_training("segmentation", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)

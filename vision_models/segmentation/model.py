@@ -20,9 +20,9 @@ from vision_models.imaging import (
     to_rgb_array,
     to_tensor_array,
 )
-from vision_models.networks import network_from_config
-from vision_models.segmentation.config import DEFAULT_BUNDLE
+from vision_models.segmentation.config import DEFAULT_BUNDLE, network_from_config
 from vision_models.segmentation.overlay import overlay_png
+from vision_models.segmentation.postprocess import PostProcessing
 from vision_models.transforms import normalise
 
 
@@ -41,14 +41,17 @@ class Segmenter:
     """2-D BasicUNet segmenting FLAIR abnormality in brain-MRI slices of any size.
 
     The network runs at the bundle's input size; the probability map is resized back to the
-    input's resolution before thresholding. Thread-safe; weights are loaded once.
+    input's resolution before thresholding. Post-processing (``self.post``, tuned at training time) drops
+    small blobs from each slice; :meth:`predict_volume` also filters 3-D components across the slices of
+    one volume. Thread-safe; weights are loaded once.
     """
 
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
         self.config = bundle.config
-        self.threshold = float(self.config.extra.get("threshold", 0.5))
-        self.brain_threshold = float(self.config.extra.get("brain_threshold", 0.04))
+        extra = self.config.extra
+        self.post = PostProcessing(**extra.get("post_processing", {"threshold": float(extra.get("threshold", 0.5))}))
+        self.brain_threshold = float(extra.get("brain_threshold", 0.04))
         self._lock = threading.Lock()
 
     @classmethod
@@ -70,20 +73,29 @@ class Segmenter:
         return maps
 
     def predict_masks(self, images: Sequence[ImageSource]) -> list[np.ndarray]:
-        """Boolean lesion masks, one per image, at each image's resolution."""
+        """Boolean lesion masks (slice post-processing applied), one per image, at each image's resolution."""
         decoded = [load_image(im) for im in images]
-        return [p >= self.threshold for p in self.probabilities(decoded)]
+        return [self.post.slice_mask(p) for p in self.probabilities(decoded)]
 
     def predict(self, image: ImageSource) -> SegmentationResult:
         """Segment one slice; see :class:`SegmentationResult`."""
         return self.predict_batch([image])[0]
 
     def predict_batch(self, images: Sequence[ImageSource]) -> list[SegmentationResult]:
-        """Segment several slices in one forward pass."""
+        """Segment several unrelated slices in one forward pass (2-D post-processing only)."""
         decoded = [load_image(im) for im in images]
+        return self._results(decoded, self.predict_masks(decoded))
+
+    def predict_volume(self, slices: Sequence[ImageSource]) -> list[SegmentationResult]:
+        """Segment the slices of one volume, in slice order and all of one size, with 3-D post-processing."""
+        decoded = [load_image(im) for im in slices]
+        if len({im.size for im in decoded}) > 1:
+            raise ValueError("The slices of a volume must all have the same size.")
+        return self._results(decoded, self.post.volume_masks(self.probabilities(decoded)))
+
+    def _results(self, images: Sequence[Image.Image], masks: Sequence[np.ndarray]) -> list[SegmentationResult]:
         results = []
-        for image, prob in zip(decoded, self.probabilities(decoded)):
-            mask = prob >= self.threshold
+        for image, mask in zip(images, masks):
             brain = (to_grayscale_array(image) > self.brain_threshold) | mask
             lesion, brain_pixels = int(mask.sum()), int(brain.sum())
             results.append(SegmentationResult(

@@ -116,7 +116,8 @@ def segmentation_bundle(lgg_root: Path, tmp_path_factory: pytest.TempPathFactory
     from vision_models.segmentation.config import SegmentationConfig
     from vision_models.segmentation.train import train
 
-    config = SegmentationConfig(input_size=32, features=(4, 4, 8, 8, 16, 4), empty_slices_per_epoch=2)
+    config = SegmentationConfig(input_size=32, features=(4, 4, 8, 8, 16, 4), empty_slices_per_epoch=2, crop_size=24,
+                                tuning_patients=1)
     config.settings.epochs, config.settings.batch_size, config.settings.max_steps = 1, 4, 1
     out = tmp_path_factory.mktemp("segmentation_bundle")
     train(lgg_root, out, config)

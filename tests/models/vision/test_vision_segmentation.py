@@ -12,8 +12,10 @@ from PIL import Image
 
 from vision_models.__main__ import main
 from vision_models.data import read_slices
+from vision_models.imaging import load_image
 from vision_models.segmentation import SegmentationResult, Segmenter
 from vision_models.segmentation.overlay import outline, overlay_png
+from vision_models.segmentation.postprocess import PostProcessing
 from vision_models.segmentation.train import evaluate_slices
 
 
@@ -33,28 +35,31 @@ def test_overlay_draws_red_outline() -> None:
 
 
 class _Oracle:
-    """Stands in for a Segmenter: returns the true mask, shifted for one patient."""
+    """Stands in for a Segmenter: probability 1 on the true mask, shifted by 4 columns for one patient."""
 
-    def __init__(self, shift_patient: str) -> None:
-        self.shift_patient = shift_patient
+    def __init__(self, slices, shift_patient: str) -> None:
+        self.post = PostProcessing()
+        self.maps = {}
+        for item in slices:
+            truth = (np.asarray(Image.open(item.mask)) > 127).astype(np.float32)
+            key = np.asarray(load_image(item.image)).tobytes()
+            self.maps[key] = np.roll(truth, 4, axis=1) if item.patient == shift_patient else truth
 
-    def predict_masks(self, paths):
-        masks = []
-        for path in paths:
-            truth = np.asarray(Image.open(str(path).replace(".png", "_mask.png"))) > 127
-            masks.append(np.roll(truth, 4, axis=1) if self.shift_patient in str(path) else truth)
-        return masks
+    def probabilities(self, images):
+        return [self.maps[np.asarray(image).tobytes()] for image in images]
 
 
 def test_evaluate_slices_known_dice(lgg_root: Path) -> None:
     slices = read_slices(lgg_root, "val")
-    metrics = evaluate_slices(_Oracle("Pval1"), slices)
+    metrics = evaluate_slices(_Oracle(slices, "Pval1"), slices)
     # 8x8 squares shifted by 4 columns: overlap 32 of 64 -> Dice 0.5 on every tumour slice of Pval1.
     assert metrics["per_volume"] == {"Pval0": 1.0, "Pval1": pytest.approx(0.5)}
     assert metrics["per_volume_dice"] == pytest.approx(0.75)
     assert metrics["pixel_dice"] == pytest.approx((2 * 128 + 2 * 64) / (256 + 256))
     assert metrics["empty_slice_specificity"] == 1.0
     assert (metrics["n"], metrics["patients"]) == (8, 2)
+    assert metrics["post_processing"] == PostProcessing().as_dict()
+    assert metrics["post_processing_ablation"]["none (threshold 0.5)"]["per_volume_dice"] == pytest.approx(0.75)
 
 
 def test_segmenter_result_at_input_resolution(segmentation_bundle: Path, lgg_root: Path) -> None:
@@ -71,7 +76,7 @@ def test_segmenter_result_at_input_resolution(segmentation_bundle: Path, lgg_roo
 
 def test_lesion_fraction_uses_non_background_pixels(segmentation_bundle: Path) -> None:
     segmenter = Segmenter.load(segmentation_bundle)
-    segmenter.threshold = 2.0  # nothing can reach it: no lesion
+    segmenter.post = PostProcessing(threshold=2.0)  # nothing can reach it: no lesion
     image = np.zeros((40, 40, 3), np.uint8)
     image[10:30, 10:30] = 120
     result = segmenter.predict(Image.fromarray(image))
@@ -80,9 +85,13 @@ def test_lesion_fraction_uses_non_background_pixels(segmentation_bundle: Path) -
 
 def test_trained_bundle_records_metrics(segmentation_bundle: Path) -> None:
     config = json.loads((segmentation_bundle / "config.json").read_text())
-    assert config["architecture"] == "basic_unet"
+    assert config["architecture"] == "basic_unet_norm" and config["params"]["norm"] == "batch"
     assert config["metrics"]["split"] == "val" and config["metrics"]["patients"] == 2
     assert config["extra"]["training"]["steps"] == 1
+    # one of the two train patients is held out to tune the post-processing, which the bundle records
+    assert config["extra"]["tuning"]["patients"] in (["Ptrain0"], ["Ptrain1"])
+    assert config["extra"]["training"]["train_slices"] == 4
+    assert set(config["extra"]["post_processing"]) == {"threshold", "min_blob_area", "min_component_fraction"}
 
 
 def test_cli_predict_writes_overlay(segmentation_bundle: Path, lgg_root: Path, tmp_path: Path, capsys) -> None:
@@ -100,3 +109,26 @@ def test_cli_evaluate_json(segmentation_bundle: Path, lgg_root: Path, capsys) ->
     result = json.loads(capsys.readouterr().out)
     assert (result["model"], result["split"], result["n"]) == ("segmentation", "val", 8)
     assert 0.0 <= result["metrics"]["per_volume_dice"] <= 1.0
+    ablation = result["metrics"]["post_processing_ablation"]
+    assert set(ablation) == {"none (threshold 0.5)", "threshold", "threshold + 2-D blobs (per-slice API)",
+                              "threshold + 3-D components", "threshold + 2-D blobs + 3-D components"}
+
+
+def test_predict_volume_one_result_per_slice(segmentation_bundle: Path, lgg_root: Path) -> None:
+    segmenter = Segmenter.load(segmentation_bundle)
+    paths = [lgg_root / "val" / "Pval0" / f"Pval0_{s}.png" for s in range(1, 5)]
+    results = segmenter.predict_volume(paths)
+    assert [r.mask.shape for r in results] == [(48, 48)] * 4
+    with pytest.raises(ValueError, match="same size"):
+        segmenter.predict_volume([paths[0], Image.open(paths[1]).resize((40, 40))])
+
+
+def test_cli_train_from_scratch(lgg_root: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "bundle"
+    assert main(["train", "segmentation", "--data", str(lgg_root), "--out", str(out), "--epochs", "1",
+                 "--max-steps", "1", "--empty-slices", "1", "--crop-size", "64", "--tuning-patients", "1",
+                 "--no-bf16"]) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    config = json.loads((out / "config.json").read_text())
+    assert result["metrics"]["patients"] == 2 and config["extra"]["training"]["crop_size"] == 64
+    assert config["extra"]["training"]["bf16_autocast"] is False and (out / "MODEL_CARD.md").is_file()
