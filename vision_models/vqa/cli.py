@@ -111,9 +111,9 @@ def evaluate(argv: list[str]) -> int:
             report.update({"split": args.split, "data": str(args.data), "prior": args.prior,
                            "mechanism": args.mechanism, "prior_power": model.priors.power,
                            "memory": args.memory if model.uses_memory else "absent"})
-            if model.uses_memory and args.memory == "on" and args.split == "val" and \
-                    model.config.extra["memory"].get("includes_validation"):
-                report["note"] = ("the case memory holds the validation questions (stored after calibration): "
+            if model.uses_memory and args.memory == "on" and records and records[0].source == "vqa_rad" \
+                    and args.split == "val" and model.config.extra["memory"].get("includes_vqa_rad_val"):
+                report["note"] = ("the case memory holds VQA-RAD's validation carve-out (stored after calibration): "
                                   "these are not held-out figures; see the model card's calibration metrics")
     except (DatasetError, BundleError, EncoderError, ImageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -62,6 +62,24 @@ class CaseMemory(nn.Module):
         self.register_buffer("case_questions", torch.zeros(0, 0, dtype=torch.float16))
         self.register_buffer("case_answers", torch.zeros(0, dtype=torch.long))
         self.register_buffer("case_closed", torch.zeros(0, dtype=torch.bool))
+        self._float: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _float_keys(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float32 copies of the stored fingerprints and question embeddings, made once."""
+        if self._float is None:
+            self._float = (self.image_keys.float(), self.case_questions.float())
+        return self._float
+
+    def image_weights(self, image_keys: torch.Tensor, settings: MemorySettings) -> torch.Tensor:
+        """``exp((s_img - 1) / width)`` of every (query, case) pair (B, N)."""
+        image_sim = image_keys.float() @ self._float_keys()[0].T
+        return torch.exp((image_sim - 1.0) / settings.width)[:, self.case_image]
+
+    def matching(self, image_keys: torch.Tensor, settings: MemorySettings) -> torch.Tensor:
+        """Indices of the queries whose image resembles at least one stored case's image enough to count."""
+        if len(self) == 0:
+            return torch.zeros(0, dtype=torch.long)
+        return torch.nonzero((self.image_weights(image_keys, settings) >= MIN_IMAGE_WEIGHT).any(dim=1)).flatten()
 
     def __len__(self) -> int:
         return int(self.case_answers.shape[0])
@@ -80,11 +98,13 @@ class CaseMemory(nn.Module):
         self.case_questions = case_questions.detach().to(torch.float16)
         self.case_answers = case_answers.detach().long()
         self.case_closed = case_closed.detach().bool()
+        self._float = None
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         for name, _ in list(self.named_buffers(recurse=False)):
             if prefix + name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+        self._float = None
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def distribution(
@@ -103,9 +123,8 @@ class CaseMemory(nn.Module):
         batch, n_answers = support.shape
         if len(self) == 0:
             return torch.zeros(batch, n_answers), torch.zeros(batch)
-        image_sim = image_keys.float() @ self.image_keys.float().T
-        image_weight = torch.exp((image_sim - 1.0) / settings.width)[:, self.case_image]
-        question_sim = (questions.float() @ self.case_questions.float().T).clamp(min=0.0)
+        image_weight = self.image_weights(image_keys, settings)
+        question_sim = (questions.float() @ self._float_keys()[1].T).clamp(min=0.0)
         type_weight = torch.where(self.case_closed[None, :], closed[:, None], 1.0 - closed[:, None])
         usable = image_weight >= MIN_IMAGE_WEIGHT
         weights = torch.where(usable, image_weight * type_weight * question_sim ** settings.sharpness, torch.zeros(()))

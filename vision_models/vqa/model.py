@@ -162,24 +162,38 @@ class VQAModel:
         one and ``use_memory``) is mixed in before the temperature.
         """
         tokens, lengths = encode_questions(self.vocab, questions, self.max_tokens)
-        embeddings = self.sentences.encode(questions) if use_memory and self.uses_memory else None
+        recall = self._recall(pixels, image_index, questions) if use_memory and self.uses_memory else None
         with self._lock, torch.inference_mode():
             regions, _ = self.net.encode_images(pixels, reconstruct=False)
             outputs = self.net(regions, image_index, tokens, lengths)
             own = torch.softmax(outputs["type_logits"], dim=-1)
             q_used = own if q is None else torch.where(torch.isnan(q), own, q)
             log_probs, q_used = final_log_probs(self.net, outputs, self.priors, q_used, use_prior, only_mechanism)
-            if embeddings is not None:
-                log_probs = self._with_memory(log_probs, pixels, image_index, embeddings, outputs)
+            if recall is not None:
+                log_probs = self._with_memory(log_probs, outputs, *recall)
         return calibrated(log_probs, self.temperature), q_used
 
-    def _with_memory(self, log_probs: torch.Tensor, pixels: torch.Tensor, image_index: torch.Tensor,
-                     embeddings: torch.Tensor, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        probs = torch.exp(log_probs)
-        closed = torch.softmax(outputs["answer_type_logits"], dim=-1)[:, ANSWER_TYPES.index("CLOSED")]
-        keys = fingerprints(pixels)[image_index]
+    def _recall(self, pixels: torch.Tensor, image_index: torch.Tensor,
+                questions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """Fingerprints and question embeddings of the queries whose image resembles a stored case.
+
+        Questions about images unlike any case are not encoded (the memory would not answer them).
+        """
+        with torch.inference_mode():
+            keys = fingerprints(pixels)[image_index]
+            rows = self.net.memory.matching(keys, self.memory_settings)
+        if rows.numel() == 0:
+            return None
+        return rows, keys[rows], self.sentences.encode([questions[int(i)] for i in rows])
+
+    def _with_memory(self, log_probs: torch.Tensor, outputs: dict[str, torch.Tensor], rows: torch.Tensor,
+                     keys: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
+        probs = torch.exp(log_probs[rows])
+        closed = torch.softmax(outputs["answer_type_logits"][rows], dim=-1)[:, ANSWER_TYPES.index("CLOSED")]
         memory_probs, weight = self.net.memory.distribution(keys, embeddings, closed, probs > 0, self.memory_settings)
-        return torch.log(mix_with_memory(probs, memory_probs, weight))
+        mixed = log_probs.clone()
+        mixed[rows] = torch.log(mix_with_memory(probs, memory_probs, weight))
+        return mixed
 
     def _result(self, probs: torch.Tensor, q: torch.Tensor, source: str) -> VQAResult:
         top = torch.topk(probs, k=min(3, probs.shape[0]))

@@ -210,8 +210,19 @@ class Trainer:
             **self.config.extra.get("memory", {}),
             "sentence_encoder": self.sentences.describe(),
             "cases": len(kept),
-            "includes_validation": len(records) > len(self.train),
+            "includes_vqa_rad_val": any(r.source == "vqa_rad" for r in records[len(self.train):]),
         }
+
+    def choose_prior_power(self, model: VQAModel, use_memory: bool) -> dict[float, float]:
+        """Set the prior strength β with the best validation accuracy; returns the accuracy of each β."""
+        strengths = {}
+        for power in PRIOR_POWERS:
+            model.priors.power = power
+            probs = predict_records(model, self.val, self.stack, self.val_index, use_memory=use_memory)
+            strengths[power] = float(accuracy_report(self.val, self.answers, probs, 0.0)["overall"])
+        model.priors.power = max(PRIOR_POWERS, key=lambda p: (strengths[p], p))
+        self.config.extra["prior_power"] = model.priors.power
+        return strengths
 
     def choose_memory(self, model: VQAModel) -> dict[str, float]:
         """Pick the memory settings with the best validation accuracy (memory of training cases only)."""
@@ -288,14 +299,11 @@ class Trainer:
         if not self.val:
             return {}
         model = VQAModel(net, self.config, self.sentences)
-        strengths = {}
-        for power in PRIOR_POWERS:
-            model.priors.power = power
-            probs = predict_records(model, self.val, self.stack, self.val_index, use_memory=False)
-            strengths[power] = float(accuracy_report(self.val, self.answers, probs, 0.0)["overall"])
-        model.priors.power = max(PRIOR_POWERS, key=lambda p: (strengths[p], p))
-        self.config.extra["prior_power"] = model.priors.power
-        memory_scores = self.choose_memory(model) if net.memory is not None else {}
+        strengths = self.choose_prior_power(model, use_memory=False)
+        memory_scores, memory_strengths = {}, {}
+        if net.memory is not None:  # coordinate search: memory for that prior strength, then the strength again
+            memory_scores = self.choose_memory(model)
+            memory_strengths = self.choose_prior_power(model, use_memory=True)
         probs = predict_records(model, self.val, self.stack, self.val_index)
         index = {a: i for i, a in enumerate(self.answers)}
         targets = torch.tensor([index.get(r.answer, -1) for r in self.val])
@@ -315,16 +323,21 @@ class Trainer:
         metrics["val_accuracy_by_prior_power"] = {str(p): acc for p, acc in strengths.items()}
         if memory_scores:
             metrics["val_accuracy_by_memory_setting"] = memory_scores
+            metrics["val_accuracy_by_prior_power_with_memory"] = {str(p): acc for p, acc in memory_strengths.items()}
         return metrics
 
     def finish(self, net: VQANet) -> dict[str, object]:
-        """Calibrate on validation, then (with a memory) store the validation cases too."""
+        """Calibrate on validation; then (with a memory) store every question of the official training files.
+
+        VQA-RAD's validation questions are carved out of its training file, so once calibration is
+        done they join the memory; SLAKE's validation split is a separate file and stays out of it.
+        """
         if net.memory is not None:
             self.fill_memory(net, self.train)
         metrics = self.calibrate(net)
         if net.memory is not None:
             self.config.extra["memory"].setdefault("settings", MemorySettings().to_dict())
-            self.fill_memory(net, self.train + self.val)
+            self.fill_memory(net, self.train + [r for r in self.val if r.source == "vqa_rad"])
         return metrics
 
 

@@ -97,13 +97,15 @@ def test_sentence_encoder_embeds_caches_and_verifies(sentence_encoder_dir: Path,
 
 
 def test_bundle_stores_the_memory_and_answers_training_questions(
-    memory_bundle_dir: Path, rad_folder: Path, sentence_encoder_dir: Path
+    memory_bundle_dir: Path, rad_folder: Path, slake_folder: Path, sentence_encoder_dir: Path
 ) -> None:
     config = read_config(memory_bundle_dir)
     memory = config.extra["memory"]
-    assert memory["includes_validation"] and memory["sentence_encoder"]["source"] == str(sentence_encoder_dir)
+    assert memory["includes_vqa_rad_val"] and memory["sentence_encoder"]["source"] == str(sentence_encoder_dir)
     assert set(memory["settings"]) == {"sharpness", "strength", "width"}
-    assert "val_accuracy_by_memory_setting" in config.metrics
+    assert {"val_accuracy_by_memory_setting", "val_accuracy_by_prior_power_with_memory"} <= config.metrics.keys()
+    official_training = read_split(rad_folder, "train_all") + read_split(slake_folder, "train")
+    assert memory["cases"] == len(official_training)  # SLAKE's validation file stays out of the memory
     model = VQAModel.load(memory_bundle_dir)
     assert model.uses_memory and len(model.net.memory) == memory["cases"]
     records = read_split(rad_folder, "train")
@@ -114,3 +116,18 @@ def test_bundle_stores_the_memory_and_answers_training_questions(
     without, _ = model.score(pixels, torch.arange(len(records)), [r.question for r in records], use_memory=False)
     network_answers = [model.answers[int(i)] for i in without.argmax(dim=1)]
     assert network_answers != [r.answer for r in records]  # the tiny network alone gets some wrong
+
+
+def test_questions_about_unknown_images_are_not_encoded(
+    memory_bundle_dir: Path, rad_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = VQAModel.load(memory_bundle_dir)
+    encoded: list[list[str]] = []
+    original = model.sentences.encode
+    monkeypatch.setattr(model.sentences, "encode", lambda texts: encoded.append(list(texts)) or original(texts))
+    stranger = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(99))
+    model.score(stranger, torch.zeros(1, dtype=torch.long), ["Is there a mass?"])
+    assert encoded == []
+    known = read_split(rad_folder, "train")[0]
+    model.answer(known.image, known.question)
+    assert encoded == [[known.question]]
