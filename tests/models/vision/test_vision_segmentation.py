@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from vision_models.__main__ import main
@@ -132,3 +133,18 @@ def test_cli_train_from_scratch(lgg_root: Path, tmp_path: Path, capsys) -> None:
     config = json.loads((out / "config.json").read_text())
     assert result["metrics"]["patients"] == 2 and config["extra"]["training"]["crop_size"] == 64
     assert config["extra"]["training"]["bf16_autocast"] is False and (out / "MODEL_CARD.md").is_file()
+
+
+def test_training_is_deterministic_with_bf16(lgg_root: Path, tmp_path: Path) -> None:
+    from vision_models.segmentation.config import SegmentationConfig
+    from vision_models.segmentation.train import train
+
+    weights = []
+    for run in ("a", "b"):
+        config = SegmentationConfig(input_size=32, features=(4, 4, 8, 8, 16, 4), empty_slices_per_epoch=2,
+                                    crop_size=24, tuning_patients=1)
+        config.settings.epochs, config.settings.batch_size, config.settings.max_steps = 1, 2, 2
+        bundle = train(lgg_root, tmp_path / run, config, eval_split=None)
+        weights.append(bundle.network.state_dict())
+    assert bundle.config.extra["training"]["bf16_autocast"] is True
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
