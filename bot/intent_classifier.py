@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import joblib
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -25,6 +24,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
+
+from bot.persistence import persist, restore
 
 logger = logging.getLogger(__name__)
 
@@ -84,20 +85,14 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         self._classifier = LogisticRegression(C=self._config["c"], max_iter=self._config["max_iter"])
         self._classifier.fit(np.stack(features), labels)
         logger.info("Trained the intent classifier on %d examples of %d intents.", len(labels), len(set(labels)))
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self._classifier, directory / _MODEL_FILE)
-        return self._resource
+        return persist(self._model_storage, self._resource, _MODEL_FILE, self._classifier)
 
     @classmethod
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> SentenceEmbeddingIntentClassifier:
         """Load the persisted classifier; without one (not trained) messages get no intent from it."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                classifier = joblib.load(directory / _MODEL_FILE)
-        except (ValueError, FileNotFoundError):
-            logger.warning("No trained intent classifier found for %s; it will not classify.", resource)
-            classifier = None
+        classifier = restore(model_storage, resource, _MODEL_FILE,
+                             "No trained intent classifier found for %s; it will not classify.")
         return cls(config, model_storage, resource, classifier)
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -19,7 +19,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -30,6 +29,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.persistence import persist, restore
 from bot.question_type_model import QUESTION_TYPES, QuestionTypeModel
 
 logger = logging.getLogger(__name__)
@@ -141,9 +141,7 @@ class QuestionTypeClassifier(GraphComponent):
         texts, labels = load_examples(files, self._config["retrieval_intent"])
         logger.info("Training question types on %d questions from %d file(s).", len(texts), len(files))
         self._model = QuestionTypeModel.from_params(self._config).fit(texts, labels)
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self._model, directory / _MODEL_FILE)
-        return self._resource
+        return persist(self._model_storage, self._resource, _MODEL_FILE, self._model)
 
     @classmethod
     def load(
@@ -155,12 +153,8 @@ class QuestionTypeClassifier(GraphComponent):
         **kwargs: Any,
     ) -> QuestionTypeClassifier:
         """Load the persisted classifier; an untrained component (no resource) classifies nothing."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                model = joblib.load(directory / _MODEL_FILE)
-        except (ValueError, FileNotFoundError):
-            logger.warning("No trained question-type model found for %s; messages get no question types.", resource)
-            model = None
+        model = restore(model_storage, resource, _MODEL_FILE,
+                        "No trained question-type model found for %s; messages get no question types.")
         return cls(config, model_storage, resource, model)
 
     def process(self, messages: list[Message]) -> list[Message]:
