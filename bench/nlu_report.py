@@ -162,6 +162,12 @@ def per_type_recall(predictions: list[str], truth: list[list[str]]) -> dict[str,
     return {label: round(hits[label] / totals[label], 3) for label in QUESTION_TYPES if totals[label]}
 
 
+def confusions(predictions: list[str], truth: list[list[str]]) -> dict[str, int]:
+    """Misses counted by "annotated (first) type -> predicted type", most frequent first."""
+    pairs = Counter(f"{labels[0]}->{pred}" for pred, labels in zip(predictions, truth) if pred not in labels)
+    return dict(pairs.most_common())
+
+
 def label_noise(train: list[tuple[str, list[str]]], test: list[tuple[str, list[str]]]) -> dict[str, int]:
     """Test questions whose normalised text is in the training split, and how many of those disagree."""
     majority = majority_labels((question, labels[0]) for question, labels in train)
@@ -250,6 +256,7 @@ def question_type_section(args: argparse.Namespace) -> dict[str, Any]:
         predictions = factory().fit(texts, labels).predict(questions)
         result[name] = {**accuracy(predictions, truth), "train_seconds": round(time.perf_counter() - started, 1),
                         "per_type_recall": per_type_recall(predictions, truth),
+                        "misses": confusions(predictions, truth),
                         "cv_train": cross_validate(factory, train, by_image, slake, every, name),
                         "cv_train_like_test": cross_validate(factory, train, by_question, slake, not_templated, name)}
     result["component_standalone"]["params"] = params
