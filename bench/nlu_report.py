@@ -27,6 +27,9 @@ Sections (each writes files under --out, default results/nlu, and one JSON summa
   that comes from example order alone (the linear SVM's solver visits examples in order), against which any
   difference between variants has to be read.
 * intents: ``rasa test nlu`` of the model on each --held-out file (never trained on; checked for overlap).
+* entities: the entities the trained model finally outputs (DIET and the spaCy entity ruler merged, symptom
+  negation marked) on --entities-held-out, an annotated file never trained on: per entity type precision, recall
+  and F1 of (type, lower-cased text) per message, and how many matched symptoms got the right negation role.
 * cross_validation: ``rasa test nlu --cross-validation --folds 5`` on the NLU training data with config.yml.
 """
 
@@ -278,6 +281,82 @@ def question_type_section(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+Span = tuple[str, int, int]
+
+
+def entity_spans(entities: list[dict[str, Any]]) -> list[Span]:
+    """(entity type, start, end) of each entity of one message."""
+    return [(e["entity"], e["start"], e["end"]) for e in entities]
+
+
+def matched(expected: list[Span], found: list[Span], exact: bool) -> tuple[list[bool], list[bool]]:
+    """Which expected and which found entities pair up: same type and the same span (``exact``) or overlapping."""
+    used = [False] * len(found)
+    hit = []
+    for kind, start, end in expected:
+        partner = next((j for j, (k, s, e) in enumerate(found) if not used[j] and k == kind and (
+            (s, e) == (start, end) if exact else s < end and start < e)), None)
+        if partner is not None:
+            used[partner] = True
+        hit.append(partner is not None)
+    return hit, used
+
+
+def entity_scores(expected: list[list[Span]], found: list[list[Span]], exact: bool) -> dict[str, Any]:
+    """Precision, recall and F1 of entities per type and over all (micro), with supports."""
+    counts: dict[str, Counter] = {}
+    for exp, fnd in zip(expected, found):
+        hit, used = matched(exp, fnd, exact)
+        for (kind, _, _), ok in zip(exp, hit):
+            counts.setdefault(kind, Counter()).update(wanted=1, recalled=int(ok))
+        for (kind, _, _), ok in zip(fnd, used):
+            counts.setdefault(kind, Counter()).update(given=1, correct=int(ok))
+    counts["all (micro)"] = sum(counts.values(), Counter())
+
+    def score(c: Counter) -> dict[str, float]:
+        precision = c["correct"] / c["given"] if c["given"] else 0.0
+        recall = c["recalled"] / c["wanted"] if c["wanted"] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
+                "support": c["wanted"], "predicted": c["given"]}
+
+    return {kind: score(c) for kind, c in sorted(counts.items())}
+
+
+def entity_section(args: argparse.Namespace) -> dict[str, Any]:
+    """Entities the trained model outputs on the annotated held-out file, scored against its annotations.
+
+    "exact" needs the same type and character span; "overlap" the same type and overlapping spans (the ruler's
+    "my right" for an annotated "right" counts, its value being "right").
+    """
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    check_no_overlap(args.entities_held_out, args.nlu)
+    examples = load_data(str(args.entities_held_out)).intent_examples
+    texts = [m.get("text") for m in examples]
+    parsed = parse_all(args.model, texts, "entities")
+    expected = [entity_spans(m.get("entities") or []) for m in examples]
+    found = [entity_spans(p["entities"]) for p in parsed]
+    negation = Counter()
+    for message, result in zip(examples, parsed):
+        for annotated in message.get("entities") or []:
+            if annotated["entity"] != "symptom":
+                continue
+            partner = next((e for e in result["entities"] if e["entity"] == "symptom"
+                            and e["start"] < annotated["end"] and annotated["start"] < e["end"]), None)
+            if partner is not None:
+                kind = "negated" if annotated.get("role") == "negated" else "affirmed"
+                outcome = "right" if partner.get("role") == annotated.get("role") else "wrong"
+                negation[f"{kind}_{outcome}"] += 1
+    misses = [{"text": text, "expected": [[k, text[s:e]] for k, s, e in exp],
+               "found": [[k, text[s:e]] for k, s, e in fnd]}
+              for text, exp, fnd in zip(texts, expected, found) if sorted(exp) != sorted(fnd)]
+    (args.out / "entity_misses.json").write_text(json.dumps(misses, indent=2), encoding="utf-8")
+    return {"exact": entity_scores(expected, found, exact=True), "overlap": entity_scores(expected, found, exact=False),
+            "messages": len(texts), "symptom_negation": dict(sorted(negation.items())),
+            "held_out_file": str(args.entities_held_out), "misses": str(args.out / "entity_misses.json")}
+
+
 def check_no_overlap(held_out: Path, training: list[Path]) -> None:
     """Fail when a held-out text also appears in the NLU training data."""
     from rasa.shared.nlu.training_data.loading import load_data
@@ -329,10 +408,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--question-data", type=Path, nargs="+", default=[Path("nlu_data/question_types")])
     parser.add_argument("--held-out", type=Path, nargs="+",
                         default=[Path("tests/nlu/held_out.yml"), Path("tests/nlu/held_out_2.yml")])
+    parser.add_argument("--entities-held-out", type=Path, default=Path("tests/nlu/entities_held_out.yml"))
     parser.add_argument("--out", type=Path, default=Path("results/nlu"))
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--sections", nargs="+", default=["question_types", "intents", "cross_validation"],
-                        choices=["question_types", "intents", "cross_validation"])
+    parser.add_argument("--sections", nargs="+", default=["question_types", "intents", "entities", "cross_validation"],
+                        choices=["question_types", "intents", "entities", "cross_validation"])
     parser.add_argument("--response-selector", action="store_true",
                         help="also train and measure Rasa's ResponseSelector alternative (several minutes)")
     parser.add_argument("--response-selector-epochs", type=int, default=100)
@@ -340,11 +420,11 @@ def main(argv: list[str] | None = None) -> int:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)
-    if "intents" in args.sections and not (args.model and args.model.is_file()):
-        parser.error("the intents section needs --model pointing at a trained Rasa model")
+    if {"intents", "entities"} & set(args.sections) and not (args.model and args.model.is_file()):
+        parser.error("the intents and entities sections need --model pointing at a trained Rasa model")
     args.out.mkdir(parents=True, exist_ok=True)
 
-    sections = {"question_types": question_type_section, "intents": intent_section,
+    sections = {"question_types": question_type_section, "intents": intent_section, "entities": entity_section,
                 "cross_validation": cross_validation_section}
     summary = {name: sections[name](args) for name in args.sections}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -1,8 +1,8 @@
 """Entity post-processing in the Rasa NLU pipeline: merging extractors' entities and marking negated symptoms.
 
-* :class:`EntityMerger` (after DIET, SpacyEntityExtractor and EntitySynonymMapper) keeps one entity per
-  overlapping span of the same type (the longer span wins; ties go to the preferred extractor, by default the
-  spaCy entity ruler) and gives ruler entities their canonical value (spaCy ``ent_id_``, e.g. "cat scan" -> "CT").
+* :class:`EntityMerger` (after DIET, SpacyEntityExtractor and EntitySynonymMapper) keeps one entity per span:
+  the preferred extractor's (by default the spaCy entity ruler) wherever it found one, DIET's elsewhere, and gives
+  ruler entities their canonical value (spaCy ``ent_id_``, e.g. "cat scan" -> "CT").
 * :class:`NegationMarker` (after the merger) sets ``role: negated`` on symptoms that the patient denies
   ("no fever", "I don't have chest pain"), using the cue lists in ``bot/patterns/negation.yml``.
 """
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.spacy_pipeline import DEFAULT_PATTERNS, load_patterns
+
 DEFAULT_NEGATION_FILE = Path(__file__).parent / "patterns" / "negation.yml"
 SPACY_EXTRACTOR = "SpacyEntityExtractor"
 _PROCESSORS = "processors"
@@ -44,16 +47,37 @@ def _overlaps(first: dict[str, Any], second: dict[str, Any]) -> bool:
 
 
 def merge_entities(entities: list[dict[str, Any]], preferred_extractor: str = SPACY_EXTRACTOR,
-                   processor_name: str = "EntityMerger") -> list[dict[str, Any]]:
-    """Keep one entity per overlapping span of the same type; result sorted by start offset.
+                   processor_name: str = "EntityMerger",
+                   trusted_types: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """One entity per span, trusting the ``preferred_extractor``; result sorted by start offset.
 
-    The longer span wins; on equal length the ``preferred_extractor`` wins, then the earlier entity. The kept
-    entity records ``processor_name`` in its ``processors`` list when it absorbed another one. Entities of
-    different types may overlap ("chest" body_part inside "chest pain" symptom) and are all kept.
+    The preferred extractor (the curated spaCy entity ruler) has exact spans, so its entities are all kept, the
+    longer one winning where two of the same type overlap. Another extractor's entity (DIET) is dropped when it
+    overlaps a preferred entity of any type and is itself of a type the preferred extractor knows
+    (``trusted_types``; None: every type): DIET finds words the ruler's lexicon lacks, but its span boundaries
+    and types are noisy where the ruler has an answer ("vomiting and", "stomach" as a symptom). An age inside
+    a ruler duration ("19" in "19 years old") stays, as the ruler knows no ages.
+    The remaining entities of other extractors compete the same way among themselves (longer span wins, the
+    earlier on equal length). A kept entity records ``processor_name`` in its ``processors`` list for every
+    entity it absorbed. Entities of different types from the same extractor may overlap and are all kept.
     """
-    def rank(entity: dict[str, Any]) -> tuple[int, int]:
-        length = entity[ENTITY_ATTRIBUTE_END] - entity[ENTITY_ATTRIBUTE_START]
-        return length, int(entity.get(EXTRACTOR) == preferred_extractor)
+    preferred = _longest_per_span([e for e in entities if e.get(EXTRACTOR) == preferred_extractor], processor_name)
+    others = []
+    for candidate in (e for e in entities if e.get(EXTRACTOR) != preferred_extractor):
+        trusted = trusted_types is None or candidate[ENTITY_ATTRIBUTE_TYPE] in trusted_types
+        anchor = next((entity for entity in preferred if trusted and _overlaps(entity, candidate)), None)
+        if anchor is None:
+            others.append(candidate)
+        else:
+            anchor[_PROCESSORS] = [*anchor.get(_PROCESSORS, []), processor_name]
+    kept = preferred + _longest_per_span(others, processor_name)
+    return sorted(kept, key=lambda entity: (entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]))
+
+
+def _longest_per_span(entities: list[dict[str, Any]], processor_name: str) -> list[dict[str, Any]]:
+    """Copies of ``entities`` with one entity per overlapping same-type span: the longer wins, then the earlier."""
+    def length(entity: dict[str, Any]) -> int:
+        return entity[ENTITY_ATTRIBUTE_END] - entity[ENTITY_ATTRIBUTE_START]
 
     kept: list[dict[str, Any]] = []
     for candidate in entities:
@@ -62,11 +86,10 @@ def merge_entities(entities: list[dict[str, Any]], preferred_extractor: str = SP
         if not rivals:
             kept.append(dict(candidate))
             continue
-        best = max([*rivals, candidate], key=rank)  # max keeps the first of equals: earlier entities win ties
-        winner = dict(best)
-        winner[_PROCESSORS] = [*winner.get(_PROCESSORS, []), processor_name]
+        winner = dict(max([*rivals, candidate], key=length))  # max keeps the first of equals
+        winner[_PROCESSORS] = [*winner.get(_PROCESSORS, []), *([processor_name] * len(rivals))]
         kept = [entity for entity in kept if not any(entity is rival for rival in rivals)] + [winner]
-    return sorted(kept, key=lambda entity: (entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]))
+    return kept
 
 
 def canonical_values(entities: list[dict[str, Any]], doc: Any) -> list[dict[str, Any]]:
@@ -89,18 +112,22 @@ class EntityMerger(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """``preferred_extractor`` wins ties between equally long spans of the same entity type."""
-        return {"preferred_extractor": SPACY_EXTRACTOR}
+        """``preferred_extractor``: the extractor whose entities win over overlapping ones of other extractors;
+        ``patterns_file``: the entity-ruler patterns whose labels are the types it is trusted on (None: the
+        project's ``bot/patterns/entities.yml``)."""
+        return {"preferred_extractor": SPACY_EXTRACTOR, "patterns_file": None}
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        """Store the configuration."""
+    def __init__(self, config: dict[str, Any], trusted_types: frozenset[str]) -> None:
+        """Store the configuration and the entity types of the preferred extractor."""
         self._preferred = config["preferred_extractor"]
+        self._trusted = trusted_types
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> EntityMerger:
-        """Create the component (nothing to train)."""
-        return cls(config)
+        """Create the component (nothing to train), reading the ruler's entity types from its pattern file."""
+        path = Path(config["patterns_file"]) if config.get("patterns_file") else DEFAULT_PATTERNS
+        return cls(config, frozenset(pattern["label"] for pattern in load_patterns(path)))
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Canonicalise ruler values, then drop duplicate entities, per message."""
@@ -109,7 +136,8 @@ class EntityMerger(GraphComponent):
             if not entities:
                 continue
             entities = canonical_values(entities, message.get(SPACY_DOCS[TEXT]))
-            message.set(ENTITIES, merge_entities(entities, self._preferred, type(self).__name__), add_to_output=True)
+            merged = merge_entities(entities, self._preferred, type(self).__name__, self._trusted)
+            message.set(ENTITIES, merged, add_to_output=True)
         return messages
 
 

@@ -87,10 +87,41 @@ def test_merge_drops_same_type_duplicates_and_keeps_other_types() -> None:
     assert merged[1]["processors"] == ["EntityMerger", "EntityMerger"]
 
 
-def test_merge_prefers_the_longer_span() -> None:
-    merged = merge_entities([entity("duration", 4, 10, "3 days", "SpacyEntityExtractor"),
-                             entity("duration", 0, 10, "for 3 days", "DIETClassifier")])
-    assert [(e["value"], e["extractor"]) for e in merged] == [("for 3 days", "DIETClassifier")]
+def test_merge_keeps_the_ruler_span_over_a_longer_overlapping_diet_span() -> None:
+    merged = merge_entities([entity("symptom", 7, 19, "vomiting and", "DIETClassifier"),
+                             entity("symptom", 7, 15, "vomiting", "SpacyEntityExtractor")])
+    assert [(e["value"], e["extractor"], e["processors"]) for e in merged] == [
+        ("vomiting", "SpacyEntityExtractor", ["EntityMerger"])]
+
+
+def test_merge_drops_diet_entities_that_overlap_a_ruler_entity_of_another_type() -> None:
+    text = "my stomach hurts, moderate pain"
+    merged = merge_entities([
+        entity("symptom", 3, 10, "stomach", "DIETClassifier"),
+        entity("body_part", 3, 10, "stomach", "SpacyEntityExtractor"),
+        entity("symptom", 18, 26, "moderate", "DIETClassifier"),
+        entity("severity", 18, 26, "moderate", "SpacyEntityExtractor"),
+        entity("symptom", 11, 16, "hurts", "DIETClassifier"),
+    ])
+    assert [(e["entity"], text[e["start"]:e["end"]], e["extractor"]) for e in merged] == [
+        ("body_part", "stomach", "SpacyEntityExtractor"),
+        ("symptom", "hurts", "DIETClassifier"),
+        ("severity", "moderate", "SpacyEntityExtractor"),
+    ]
+
+
+def test_merge_keeps_diet_entities_of_types_the_ruler_does_not_know() -> None:
+    merged = merge_entities([entity("age", 5, 7, "19", "DIETClassifier"),
+                             entity("duration", 5, 13, "19 years", "SpacyEntityExtractor")],
+                            trusted_types={"duration", "symptom"})
+    assert [(e["entity"], e["value"]) for e in merged] == [("age", "19"), ("duration", "19 years")]
+
+
+def test_merge_lets_the_longer_of_overlapping_diet_entities_win_where_the_ruler_found_nothing() -> None:
+    merged = merge_entities([entity("location", 0, 3, "New", "DIETClassifier"),
+                             entity("location", 0, 8, "New York", "DIETClassifier"),
+                             entity("location", 12, 18, "Zurich", "DIETClassifier")])
+    assert [(e["value"], e.get("processors")) for e in merged] == [("New York", ["EntityMerger"]), ("Zurich", None)]
 
 
 def test_merger_component_uses_canonical_ruler_values(nlp: spacy.language.Language, tmp_path: Path) -> None:
