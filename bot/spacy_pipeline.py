@@ -44,6 +44,7 @@ def load_patterns(path: Path = DEFAULT_PATTERNS) -> list[dict[str, Any]]:
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("pattern"), list):
                 raise PatternError(f"{path}: tokens.{label} entries need a list 'pattern'")
+            _check_token_values(entry["pattern"], f"{path}: tokens.{label}")
             pattern = {"label": label, "pattern": entry["pattern"]}
             if "id" in entry:
                 pattern["id"] = str(entry["id"])
@@ -51,6 +52,19 @@ def load_patterns(path: Path = DEFAULT_PATTERNS) -> list[dict[str, Any]]:
     if not patterns:
         raise PatternError(f"{path} defines no patterns")
     return patterns
+
+
+def _check_token_values(pattern: list[Any], where: str) -> None:
+    """Refuse ``IN``/``NOT_IN`` lists with non-string items: YAML reads bare on/off/yes/no as booleans."""
+    for token in pattern:
+        for attribute in token.values() if isinstance(token, dict) else ():
+            if not isinstance(attribute, dict):
+                continue
+            for key in ("IN", "NOT_IN"):
+                odd = [value for value in attribute.get(key, []) if not isinstance(value, str)]
+                if odd:
+                    raise PatternError(f"{where}: {key} list holds {odd}; quote words such as \"on\" or \"no\" "
+                                       "(YAML reads them bare as booleans)")
 
 
 def build_pipeline(patterns: list[dict[str, Any]]) -> Language:

@@ -54,6 +54,23 @@ def test_right_is_a_side_only_in_context(nlp: spacy.language.Language) -> None:
         ("side", "right"), ("body_part", "arm"), ("symptom", "pain")]
 
 
+def test_right_after_on_is_a_side(nlp: spacy.language.Language) -> None:
+    assert ("on right", "side", "right") in ents(nlp, "it hurts on right when i breathe")
+
+
+def test_years_old_is_an_age_not_a_duration(nlp: spacy.language.Language) -> None:
+    found = ents(nlp, "i am 19 years old and have had a fever for 3 days")
+    assert [(text, label) for text, label, _ in found] == [
+        ("19 years old", "age"), ("fever", "symptom"), ("3 days", "duration")]
+
+
+def test_unquoted_yaml_booleans_in_token_lists_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("tokens:\n  side:\n    - pattern: [{LOWER: {IN: [on, my]}}, {LOWER: right}]\n", encoding="utf-8")
+    with pytest.raises(PatternError, match="quote words"):
+        load_patterns(bad)
+
+
 def test_cli_builds_and_bad_patterns_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["build", "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "meta.json").is_file()
