@@ -10,8 +10,9 @@ medians, the 90th percentiles and whether each target (60 ms, 150 ms) is met.
 ``--architectures`` instead times the classifier candidates (compact CNN, MONAI DenseNet121) on a
 64x64 input, network forward only, for the architecture comparison in the model cards.
 ``--segmentation-training`` instead times one training step of the segmentation network (batch 16 of
-128x128, Dice + cross-entropy, AdamW) in float32 and under bfloat16 autocast, as wall clock and as the
-process's CPU time (which another job on a shared CPU disturbs less).
+128x128, Dice + cross-entropy, AdamW) in float32, under bfloat16 autocast, and under bfloat16 autocast in
+channels-last memory format (as the training command runs it), as wall clock and as the process's CPU time
+(which another job on a shared CPU disturbs less).
 """
 
 from __future__ import annotations
@@ -92,8 +93,10 @@ def compare_architectures(runs: int, train_runs: int = 3) -> dict[str, dict[str,
     return out
 
 
-def segmentation_training_step(runs: int, bf16: bool, batch: int = 16) -> dict[str, dict[str, float]]:
-    """Wall-clock and CPU milliseconds of one training step of the default segmentation network."""
+def segmentation_training_step(runs: int, bf16: bool, channels_last: bool = False,
+                               batch: int = 16) -> dict[str, dict[str, float]]:
+    """Wall-clock and CPU milliseconds of one training step of the default segmentation network
+    (``channels_last``: network and batch in channels-last memory format, as the training command runs it)."""
     from monai.losses import DiceCELoss
 
     torch.manual_seed(0)
@@ -104,6 +107,9 @@ def segmentation_training_step(runs: int, bf16: bool, batch: int = 16) -> dict[s
     loss = DiceCELoss(sigmoid=True, batch=True)
     x = torch.rand(batch, config.channels, config.input_size, config.input_size)
     y = (torch.rand(batch, 1, config.input_size, config.input_size) > 0.9).float()
+    if channels_last:
+        network.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
 
     def step() -> None:
         optimiser.zero_grad()
@@ -131,7 +137,9 @@ def main(argv: list[str]) -> int:
     if args.segmentation_training:
         print(json.dumps({"runs": args.runs, "threads": args.threads, "batch": 16, "input": "3x128x128",
                           "float32": segmentation_training_step(args.runs, bf16=False),
-                          "bfloat16_autocast": segmentation_training_step(args.runs, bf16=True)}))
+                          "bfloat16_autocast": segmentation_training_step(args.runs, bf16=True),
+                          "bfloat16_autocast_channels_last": segmentation_training_step(args.runs, bf16=True,
+                                                                                        channels_last=True)}))
         return 0
     if args.architectures:
         print(json.dumps({"runs": args.runs, "threads": args.threads, "batch": 1, "input": "1x64x64",

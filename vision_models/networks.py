@@ -6,7 +6,8 @@ fields back into a ``torch.nn.Module``. Architectures:
 - ``compact_cnn``: a small 2-D classifier (four MONAI convolution stages + global pooling),
   made for 64x64 inputs.
 - ``densenet121``: MONAI's 2-D DenseNet121 (the network the original Q&Aid used), for comparison.
-- ``basic_unet``: MONAI's 2-D BasicUNet for segmentation.
+- ``basic_unet``: MONAI's 2-D BasicUNet for segmentation, with instance (default) or batch normalisation
+  (``norm``); ``basic_unet_norm`` is the name segmentation bundles of version 2.0.0 recorded for it.
 """
 
 from __future__ import annotations
@@ -58,12 +59,20 @@ def _densenet121(params: dict[str, Any]) -> nn.Module:
     return DenseNet121(spatial_dims=2, in_channels=params["in_channels"], out_channels=params["num_classes"])
 
 
+# Normalisation layers of ``basic_unet`` by the name its ``norm`` parameter records (MONAI's default: instance).
+UNET_NORMS: dict[str, tuple[str, dict[str, Any]]] = {"instance": ("instance", {"affine": True}), "batch": ("batch", {})}
+
+
 def _basic_unet(params: dict[str, Any]) -> nn.Module:
+    norm = params.get("norm", "instance")
+    if norm not in UNET_NORMS:
+        raise ValueError(f"Unknown normalisation {norm!r}; known: {sorted(UNET_NORMS)}")
     return BasicUNet(
         spatial_dims=2,
         in_channels=params["in_channels"],
         out_channels=params.get("out_channels", 1),
         features=tuple(params["features"]),
+        norm=UNET_NORMS[norm],
         dropout=params.get("dropout", 0.0),
     )
 
@@ -72,6 +81,7 @@ ARCHITECTURES: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
     "compact_cnn": _compact_cnn,
     "densenet121": _densenet121,
     "basic_unet": _basic_unet,
+    "basic_unet_norm": _basic_unet,
 }
 
 

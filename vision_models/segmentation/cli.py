@@ -53,11 +53,14 @@ def train(argv: list[str]) -> int:
     p.add_argument("--tuning-patients", type=int, default=config.tuning_patients,
                    help=f"train patients held out to tune the post-processing (default {config.tuning_patients})")
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in float32 (default: bfloat16 autocast)")
+    p.add_argument("--no-flip-tta", dest="flip_tta", action="store_false",
+                   help="predict without the left-right mirror average (default: average both)")
     p.add_argument("--init", default=None, help="start from this bundle's weights (fine-tuning)")
     args = p.parse_args(argv)
     apply_training_arguments(config.settings, args)
     config.empty_slices_per_epoch, config.settings.learning_rate = args.empty_slices, args.learning_rate
     config.crop_size, config.tuning_patients, config.bf16 = args.crop_size, args.tuning_patients, args.bf16
+    config.flip_tta = args.flip_tta
     splits = {s.split for s in read_slices(args.data)}
     bundle = train_model(args.data, args.out, config, eval_split="val" if "val" in splits else None, init=args.init)
     return document_training("segmentation", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)

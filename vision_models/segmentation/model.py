@@ -20,7 +20,8 @@ from vision_models.imaging import (
     to_rgb_array,
     to_tensor_array,
 )
-from vision_models.segmentation.config import DEFAULT_BUNDLE, network_from_config
+from vision_models.networks import network_from_config
+from vision_models.segmentation.config import DEFAULT_BUNDLE
 from vision_models.segmentation.overlay import overlay_png
 from vision_models.segmentation.postprocess import PostProcessing
 from vision_models.transforms import normalise
@@ -41,9 +42,10 @@ class Segmenter:
     """2-D BasicUNet segmenting FLAIR abnormality in brain-MRI slices of any size.
 
     The network runs at the bundle's input size; the probability map is resized back to the
-    input's resolution before thresholding. Post-processing (``self.post``, tuned at training time) drops
-    small blobs from each slice; :meth:`predict_volume` also filters 3-D components across the slices of
-    one volume. Thread-safe; weights are loaded once.
+    input's resolution before thresholding. Bundles with ``flip_tta`` average the logits of each slice and of
+    its left-right mirror image (test-time augmentation). Post-processing (``self.post``, tuned at training
+    time) drops small blobs from each slice; :meth:`predict_volume` also filters 3-D components across the
+    slices of one volume. Thread-safe; weights are loaded once.
     """
 
     def __init__(self, bundle: Bundle) -> None:
@@ -52,6 +54,7 @@ class Segmenter:
         extra = self.config.extra
         self.post = PostProcessing(**extra.get("post_processing", {"threshold": float(extra.get("threshold", 0.5))}))
         self.brain_threshold = float(extra.get("brain_threshold", 0.04))
+        self.flip_tta = bool(extra.get("flip_tta", False))
         self._lock = threading.Lock()
 
     @classmethod
@@ -63,8 +66,13 @@ class Segmenter:
         """Lesion probability map of each image, at the image's own resolution."""
         size, channels = self.config.input_size, self.config.channels
         batch = torch.from_numpy(np.stack([to_tensor_array(im, size, channels) for im in images]))
+        batch = normalise(batch, self.config.mean, self.config.std)
         with self._lock, torch.inference_mode():
-            logits = self.bundle.network(normalise(batch, self.config.mean, self.config.std))
+            if self.flip_tta:
+                both = self.bundle.network(torch.cat([batch, batch.flip(-1)]))
+                logits = (both[:len(images)] + both[len(images):].flip(-1)) / 2
+            else:
+                logits = self.bundle.network(batch)
         maps = []
         for image, logit in zip(images, logits):
             resized = F.interpolate(logit[None], size=(image.height, image.width), mode="bilinear",

@@ -30,7 +30,7 @@ from vision_models.segmentation.model import Segmenter
 from vision_models.segmentation.postprocess import PostProcessing, filter_components_3d
 from vision_models.transforms import augment_segmentation, normalise, to_float
 
-VERSION = "2.0.0"
+VERSION = "2.1.0"
 # Post-processing search on the tuning split: probability threshold, smallest 2-D blob kept (fraction of the
 # slice's pixels; 1/1024 = 64 pixels of a 256x256 slice) and smallest 3-D component kept (fraction of the largest).
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -196,6 +196,7 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
     network = create_network(config)
     if init is not None:
         network.load_state_dict(Segmenter.load(init).bundle.network.state_dict())
+    network.to(memory_format=torch.channels_last)  # faster CPU convolutions; the saved weights are unaffected
     mean, std = 0.5, 0.5
 
     def epoch_indices(epoch: int) -> np.ndarray:
@@ -207,24 +208,26 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
         y = torch.from_numpy(masks[idx]).float()[:, None]
         x, y = augment_segmentation(x, y, gen, grey_probability=config.grey_probability)
         x, y = random_crops(x, y, config.crop_size, config.lesion_crop_probability, gen)
-        return normalise(x, mean, std), y
+        return normalise(x, mean, std).contiguous(memory_format=torch.channels_last), y
 
     loss = DiceCELoss(sigmoid=True, batch=True)
     trained = BF16Autocast(network) if config.bf16 else network
     history = fit(trained, len(fit_slices), make_batch, loss, settings, generator, desc="segmentation",
                   epoch_indices=epoch_indices)
-    network.eval()
+    network.to(memory_format=torch.contiguous_format).eval()
     bundle_config = BundleConfig(
         name=BUNDLE_NAME, architecture=ARCHITECTURE, params=config.network_params(), input_size=config.input_size,
         channels=config.channels, classes=["background", "flair_abnormality"], mean=mean, std=std, version=VERSION,
         extra={
             "post_processing": PostProcessing().as_dict(),
+            "flip_tta": config.flip_tta,
             "brain_threshold": config.brain_threshold,
             "parameters": count_parameters(network),
             "training": {
                 "train_slices": len(fit_slices), "tumour_slices": len(tumour), "empty_slices_per_epoch": n_empty,
                 "crop_size": config.crop_size, "lesion_crop_probability": config.lesion_crop_probability,
-                "bf16_autocast": config.bf16, "initialised_from": str(init) if init is not None else "scratch",
+                "bf16_autocast": config.bf16, "channels_last": True,
+                "initialised_from": str(init) if init is not None else "scratch",
                 "seconds": round(history.seconds, 1), "steps": history.steps,
                 "epoch_losses": [round(v, 4) for v in history.losses], "settings": asdict(settings),
                 "torch": torch.__version__,

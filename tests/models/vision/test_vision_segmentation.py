@@ -75,6 +75,17 @@ def test_segmenter_result_at_input_resolution(segmentation_bundle: Path, lgg_roo
     assert Image.open(io.BytesIO(result.overlay_png)).size == (60, 50)
 
 
+def test_flip_tta_makes_the_probability_map_mirror_equivariant(segmentation_bundle: Path, lgg_root: Path) -> None:
+    segmenter = Segmenter.load(segmentation_bundle)
+    assert segmenter.flip_tta  # the default training records it
+    image = Image.open(lgg_root / "val" / "Pval0" / "Pval0_1.png")
+    plain, mirrored = segmenter.probabilities([image, image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    np.testing.assert_allclose(mirrored, plain[:, ::-1], atol=1e-5)
+    segmenter.flip_tta = False
+    single = segmenter.probabilities([image])[0]
+    assert single.shape == plain.shape and not np.allclose(single, plain, atol=1e-6)
+
+
 def test_lesion_fraction_uses_non_background_pixels(segmentation_bundle: Path) -> None:
     segmenter = Segmenter.load(segmentation_bundle)
     segmenter.post = PostProcessing(threshold=2.0)  # nothing can reach it: no lesion
@@ -86,12 +97,13 @@ def test_lesion_fraction_uses_non_background_pixels(segmentation_bundle: Path) -
 
 def test_trained_bundle_records_metrics(segmentation_bundle: Path) -> None:
     config = json.loads((segmentation_bundle / "config.json").read_text())
-    assert config["architecture"] == "basic_unet_norm" and config["params"]["norm"] == "batch"
+    assert config["architecture"] == "basic_unet" and config["params"]["norm"] == "batch"
     assert config["metrics"]["split"] == "val" and config["metrics"]["patients"] == 2
     assert config["extra"]["training"]["steps"] == 1
     # one of the two train patients is held out to tune the post-processing, which the bundle records
     assert config["extra"]["tuning"]["patients"] in (["Ptrain0"], ["Ptrain1"])
     assert config["extra"]["training"]["train_slices"] == 4
+    assert config["extra"]["flip_tta"] is True and config["extra"]["training"]["channels_last"] is True
     assert set(config["extra"]["post_processing"]) == {"threshold", "min_blob_area", "min_component_fraction"}
 
 
@@ -128,11 +140,12 @@ def test_cli_train_from_scratch(lgg_root: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "bundle"
     assert main(["train", "segmentation", "--data", str(lgg_root), "--out", str(out), "--epochs", "1",
                  "--max-steps", "1", "--empty-slices", "1", "--crop-size", "64", "--tuning-patients", "1",
-                 "--no-bf16"]) == 0
+                 "--no-bf16", "--no-flip-tta"]) == 0
     result = json.loads(capsys.readouterr().out.splitlines()[-1])
     config = json.loads((out / "config.json").read_text())
     assert result["metrics"]["patients"] == 2 and config["extra"]["training"]["crop_size"] == 64
     assert config["extra"]["training"]["bf16_autocast"] is False and (out / "MODEL_CARD.md").is_file()
+    assert config["extra"]["flip_tta"] is False
 
 
 def test_training_is_deterministic_with_bf16(lgg_root: Path, tmp_path: Path) -> None:

@@ -138,3 +138,19 @@ def test_loads_version_1_bundles(tmp_path: Path) -> None:
     segmenter = Segmenter.load(tmp_path)
     assert segmenter.post == PostProcessing(threshold=0.4)
     assert segmenter.predict(Image.fromarray(np.zeros((20, 20, 3), np.uint8))).mask.shape == (20, 20)
+
+
+def test_loads_version_2_0_bundles(tmp_path: Path) -> None:
+    """Bundles of version 2.0.0 (architecture ``basic_unet_norm``, batch norm) still load with their weights."""
+    params = {"in_channels": 3, "out_channels": 1, "features": [4, 4, 8, 8, 16, 4], "norm": "batch"}
+    network = build_network("basic_unet", params)
+    save_bundle(network, BundleConfig(name="segmentation", architecture="basic_unet_norm", params=params,
+                                      input_size=32, channels=3, version="2.0.0"), tmp_path)
+    loaded = Segmenter.load(tmp_path).bundle.network
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in loaded.modules())
+    assert all(torch.equal(a, b) for a, b in zip(network.state_dict().values(), loaded.state_dict().values()))
+
+
+def test_basic_unet_rejects_unknown_normalisation() -> None:
+    with pytest.raises(ValueError, match="normalisation"):
+        build_network("basic_unet", {"in_channels": 1, "features": [4, 4, 8, 8, 16, 4], "norm": "group"})
