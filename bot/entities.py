@@ -1,8 +1,9 @@
 """Entity post-processing in the Rasa NLU pipeline: merging extractors' entities and marking negated symptoms.
 
 * :class:`EntityMerger` (after DIET, SpacyEntityExtractor and EntitySynonymMapper) keeps one entity per span:
-  the preferred extractor's (by default the spaCy entity ruler) wherever it found one, DIET's elsewhere, and gives
-  ruler entities their canonical value (spaCy ``ent_id_``, e.g. "cat scan" -> "CT").
+  the preferred extractor's (by default the spaCy entity ruler) wherever it found one, DIET's elsewhere (except
+  for the configured ``exclusive_types``), and gives ruler entities their canonical value (spaCy ``ent_id_``,
+  e.g. "cat scan" -> "CT").
 * :class:`NegationMarker` (after the merger) sets ``role: negated`` on symptoms that the patient denies
   ("no fever", "I don't have chest pain"), using the cue lists in ``bot/patterns/negation.yml``.
 """
@@ -33,8 +34,6 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.spacy_pipeline import DEFAULT_PATTERNS, load_patterns
-
 DEFAULT_NEGATION_FILE = Path(__file__).parent / "patterns" / "negation.yml"
 SPACY_EXTRACTOR = "SpacyEntityExtractor"
 _PROCESSORS = "processors"
@@ -48,28 +47,26 @@ def _overlaps(first: dict[str, Any], second: dict[str, Any]) -> bool:
 
 def merge_entities(entities: list[dict[str, Any]], preferred_extractor: str = SPACY_EXTRACTOR,
                    processor_name: str = "EntityMerger",
-                   trusted_types: Collection[str] | None = None) -> list[dict[str, Any]]:
+                   exclusive_types: Collection[str] = ()) -> list[dict[str, Any]]:
     """One entity per span, trusting the ``preferred_extractor``; result sorted by start offset.
 
     The preferred extractor (the curated spaCy entity ruler) has exact spans, so its entities are all kept, the
     longer one winning where two of the same type overlap. Another extractor's entity (DIET) is dropped when it
-    overlaps a preferred entity of any type and is itself of a type the preferred extractor knows
-    (``trusted_types``; None: every type): DIET finds words the ruler's lexicon lacks, but its span boundaries
-    and types are noisy where the ruler has an answer ("vomiting and", "stomach" as a symptom). An age inside
-    a ruler duration ("19" in "19 years old") stays, as the ruler knows no ages.
-    The remaining entities of other extractors compete the same way among themselves (longer span wins, the
-    earlier on equal length). A kept entity records ``processor_name`` in its ``processors`` list for every
-    entity it absorbed. Entities of different types from the same extractor may overlap and are all kept.
+    overlaps a preferred entity of any type (DIET's span boundaries and types are noisy where the ruler has an
+    answer: "vomiting and", "stomach" as a symptom) or when its type is one of ``exclusive_types``, the types
+    only the preferred extractor is trusted on. The remaining entities of other extractors compete among
+    themselves (longer span wins, the earlier on equal length). A kept entity records ``processor_name`` in its
+    ``processors`` list for every entity it absorbed. Entities of different types from the same extractor may
+    overlap and are all kept.
     """
     preferred = _longest_per_span([e for e in entities if e.get(EXTRACTOR) == preferred_extractor], processor_name)
     others = []
     for candidate in (e for e in entities if e.get(EXTRACTOR) != preferred_extractor):
-        trusted = trusted_types is None or candidate[ENTITY_ATTRIBUTE_TYPE] in trusted_types
-        anchor = next((entity for entity in preferred if trusted and _overlaps(entity, candidate)), None)
-        if anchor is None:
-            others.append(candidate)
-        else:
+        anchor = next((entity for entity in preferred if _overlaps(entity, candidate)), None)
+        if anchor is not None:
             anchor[_PROCESSORS] = [*anchor.get(_PROCESSORS, []), processor_name]
+        elif candidate[ENTITY_ATTRIBUTE_TYPE] not in exclusive_types:
+            others.append(candidate)
     kept = preferred + _longest_per_span(others, processor_name)
     return sorted(kept, key=lambda entity: (entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]))
 
@@ -113,21 +110,19 @@ class EntityMerger(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """``preferred_extractor``: the extractor whose entities win over overlapping ones of other extractors;
-        ``patterns_file``: the entity-ruler patterns whose labels are the types it is trusted on (None: the
-        project's ``bot/patterns/entities.yml``)."""
-        return {"preferred_extractor": SPACY_EXTRACTOR, "patterns_file": None}
+        ``exclusive_types``: entity types taken from the preferred extractor only."""
+        return {"preferred_extractor": SPACY_EXTRACTOR, "exclusive_types": []}
 
-    def __init__(self, config: dict[str, Any], trusted_types: frozenset[str]) -> None:
-        """Store the configuration and the entity types of the preferred extractor."""
+    def __init__(self, config: dict[str, Any]) -> None:
+        """Store the configuration."""
         self._preferred = config["preferred_extractor"]
-        self._trusted = trusted_types
+        self._exclusive = frozenset(config["exclusive_types"])
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> EntityMerger:
-        """Create the component (nothing to train), reading the ruler's entity types from its pattern file."""
-        path = Path(config["patterns_file"]) if config.get("patterns_file") else DEFAULT_PATTERNS
-        return cls(config, frozenset(pattern["label"] for pattern in load_patterns(path)))
+        """Create the component (nothing to train)."""
+        return cls(config)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Canonicalise ruler values, then drop duplicate entities, per message."""
@@ -136,7 +131,7 @@ class EntityMerger(GraphComponent):
             if not entities:
                 continue
             entities = canonical_values(entities, message.get(SPACY_DOCS[TEXT]))
-            merged = merge_entities(entities, self._preferred, type(self).__name__, self._trusted)
+            merged = merge_entities(entities, self._preferred, type(self).__name__, self._exclusive)
             message.set(ENTITIES, merged, add_to_output=True)
         return messages
 

@@ -127,11 +127,13 @@ def test_merge_drops_diet_entities_that_overlap_a_ruler_entity_of_another_type()
     ]
 
 
-def test_merge_keeps_diet_entities_of_types_the_ruler_does_not_know() -> None:
-    merged = merge_entities([entity("age", 5, 7, "19", "DIETClassifier"),
-                             entity("duration", 5, 13, "19 years", "SpacyEntityExtractor")],
-                            trusted_types={"duration", "symptom"})
-    assert [(e["entity"], e["value"]) for e in merged] == [("age", "19"), ("duration", "19 years")]
+def test_merge_takes_exclusive_types_from_the_ruler_only() -> None:
+    text = "i fell, i'm 19 and live in Leeds"
+    merged = merge_entities([entity("symptom", 2, 6, "fell", "DIETClassifier"),
+                             entity("age", 12, 14, "19", "DIETClassifier"),
+                             entity("location", 27, 32, "Leeds", "DIETClassifier")],
+                            exclusive_types={"symptom", "duration"})
+    assert [(e["entity"], text[e["start"]:e["end"]]) for e in merged] == [("age", "19"), ("location", "Leeds")]
 
 
 def test_merge_lets_the_longer_of_overlapping_diet_entities_win_where_the_ruler_found_nothing() -> None:
