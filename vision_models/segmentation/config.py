@@ -26,14 +26,14 @@ class SegmentationConfig:
     norm: str = "batch"
     crop_size: int = 128
     lesion_crop_probability: float = 0.5
-    empty_slices_per_epoch: int = 450
+    empty_slices_per_epoch: int = 300
     tuning_patients: int = 8
     bf16: bool = True
     brain_threshold: float = 0.04
     grey_probability: float = 0.2
     flip_tta: bool = True
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
-        epochs=25, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, threads=1))
+        epochs=28, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, threads=1))
 
     def network_params(self) -> dict[str, Any]:
         """Factory parameters recorded in the bundle."""
