@@ -177,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         ports = start_stack(args, supervisor)
         print_urls(ports)
+        # From here Ctrl-C only sets the event: a KeyboardInterrupt raised inside Popen.poll() can leave the
+        # child's wait lock held, and the shutdown below would then block for ever on that child.
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
         while not stop.is_set():
             dead = supervisor.check_alive()
             if dead:
