@@ -86,6 +86,10 @@ def entity(name: str, start: int, end: int, value: str, extractor: str) -> dict:
     return {"entity": name, "start": start, "end": end, "value": value, "extractor": extractor}
 
 
+def described(merged: list[dict], text: str) -> list[tuple[str, str, str]]:
+    return [(e["entity"], text[e["start"]:e["end"]], e["extractor"]) for e in merged]
+
+
 def test_merge_drops_same_type_duplicates_and_keeps_other_types() -> None:
     text = "severe chest pain in my chest"
     merged = merge_entities([
@@ -96,7 +100,7 @@ def test_merge_drops_same_type_duplicates_and_keeps_other_types() -> None:
         entity("body_part", 24, 29, "chest", "SpacyEntityExtractor"),
         entity("severity", 0, 6, "severe", "DIETClassifier"),
     ])
-    assert [(e["entity"], text[e["start"]:e["end"]], e["extractor"]) for e in merged] == [
+    assert described(merged, text) == [
         ("severity", "severe", "DIETClassifier"),
         ("symptom", "chest pain", "SpacyEntityExtractor"),
         ("body_part", "chest", "SpacyEntityExtractor"),
@@ -120,7 +124,7 @@ def test_merge_drops_diet_entities_that_overlap_a_ruler_entity_of_another_type()
         entity("severity", 18, 26, "moderate", "SpacyEntityExtractor"),
         entity("symptom", 11, 16, "hurts", "DIETClassifier"),
     ])
-    assert [(e["entity"], text[e["start"]:e["end"]], e["extractor"]) for e in merged] == [
+    assert described(merged, text) == [
         ("body_part", "stomach", "SpacyEntityExtractor"),
         ("symptom", "hurts", "DIETClassifier"),
         ("severity", "moderate", "SpacyEntityExtractor"),
