@@ -33,7 +33,7 @@ class SegmentationConfig:
     grey_probability: float = 0.2
     flip_tta: bool = True
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
-        epochs=28, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, threads=1))
+        epochs=44, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, threads=1))
 
     def network_params(self) -> dict[str, Any]:
         """Factory parameters recorded in the bundle."""

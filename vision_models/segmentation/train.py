@@ -30,7 +30,7 @@ from vision_models.segmentation.model import Segmenter
 from vision_models.segmentation.postprocess import PostProcessing, filter_components_3d
 from vision_models.transforms import augment_segmentation, normalise, to_float
 
-VERSION = "2.1.0"
+VERSION = "2.2.0"
 # Post-processing search on the tuning split: probability threshold, smallest 2-D blob kept (fraction of the
 # slice's pixels; 1/1024 = 64 pixels of a 256x256 slice) and smallest 3-D component kept (fraction of the largest).
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
