@@ -245,6 +245,7 @@ def question_type_section(args: argparse.Namespace) -> dict[str, Any]:
     params = configured_question_type_params(args.config)
     variants = {
         "component_standalone": lambda: QuestionTypeModel.from_params(params),
+        "component_without_class_bias": lambda: QuestionTypeModel.from_params({**params, "bias_folds": 0}),
         "tfidf_svm_without_minilm": lambda: QuestionTypeModel.from_params(
             {**params, "c": 1.0, "embedding_weight": 0.0}),
         "minilm_logreg": MiniLMLogReg,
@@ -254,15 +255,19 @@ def question_type_section(args: argparse.Namespace) -> dict[str, Any]:
     by_question = cross_validation_splits(len(train), args.folds, None)
     every = [True] * len(train)
     not_templated = [kind != "frame" for kind in vqa_rad_field(args.data, "trainset", "phrase_type")]
+    models: dict[str, Any] = {}
     for name, factory in variants.items():
         started = time.perf_counter()
-        predictions = factory().fit(texts, labels).predict(questions)
+        model = models[name] = factory().fit(texts, labels)
+        predictions = model.predict(questions)
         result[name] = {**accuracy(predictions, truth), "train_seconds": round(time.perf_counter() - started, 1),
                         "per_type_recall": per_type_recall(predictions, truth),
                         "misses": confusions(predictions, truth),
                         "cv_train": cross_validate(factory, train, by_image, slake, every, name),
                         "cv_train_like_test": cross_validate(factory, train, by_question, slake, not_templated, name)}
     result["component_standalone"]["params"] = params
+    result["component_standalone"]["class_bias"] = dict(zip(QUESTION_TYPES, models["component_standalone"].class_bias
+                                                             .round(2).tolist()))
     result["component_standalone"]["order_spread"] = order_spread(variants["component_standalone"], texts, labels,
                                                                   questions, truth)
     result["tfidf_logreg_default"] = accuracy(baseline_predictions(train, questions, tuned=False), truth)

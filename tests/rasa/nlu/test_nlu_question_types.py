@@ -12,7 +12,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.question_type_model import QUESTION_TYPES, QuestionTypeModel
+from bot.question_type_model import QUESTION_TYPES, QuestionTypeModel, fit_class_bias
 from bot.question_types import (
     QuestionTypeClassifier,
     QuestionTypeDataError,
@@ -130,6 +130,31 @@ def test_relative_data_paths_and_bad_data(tmp_path: Path, data_dir: Path) -> Non
 def test_model_rejects_types_with_a_single_example() -> None:
     with pytest.raises(ValueError, match="fewer than 2 examples"):
         QuestionTypeModel().fit(["is there a mass", "is there a cyst", "where is it"], ["PRES", "PRES", "POS"])
+
+
+def test_class_bias_corrects_a_class_scored_too_low() -> None:
+    targets = np.arange(30) % 3
+    log_probs = np.full((30, 3), -2.0)
+    log_probs[np.arange(30), targets] = -1.0
+    log_probs[targets == 2, 0] = -0.8  # class 2 always loses to class 0 by 0.2
+    assert np.mean(log_probs.argmax(axis=1) == targets) == pytest.approx(2 / 3)
+
+    bias = fit_class_bias(log_probs, targets)
+    assert np.mean((log_probs + bias).argmax(axis=1) == targets) == 1.0
+    assert fit_class_bias(np.eye(3)[targets] - 1.0, targets).tolist() == [0.0, 0.0, 0.0]  # nothing to correct
+
+
+def test_model_applies_its_fitted_class_bias_to_the_probabilities() -> None:
+    texts = [text for questions in TINY_QUESTIONS.values() for text in questions]
+    labels = [label for label, questions in TINY_QUESTIONS.items() for _ in questions]
+    probe = ["where is the big mass", "is there a lesion", "how many"]
+    plain = QuestionTypeModel(bias_folds=0).fit(texts, labels)
+    assert not plain.class_bias.any()
+
+    biased = QuestionTypeModel(bias_folds=2).fit(texts, labels)
+    biased.class_bias = np.linspace(-1.0, 1.0, len(QUESTION_TYPES))
+    expected = plain.predict_proba(probe) * np.exp(biased.class_bias)
+    np.testing.assert_allclose(biased.predict_proba(probe), expected / expected.sum(axis=1, keepdims=True))
 
 
 def test_distribution_helper_breaks_ties_in_type_order() -> None:
