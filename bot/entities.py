@@ -2,8 +2,8 @@
 
 * :class:`EntityMerger` (after DIET, SpacyEntityExtractor and EntitySynonymMapper) keeps one entity per span:
   the preferred extractor's (by default the spaCy entity ruler) wherever it found one, DIET's elsewhere (except
-  for the configured ``exclusive_types``), and gives ruler entities their canonical value (spaCy ``ent_id_``,
-  e.g. "cat scan" -> "CT").
+  for the configured ``exclusive_types`` and for spans of function words only, such as "and" or "'s"), and gives
+  ruler entities their canonical value (spaCy ``ent_id_``, e.g. "cat scan" -> "CT").
 * :class:`NegationMarker` (after the merger) sets ``role: negated`` on symptoms that the patient denies
   ("no fever", "I don't have chest pain"), using the cue lists in ``bot/patterns/negation.yml``.
 """
@@ -33,16 +33,26 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from spacy.lang.en.lex_attrs import like_num
+from spacy.lang.en.stop_words import STOP_WORDS
 
 DEFAULT_NEGATION_FILE = Path(__file__).parent / "patterns" / "negation.yml"
 SPACY_EXTRACTOR = "SpacyEntityExtractor"
 _PROCESSORS = "processors"
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.;!?]")
+_WORD = re.compile(r"'?\w+")  # "it's" -> "it", "'s"
 
 
 def _overlaps(first: dict[str, Any], second: dict[str, Any]) -> bool:
     return first[ENTITY_ATTRIBUTE_START] < second[ENTITY_ATTRIBUTE_END] and \
         second[ENTITY_ATTRIBUTE_START] < first[ENTITY_ATTRIBUTE_END]
+
+
+def has_content_word(text: str) -> bool:
+    """Whether ``text`` holds a word that is neither an English stop word nor punctuation; numbers count as
+    content ("twenty"). DIET trained on a few hundred examples sometimes tags "and", "keep" or "'s"."""
+    words = _WORD.findall(text.lower().replace("\u2019", "'"))
+    return any(like_num(word) or word not in STOP_WORDS for word in words)
 
 
 def merge_entities(entities: list[dict[str, Any]], preferred_extractor: str = SPACY_EXTRACTOR,
@@ -53,8 +63,9 @@ def merge_entities(entities: list[dict[str, Any]], preferred_extractor: str = SP
     The preferred extractor (the curated spaCy entity ruler) has exact spans, so its entities are all kept, the
     longer one winning where two of the same type overlap. Another extractor's entity (DIET) is dropped when it
     overlaps a preferred entity of any type (DIET's span boundaries and types are noisy where the ruler has an
-    answer: "vomiting and", "stomach" as a symptom) or when its type is one of ``exclusive_types``, the types
-    only the preferred extractor is trusted on. The remaining entities of other extractors compete among
+    answer: "vomiting and", "stomach" as a symptom), when its type is one of ``exclusive_types``, the types
+    only the preferred extractor is trusted on, or when its value has no content word (:func:`has_content_word`).
+    The remaining entities of other extractors compete among
     themselves (longer span wins, the earlier on equal length). A kept entity records ``processor_name`` in its
     ``processors`` list for every entity it absorbed. Entities of different types from the same extractor may
     overlap and are all kept.
@@ -65,7 +76,8 @@ def merge_entities(entities: list[dict[str, Any]], preferred_extractor: str = SP
         anchor = next((entity for entity in preferred if _overlaps(entity, candidate)), None)
         if anchor is not None:
             anchor[_PROCESSORS] = [*anchor.get(_PROCESSORS, []), processor_name]
-        elif candidate[ENTITY_ATTRIBUTE_TYPE] not in exclusive_types:
+        elif candidate[ENTITY_ATTRIBUTE_TYPE] not in exclusive_types and \
+                has_content_word(str(candidate.get(ENTITY_ATTRIBUTE_VALUE, ""))):
             others.append(candidate)
     kept = preferred + _longest_per_span(others, processor_name)
     return sorted(kept, key=lambda entity: (entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]))

@@ -11,7 +11,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.entities import EntityMerger, NegationMarker, NegationRules, is_negated, merge_entities
+from bot.entities import EntityMerger, NegationMarker, NegationRules, has_content_word, is_negated, merge_entities
 from bot.spacy_pipeline import PatternError, build, load_patterns, main
 
 
@@ -138,6 +138,24 @@ def test_merge_takes_exclusive_types_from_the_ruler_only() -> None:
                              entity("location", 27, 32, "Leeds", "DIETClassifier")],
                             exclusive_types={"symptom", "duration"})
     assert [(e["entity"], text[e["start"]:e["end"]]) for e in merged] == [("age", "19"), ("location", "Leeds")]
+
+
+def test_merge_drops_other_extractors_entities_made_of_function_words_only() -> None:
+    text = "i keep coughing and it's been days, i'm twenty"
+    merged = merge_entities([entity("symptom", 2, 6, "keep", "DIETClassifier"),
+                             entity("symptom", 7, 15, "coughing", "DIETClassifier"),
+                             entity("symptom", 16, 19, "and", "DIETClassifier"),
+                             entity("hospital", 22, 24, "'s", "DIETClassifier"),
+                             entity("age", 40, 46, "twenty", "DIETClassifier")])
+    assert described(merged, text) == [("symptom", "coughing", "DIETClassifier"), ("age", "twenty", "DIETClassifier")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("and", False), ("'s", False), ("it\u2019s", False), ("?", False), ("", False),
+    ("every morning", True), ("3", True), ("fifty", True), ("St Mary's", True),
+])
+def test_content_words(text: str, expected: bool) -> None:
+    assert has_content_word(text) is expected
 
 
 def test_merge_lets_the_longer_of_overlapping_diet_entities_win_where_the_ruler_found_nothing() -> None:
