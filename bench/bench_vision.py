@@ -10,7 +10,8 @@ medians, the 90th percentiles and whether each target (60 ms, 150 ms) is met.
 ``--architectures`` instead times the classifier candidates (compact CNN, MONAI DenseNet121) on a
 64x64 input, network forward only, for the architecture comparison in the model cards.
 ``--segmentation-training`` instead times one training step of the segmentation network (batch 16 of
-128x128, Dice + cross-entropy, AdamW) in float32, under bfloat16 autocast, and under bfloat16 autocast in
+128x128, or ``--input-size 256`` for the network with the full-resolution refinement head, Dice +
+cross-entropy, AdamW) in float32, under bfloat16 autocast, and under bfloat16 autocast in
 channels-last memory format (as the training command runs it), as wall clock and as the process's CPU time
 (which another job on a shared CPU disturbs less).
 """
@@ -93,14 +94,15 @@ def compare_architectures(runs: int, train_runs: int = 3) -> dict[str, dict[str,
     return out
 
 
-def segmentation_training_step(runs: int, bf16: bool, channels_last: bool = False,
-                               batch: int = 16) -> dict[str, dict[str, float]]:
+def segmentation_training_step(runs: int, bf16: bool, channels_last: bool = False, batch: int = 16,
+                               input_size: int = 128) -> dict[str, dict[str, float]]:
     """Wall-clock and CPU milliseconds of one training step of the default segmentation network
-    (``channels_last``: network and batch in channels-last memory format, as the training command runs it)."""
+    (``channels_last``: network and batch in channels-last memory format, as the training command runs it;
+    ``input_size`` above the UNet's: the network with the full-resolution refinement head)."""
     from monai.losses import DiceCELoss
 
     torch.manual_seed(0)
-    config = SegmentationConfig()
+    config = SegmentationConfig(input_size=input_size)
     network = create_network(config)
     trained = BF16Autocast(network) if bf16 else network
     optimiser = torch.optim.AdamW(network.parameters())
@@ -132,14 +134,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--architectures", action="store_true", help="compare classifier architectures instead")
     parser.add_argument("--segmentation-training", action="store_true",
                         help="time segmentation training steps (float32 vs bfloat16 autocast) instead")
+    parser.add_argument("--input-size", type=int, default=128,
+                        help="segmentation training input size (default 128; 256: with the refinement head)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.segmentation_training:
-        print(json.dumps({"runs": args.runs, "threads": args.threads, "batch": 16, "input": "3x128x128",
-                          "float32": segmentation_training_step(args.runs, bf16=False),
-                          "bfloat16_autocast": segmentation_training_step(args.runs, bf16=True),
-                          "bfloat16_autocast_channels_last": segmentation_training_step(args.runs, bf16=True,
-                                                                                        channels_last=True)}))
+        step = functools.partial(segmentation_training_step, args.runs, input_size=args.input_size)
+        print(json.dumps({"runs": args.runs, "threads": args.threads, "batch": 16,
+                          "input": f"3x{args.input_size}x{args.input_size}",
+                          "float32": step(bf16=False), "bfloat16_autocast": step(bf16=True),
+                          "bfloat16_autocast_channels_last": step(bf16=True, channels_last=True)}))
         return 0
     if args.architectures:
         print(json.dumps({"runs": args.runs, "threads": args.threads, "batch": 1, "input": "1x64x64",

@@ -31,6 +31,35 @@ class TrainSettings:
     seed: int = 20261122
     threads: int = 1
     max_steps: int | None = None
+    ema_decay: float | None = None
+
+
+class WeightAverage:
+    """Exponential moving average of a network's parameters and buffers (batch-norm statistics included).
+
+    The decay ramps up as ``min(decay, (1 + step) / (10 + step))`` so that early weights do not linger;
+    integer buffers (batch counters) are copied, not averaged.
+    """
+
+    def __init__(self, network: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.steps = 0
+        self.state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+
+    def update(self, network: nn.Module) -> None:
+        """Fold the network's current weights into the average."""
+        self.steps += 1
+        decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        with torch.no_grad():
+            for key, value in network.state_dict().items():
+                if value.is_floating_point():
+                    self.state[key].lerp_(value.detach(), 1.0 - decay)
+                else:
+                    self.state[key].copy_(value)
+
+    def copy_to(self, network: nn.Module) -> None:
+        """Load the averaged weights into ``network``."""
+        network.load_state_dict(self.state)
 
 
 @dataclass
@@ -62,7 +91,8 @@ def fit(network: nn.Module, num_samples: int, make_batch: BatchFn, loss_fn: Call
     ``make_batch(indices, generator)`` returns (inputs, targets) for sample ``indices``, augmentation
     included. ``epoch_indices(epoch)`` may choose the samples of each epoch, as a pure function of the
     epoch, always the same count (default: all ``num_samples``); the engine shuffles them. Stops early
-    after ``settings.max_steps`` optimisation steps when set.
+    after ``settings.max_steps`` optimisation steps when set. With ``settings.ema_decay`` the network ends
+    with the exponential moving average of its weights over the steps instead of the last ones.
     """
     def indices_for(epoch: int) -> np.ndarray:
         chosen = epoch_indices(epoch) if epoch_indices else np.arange(num_samples)
@@ -75,6 +105,7 @@ def fit(network: nn.Module, num_samples: int, make_batch: BatchFn, loss_fn: Call
     optimiser = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=settings.learning_rate, total_steps=max(total, 1),
                                                    pct_start=0.15)
+    average = WeightAverage(network, settings.ema_decay) if settings.ema_decay else None
     history = TrainHistory()
     start = time.monotonic()
     network.train()
@@ -91,6 +122,8 @@ def fit(network: nn.Module, num_samples: int, make_batch: BatchFn, loss_fn: Call
                 loss.backward()
                 optimiser.step()
                 schedule.step()
+                if average is not None:
+                    average.update(network)
                 losses.append(float(loss.detach()))
                 history.steps += 1
                 bar.update(1)
@@ -99,6 +132,8 @@ def fit(network: nn.Module, num_samples: int, make_batch: BatchFn, loss_fn: Call
                 history.losses.append(float(np.mean(losses)))
             if history.steps >= total:
                 break
+    if average is not None:
+        average.copy_to(network)
     network.eval()
     history.seconds = time.monotonic() - start
     return history

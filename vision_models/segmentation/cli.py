@@ -50,17 +50,23 @@ def train(argv: list[str]) -> int:
                    help=f"peak learning rate (default {config.settings.learning_rate})")
     p.add_argument("--crop-size", type=int, default=config.crop_size,
                    help=f"training crop size in network pixels (default {config.crop_size}; >= input size: no crop)")
+    p.add_argument("--input-size", type=int, default=config.input_size,
+                   help=f"resolution the slices are loaded at (default {config.input_size}); above the UNet's "
+                        f"{config.unet_size}, a full-resolution head refines the UNet's output")
     p.add_argument("--tuning-patients", type=int, default=config.tuning_patients,
                    help=f"train patients held out to tune the post-processing (default {config.tuning_patients})")
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in float32 (default: bfloat16 autocast)")
     p.add_argument("--no-flip-tta", dest="flip_tta", action="store_false",
                    help="predict without the left-right mirror average (default: average both)")
+    p.add_argument("--ema-decay", type=float, default=config.settings.ema_decay,
+                   help="keep an exponential moving average of the weights with this decay, e.g. 0.999 "
+                        f"(default {config.settings.ema_decay})")
     p.add_argument("--init", default=None, help="start from this bundle's weights (fine-tuning)")
     args = p.parse_args(argv)
     apply_training_arguments(config.settings, args)
     config.empty_slices_per_epoch, config.settings.learning_rate = args.empty_slices, args.learning_rate
     config.crop_size, config.tuning_patients, config.bf16 = args.crop_size, args.tuning_patients, args.bf16
-    config.flip_tta = args.flip_tta
+    config.flip_tta, config.settings.ema_decay, config.input_size = args.flip_tta, args.ema_decay, args.input_size
     splits = {s.split for s in read_slices(args.data)}
     bundle = train_model(args.data, args.out, config, eval_split="val" if "val" in splits else None, init=args.init)
     return document_training("segmentation", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)

@@ -13,7 +13,10 @@ from vision_models.networks import build_network
 
 BUNDLE_NAME = "segmentation"
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "weights" / BUNDLE_NAME
-ARCHITECTURE = "basic_unet"  # vision_models.networks' BasicUNet, with batch normalisation (``norm``)
+# vision_models.networks' BasicUNet with batch normalisation (``norm``); with ``refine_head``, the UNet runs at
+# ``unet_size`` and a small head draws the outline at ``input_size``.
+ARCHITECTURE = "basic_unet"
+REFINED_ARCHITECTURE = "refined_basic_unet"
 
 
 @dataclass
@@ -21,6 +24,9 @@ class SegmentationConfig:
     """Hyper-parameters of the segmenter: network, input size, sampling, crops, test-time flip and post-processing."""
 
     input_size: int = 128
+    unet_size: int = 128
+    refine_features: int = 16
+    refine_hidden: int = 8
     channels: int = 3
     features: tuple[int, ...] = (16, 32, 64, 128, 224, 16)
     norm: str = "batch"
@@ -35,11 +41,28 @@ class SegmentationConfig:
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
         epochs=44, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, threads=1))
 
+    @property
+    def architecture(self) -> str:
+        """``refined_basic_unet`` when the input is larger than the UNet's resolution, else ``basic_unet``."""
+        return REFINED_ARCHITECTURE if self.input_size > self.unet_size else ARCHITECTURE
+
+    @property
+    def downsample(self) -> int:
+        """How many input pixels one UNet pixel spans, along each side (1 without the refinement head)."""
+        if self.architecture == ARCHITECTURE:
+            return 1
+        if self.input_size % self.unet_size:
+            raise ValueError(f"Input size {self.input_size} is not a multiple of the UNet's {self.unet_size}.")
+        return self.input_size // self.unet_size
+
     def network_params(self) -> dict[str, Any]:
         """Factory parameters recorded in the bundle."""
-        return {"in_channels": self.channels, "out_channels": 1, "features": list(self.features), "norm": self.norm}
+        params = {"in_channels": self.channels, "out_channels": 1, "features": list(self.features), "norm": self.norm}
+        if self.architecture == REFINED_ARCHITECTURE:
+            params.update(downsample=self.downsample, hidden=self.refine_hidden, head_features=self.refine_features)
+        return params
 
 
 def create_network(config: SegmentationConfig) -> nn.Module:
     """Build an untrained segmentation network for ``config``."""
-    return build_network(ARCHITECTURE, config.network_params())
+    return build_network(config.architecture, config.network_params())

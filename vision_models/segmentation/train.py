@@ -25,7 +25,7 @@ from vision_models.engine import fit, seed_everything
 from vision_models.imaging import load_image
 from vision_models.metrics import dice, distribution, per_volume_dice
 from vision_models.networks import count_parameters
-from vision_models.segmentation.config import ARCHITECTURE, BUNDLE_NAME, SegmentationConfig, create_network
+from vision_models.segmentation.config import BUNDLE_NAME, SegmentationConfig, create_network
 from vision_models.segmentation.model import Segmenter
 from vision_models.segmentation.postprocess import PostProcessing, filter_components_3d
 from vision_models.transforms import augment_segmentation, normalise, to_float
@@ -207,7 +207,7 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
         x = to_float(images[idx])
         y = torch.from_numpy(masks[idx]).float()[:, None]
         x, y = augment_segmentation(x, y, gen, grey_probability=config.grey_probability)
-        x, y = random_crops(x, y, config.crop_size, config.lesion_crop_probability, gen)
+        x, y = random_crops(x, y, config.crop_size * config.downsample, config.lesion_crop_probability, gen)
         return normalise(x, mean, std).contiguous(memory_format=torch.channels_last), y
 
     loss = DiceCELoss(sigmoid=True, batch=True)
@@ -216,7 +216,8 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
                   epoch_indices=epoch_indices)
     network.to(memory_format=torch.contiguous_format).eval()
     bundle_config = BundleConfig(
-        name=BUNDLE_NAME, architecture=ARCHITECTURE, params=config.network_params(), input_size=config.input_size,
+        name=BUNDLE_NAME, architecture=config.architecture, params=config.network_params(),
+        input_size=config.input_size,
         channels=config.channels, classes=["background", "flair_abnormality"], mean=mean, std=std, version=VERSION,
         extra={
             "post_processing": PostProcessing().as_dict(),

@@ -161,3 +161,27 @@ def test_training_is_deterministic_with_bf16(lgg_root: Path, tmp_path: Path) -> 
         weights.append(bundle.network.state_dict())
     assert bundle.config.extra["training"]["bf16_autocast"] is True
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_refinement_head_trains_saves_and_predicts_at_full_resolution(lgg_root: Path, tmp_path: Path) -> None:
+    from vision_models.segmentation.config import SegmentationConfig
+    from vision_models.segmentation.train import train
+
+    config = SegmentationConfig(input_size=32, unet_size=16, features=(4, 4, 8, 8, 16, 4), empty_slices_per_epoch=2,
+                                tuning_patients=1, refine_features=4, refine_hidden=2)
+    config.settings.epochs, config.settings.batch_size, config.settings.max_steps = 1, 2, 2
+    train(lgg_root, tmp_path / "refined", config, eval_split=None)
+    segmenter = Segmenter.load(tmp_path / "refined")
+    assert segmenter.config.architecture == "refined_basic_unet"
+    assert segmenter.config.params["downsample"] == 2 and segmenter.config.input_size == 32
+    image = load_image(read_slices(lgg_root, "val")[0].image)
+    (probabilities,) = segmenter.probabilities([image])
+    assert probabilities.shape == (image.height, image.width)
+    assert tuple(segmenter.bundle.network(torch.zeros(1, 3, 32, 32)).shape) == (1, 1, 32, 32)
+
+
+def test_refinement_needs_a_whole_downsampling_factor() -> None:
+    from vision_models.segmentation.config import SegmentationConfig
+
+    with pytest.raises(ValueError, match="multiple"):
+        SegmentationConfig(input_size=200, unet_size=128).network_params()
