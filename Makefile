@@ -19,7 +19,7 @@ RASA_INPUTS := config.yml domain.yml $(shell find nlu_data bot -name '*.yml' -o 
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell bench nlu-report question-types test test-models test-rasa test-nlu-cv test-reliability test-e2e test-browser validate test-stories lint lock clean
+.PHONY: help install run shell bench nlu-report question-types test test-models test-security test-rasa test-nlu-cv test-reliability test-e2e test-browser validate test-stories lint lock clean
 
 help:
 	@echo "make run    install what is missing, train if needed, start the assistant (web chat + REST)"
@@ -63,7 +63,7 @@ shell: install $(RASA_MODEL)
 
 # --- tests -----------------------------------------------------------------------------------------
 test: install $(RASA_MODEL)
-	$(MAKE) --no-print-directory lint test-models test-rasa validate test-stories test-reliability test-e2e test-browser \
+	$(MAKE) --no-print-directory lint test-models test-security test-rasa validate test-stories test-reliability test-e2e test-browser \
 		test-nlu-cv
 
 lint: $(MODELS_VENV)/.installed
@@ -71,6 +71,10 @@ lint: $(MODELS_VENV)/.installed
 
 test-models: $(MODELS_VENV)/.installed
 	$(MODELS_PY) -m pytest tests/models -q
+
+# The attacks of SECURITY.md, each a test: file reads through image metadata, erasure left-overs.
+test-security: $(MODELS_VENV)/.installed
+	$(MODELS_PY) -m pytest tests/security -q
 
 test-rasa: $(RASA_VENV)/.installed $(SPACY_DIR)/meta.json
 	$(RASA_PY) -m pytest tests/rasa -q

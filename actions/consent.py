@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -10,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import now_iso
 from actions.images import process_image
+from actions.runtime import get_services
 
 POSITIVE = {"give_consent", "affirm"}
 
@@ -26,7 +28,10 @@ class ActionSetConsent(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         given = intent in POSITIVE
         events = [SlotSet("consent_given", given), SlotSet("consent_time", now_iso())]
-        if not given:
+        pending = tracker.get_slot("pending_image")
+        if not given and pending:
+            services = await get_services()
+            await asyncio.to_thread(services.intake.release, tracker.sender_id, pending)
             events.append(SlotSet("pending_image", None))
         return events
 

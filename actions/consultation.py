@@ -217,12 +217,18 @@ class ActionDeleteData(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         services = await get_services()
-        for image in images(tracker):
-            await asyncio.to_thread(services.intake.delete, image)
-        for segmentation in tracker.get_slot("segmentations") or []:
-            if segmentation.get("overlay_path"):
-                await asyncio.to_thread(services.intake.delete, {"path": segmentation["overlay_path"]})
+        recorded = [*images(tracker), *(tracker.get_slot("segmentations") or []), tracker.get_slot("pending_image")]
+        references = [{"path": r.get("overlay_path") or r.get("path")} for r in recorded if r]
+        references += [{"path": r["source_path"]} for r in recorded if r and r.get("source_path")]
+        failed = await asyncio.to_thread(services.intake.erase, tracker.sender_id, *references)
         removed = await asyncio.to_thread(services.transcripts.delete_conversation, tracker.sender_id)
-        logger.info("Erased conversation %s (%d transcripts).", tracker.sender_id, removed)
-        dispatcher.utter_message(text="Done: your images, transcript and this conversation's history are deleted.")
+        logger.info("Erased conversation %s (%d transcripts, %d files failed).",
+                    tracker.sender_id, removed, len(failed))
+        if failed:
+            dispatcher.utter_message(
+                text=f"Your transcript and this conversation's history are deleted, but {len(failed)} of your image "
+                "files could not be removed yet. Please say \"delete my data\" again in a few minutes."
+            )
+        else:
+            dispatcher.utter_message(text="Done: your images, transcript and this conversation's history are deleted.")
         return [AllSlotsReset(), SlotSet("data_erased", True)]

@@ -28,17 +28,24 @@ SEGMENTABLE = {"brain_mri"}
 async def process_image(
     dispatcher: CollectingDispatcher, tracker: Tracker, reference: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Store, screen and describe one image; returns the slot events (the image goes into ``images``)."""
+    """Store, screen and describe one image; returns the slot events (the image goes into ``images``).
+
+    An image that is refused, screened out or cannot be screened is not kept: its files are released.
+    """
     services = await get_services()
+    sender, stored_refs = tracker.sender_id, [reference]
     try:
-        stored = await asyncio.to_thread(services.intake.ingest, reference)
+        stored = await asyncio.to_thread(services.intake.ingest, reference, sender)
+        stored_refs += [{"path": p} for p in (stored.path, stored.source_path) if p]
         data = await asyncio.to_thread(services.intake.load, stored.to_slot())
         screening = await services.hospitals.screen(data, patient_location(tracker))
     except ImageError as error:
+        await asyncio.to_thread(services.intake.release, sender, *stored_refs)
         dispatcher.utter_message(text=f"{error.reason} {WHAT_TO_SEND}")
         return []
     except HospitalError as error:
         logger.warning("Screening failed: %s", error)
+        await asyncio.to_thread(services.intake.release, sender, *stored_refs)
         if error.status == 400:
             dispatcher.utter_message(text=f"{error.message} {WHAT_TO_SEND}")
         else:
@@ -47,6 +54,7 @@ async def process_image(
             )
         return []
     if not screening.is_medical:
+        await asyncio.to_thread(services.intake.release, sender, *stored_refs)
         reason = screening.reason or "This doesn't look like a medical image."
         dispatcher.utter_message(text=f"{reason} {WHAT_TO_SEND}")
         return []
@@ -115,6 +123,8 @@ class ActionProcessImage(Action):
             dispatcher.utter_message(text="I received your image. Before I look at it:")
             dispatcher.utter_message(response="utter_explain_consent")
             dispatcher.utter_message(response="utter_ask_consent")
+            services = await get_services()
+            await asyncio.to_thread(services.intake.hold, tracker.sender_id, reference)
             return [SlotSet("pending_image", reference)]
         if not ensure_consent(tracker, dispatcher):
             return []
@@ -156,6 +166,8 @@ class ActionSegmentImage(Action):
                 f"{report.hospital}'s model outlined a lesion of {report.lesion_pixels} pixels, "
                 f"about {report.lesion_fraction:.1%} of the brain area on this slice."
             )
+        if report.overlay_path:
+            await asyncio.to_thread(services.intake.hold, tracker.sender_id, {"path": report.overlay_path})
         image_url = f"{services.settings.public_url}/{report.overlay_path}" if report.overlay_path else None
         dispatcher.utter_message(text=f"{text} {DISCLAIMER}", image=image_url)
         entry = {

@@ -1,23 +1,27 @@
 """Image intake for actions: resolve the image a channel attached to a message, validate and store it.
 
-Channels put a reference in the user message metadata (see the contracts in the README): a
-path under the shared media store, base64 bytes, or a ``file://`` URL. Intake reads the bytes,
-checks the size limit and that they really decode as an image, de-identifies DICOM files and
-renders them to PNG, and stores everything content-addressed under ``var/media``. Only the
-returned :class:`StoredImage` (a reference) goes into the tracker, never the bytes.
+The trust boundary for images: channels of ours validate every inbound file and store it in the
+content-addressed media store, then put ``{"image": {"path": "media/<sha256>.<ext>", ...}}`` in the
+message metadata. Intake accepts nothing else: no ``file://`` URL, no absolute or relative path outside
+the media folder, no base64 bytes, and a file whose bytes do not hash to its name is treated as absent.
+Every refused reference gets the same reply as a missing one, so the reply tells nothing about which
+files exist on the server. Intake then checks that the bytes decode as an image, de-identifies DICOM
+files (deleting the original, which carries the patient's identity, as soon as the clean copy exists)
+and renders them to PNG. Every file it reads or writes for a conversation is recorded in the
+:class:`MediaLedger`, so :meth:`ImageIntake.erase` can remove them all. Only the returned
+:class:`StoredImage` (a reference) goes into the tracker, never the bytes.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import io
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
+from actions.media_ledger import MediaLedger
 from vision_models.imaging import ImageError, is_dicom, load_image
 
 IMAGE_FORMATS = {
@@ -27,8 +31,21 @@ IMAGE_FORMATS = {
     "WEBP": "image/webp",
     "BMP": "image/bmp",
     "TIFF": "image/tiff",
+    "MPO": "image/jpeg",  # Pillow's name for a JPEG with extra frames (phone cameras)
 }
+# The extension the channels' media store writes for each media type (channels/media.py).
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+              "image/bmp": "bmp", "image/tiff": "tif"}
+MEDIA_REFERENCE = re.compile(r"^media/(?P<digest>[0-9a-f]{64})\.(?:png|jpg|gif|webp|bmp|tif|dcm)$")
 MISSING = "I did not receive an image with that message. Please attach it again."
+TOO_LARGE = "The file is larger than 20 MB; please send a smaller image."
+
+
+def media_name(reference: dict[str, Any]) -> str | None:
+    """The file name of a well-formed ``media/<sha256>.<ext>`` reference, else None."""
+    path = reference.get("path") if isinstance(reference, dict) else None
+    match = MEDIA_REFERENCE.match(path) if isinstance(path, str) else None
+    return path.split("/", 1)[1] if match else None
 
 
 @dataclass
@@ -51,44 +68,35 @@ class StoredImage:
 
 
 class ImageIntake:
-    """Validates and stores images referenced by message metadata."""
+    """Validates and stores images referenced by message metadata, and erases a conversation's files."""
 
     def __init__(self, var_dir: Path, max_bytes: int) -> None:
         self.var_dir = var_dir.resolve()
         self.media_dir = self.var_dir / "media"
         self.max_bytes = max_bytes
+        self.ledger = MediaLedger(self.var_dir / "media_holders.db")
 
-    def read_reference(self, reference: dict[str, Any]) -> bytes:
-        """Bytes of the image a channel referenced; :class:`ImageError` when absent or unreachable."""
-        if reference.get("base64"):
-            try:
-                data = base64.b64decode(reference["base64"], validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise ImageError("bad_base64", "The image data was damaged in transit. Please send it again.") from exc
-        elif reference.get("path"):
-            data = self._read_local(self._inside_var(reference["path"]))
-        elif str(reference.get("url", "")).startswith("file://"):
-            data = self._read_local(Path(unquote(urlparse(reference["url"]).path)))
-        else:
+    def _media_file(self, reference: dict[str, Any]) -> Path:
+        """The media-store file of a reference; ``missing`` for anything that is not one (see module docstring)."""
+        name = media_name(reference)
+        if name is None:
             raise ImageError("missing", MISSING)
-        if len(data) > self.max_bytes:
-            raise ImageError("too_large", "The file is larger than 20 MB; please send a smaller image.")
-        if not data:
-            raise ImageError("empty", "The file is empty; please send the image again.")
-        return data
-
-    def _inside_var(self, relative: str) -> Path:
-        path = (self.var_dir / relative).resolve()
-        if self.var_dir not in path.parents:
+        path = self.media_dir / name
+        if path.is_symlink() or not path.is_file() or path.resolve().parent != self.media_dir.resolve():
             raise ImageError("missing", MISSING)
         return path
 
-    def _read_local(self, path: Path) -> bytes:
-        if not path.is_file():
-            raise ImageError("missing", MISSING)
+    def read_reference(self, reference: dict[str, Any]) -> bytes:
+        """Bytes of the media-store image a channel referenced; :class:`ImageError` when absent or refused."""
+        path = self._media_file(reference)
         if path.stat().st_size > self.max_bytes:
-            raise ImageError("too_large", "The file is larger than 20 MB; please send a smaller image.")
-        return path.read_bytes()
+            raise ImageError("too_large", TOO_LARGE)
+        data = path.read_bytes()
+        if not path.name.startswith(hashlib.sha256(data).hexdigest() + "."):
+            raise ImageError("missing", MISSING)
+        if not data:
+            raise ImageError("empty", "The file is empty; please send the image again.")
+        return data
 
     def _store(self, data: bytes, extension: str) -> tuple[str, Path]:
         digest = hashlib.sha256(data).hexdigest()
@@ -100,25 +108,35 @@ class ImageIntake:
             temporary.replace(path)
         return digest, path
 
-    def ingest(self, reference: dict[str, Any]) -> StoredImage:
-        """Validate the referenced image and store it; DICOM is de-identified and rendered to PNG."""
+    def hold(self, sender: str, *references: dict[str, Any]) -> None:
+        """Record that ``sender``'s conversation holds these media references (uploads, overlays)."""
+        self.ledger.record(sender, [name for name in map(media_name, references) if name])
+
+    def ingest(self, reference: dict[str, Any], sender: str) -> StoredImage:
+        """Validate the referenced image and store it for ``sender``; DICOM is de-identified and rendered to PNG."""
+        self.hold(sender, reference)
         data = self.read_reference(reference)
         channel = str(reference.get("channel", "unknown"))
         if is_dicom(data):
-            return self._ingest_dicom(data, channel)
-        image = load_image(data)
-        media_type = IMAGE_FORMATS.get(image.format or "", "application/octet-stream")
-        extension = media_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
-        digest, path = self._store(data, extension)
-        return StoredImage(
-            sha256=digest,
-            path=str(path.relative_to(self.var_dir)),
-            media_type=media_type,
-            size=len(data),
-            width=image.width,
-            height=image.height,
-            channel=channel,
-        )
+            stored = self._ingest_dicom(data, channel)
+            original = self._media_file(reference)
+            if original.name != Path(stored.source_path or "").name:
+                original.unlink(missing_ok=True)  # the original carries the patient's identity
+        else:
+            image = load_image(data)
+            media_type = IMAGE_FORMATS.get(image.format or "", "application/octet-stream")
+            digest, path = self._store(data, EXTENSIONS.get(media_type, "bin"))
+            stored = StoredImage(
+                sha256=digest,
+                path=str(path.relative_to(self.var_dir)),
+                media_type=media_type,
+                size=len(data),
+                width=image.width,
+                height=image.height,
+                channel=channel,
+            )
+        self.hold(sender, *({"path": p} for p in (stored.path, stored.source_path) if p))
+        return stored
 
     def _ingest_dicom(self, data: bytes, channel: str) -> StoredImage:
         from vision_models.dicom import deidentify, render_dicom
@@ -144,10 +162,29 @@ class ImageIntake:
 
     def load(self, stored: dict[str, Any]) -> bytes:
         """Bytes of an image previously stored (from the ``images`` slot)."""
-        return self._read_local(self._inside_var(stored["path"]))
+        return self.read_reference(stored)
 
-    def delete(self, stored: dict[str, Any]) -> None:
-        """Remove an image (and its DICOM source) from the media store."""
-        for key in ("path", "source_path"):
-            if stored.get(key):
-                self._inside_var(stored[key]).unlink(missing_ok=True)
+    def release(self, sender: str, *references: dict[str, Any]) -> list[str]:
+        """Drop ``sender``'s hold on these references, deleting files nobody else holds; returns what failed."""
+        names = [name for name in map(media_name, references) if name]
+        return self._delete(self.ledger.release(sender, names))
+
+    def erase(self, sender: str, *references: dict[str, Any]) -> list[str]:
+        """Delete every media file ``sender``'s conversation holds (``references`` too) and no other does.
+
+        Returns the names that could not be deleted; the conversation keeps its hold on them, so a
+        later erase tries again.
+        """
+        self.hold(sender, *references)
+        failed = self._delete(self.ledger.release(sender))
+        self.ledger.record(sender, failed)
+        return failed
+
+    def _delete(self, names: list[str]) -> list[str]:
+        failed = []
+        for name in names:
+            try:
+                (self.media_dir / name).unlink(missing_ok=True)
+            except OSError:
+                failed.append(name)
+        return failed

@@ -161,8 +161,7 @@ def print_urls(ports: Ports) -> None:
     print(
         "\n[qaid] Q&Aid is running.\n"
         f"[qaid]   web chat:      {base}/webhooks/webchat/\n"
-        f"[qaid]   REST (images): POST {base}/webhooks/qaid_rest/webhook\n"
-        f"[qaid]   REST (text):   POST {base}/webhooks/rest/webhook\n"
+        f"[qaid]   REST:          POST {base}/webhooks/qaid_rest/webhook\n"
         f"[qaid]   action server: http://localhost:{ports.actions}/health\n"
         "[qaid] Press Ctrl-C to stop.\n",
         flush=True,

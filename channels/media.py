@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from PIL import Image, UnidentifiedImageError
 
-from vision_models.imaging import MAX_FILE_BYTES, ImageError, is_dicom
+from vision_models.imaging import ACCEPTED_FORMATS, MAX_FILE_BYTES, ImageError, is_dicom
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MEDIA_SUBDIR = "media"
@@ -92,7 +92,7 @@ def check_declared_type(media_type: str | None) -> None:
 
 def _verify_raster(data: bytes) -> None:
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError("unreadable", UNREADABLE) from exc

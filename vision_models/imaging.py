@@ -18,6 +18,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 MIN_SIDE = 16
 TOO_MANY_PIXELS_REASON = "The image dimensions are too large; please send a smaller image."
+# The only raster formats Pillow is allowed to open (DICOM is parsed by pydicom): no PostScript, PDF,
+# ICNS, FITS or other decoders that a crafted file could reach.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 
 ImageSource = bytes | str | Path | Image.Image
 
@@ -71,7 +74,7 @@ def load_image(source: ImageSource) -> Image.Image:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(io.BytesIO(data))
+                image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
             if image.width * image.height > MAX_PIXELS:
                 raise ImageError("too_many_pixels", TOO_MANY_PIXELS_REASON)
             image.load()

@@ -20,7 +20,7 @@ from actions.images import ActionProcessImage, ActionSegmentImage
 from actions.patient import ValidateIntakeForm
 from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
-from tests.models.actions.conftest import load_tracker
+from tests.support.actions import load_tracker
 
 
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:

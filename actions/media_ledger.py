@@ -1,0 +1,58 @@
+"""Which conversation holds which file of the content-addressed media store.
+
+Two patients who upload the same bytes share one ``media/<sha256>.<ext>`` file. Every file an action
+stores or reads for a conversation (the upload, its de-identified DICOM, the rendered PNG, overlays,
+images screened out or refused) is recorded here against the conversation's sender id, so that
+"delete my data" removes each file once no other conversation holds it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from contextlib import closing
+from pathlib import Path
+
+SCHEMA = ("CREATE TABLE IF NOT EXISTS media_holder "
+          "(name TEXT NOT NULL, sender TEXT NOT NULL, PRIMARY KEY (name, sender))")
+
+
+class MediaLedger:
+    """A SQLite table of (media name, sender id) pairs; safe to use from several threads and processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=30)
+        connection.execute(SCHEMA)
+        return connection
+
+    def record(self, sender: str, names: Iterable[str]) -> None:
+        """Note that ``sender``'s conversation holds the media files ``names``."""
+        rows = [(name, sender) for name in names]
+        if not rows:
+            return
+        with closing(self._connect()) as connection, connection:
+            connection.executemany("INSERT OR IGNORE INTO media_holder (name, sender) VALUES (?, ?)", rows)
+
+    def held_by(self, sender: str) -> list[str]:
+        """The media names ``sender`` holds, sorted."""
+        with closing(self._connect()) as connection:
+            rows = connection.execute("SELECT name FROM media_holder WHERE sender = ? ORDER BY name", (sender,))
+            return [name for (name,) in rows]
+
+    def release(self, sender: str, names: Iterable[str] | None = None) -> list[str]:
+        """Drop ``sender``'s hold on ``names`` (default: all it holds); returns those nobody else holds."""
+        with closing(self._connect()) as connection, connection:
+            if names is None:
+                names = [n for (n,) in connection.execute("SELECT name FROM media_holder WHERE sender = ?", (sender,))]
+            names = sorted(set(names))
+            if not names:
+                return []
+            connection.executemany("DELETE FROM media_holder WHERE name = ? AND sender = ?",
+                                   [(name, sender) for name in names])
+            held = {n for (n,) in connection.execute(
+                f"SELECT name FROM media_holder WHERE name IN ({','.join('?' * len(names))})", names)}
+        return [name for name in names if name not in held]
