@@ -72,9 +72,11 @@ lint: $(MODELS_VENV)/.installed
 test-models: $(MODELS_VENV)/.installed
 	$(MODELS_PY) -m pytest tests/models -q
 
-# The attacks of SECURITY.md, each a test: file reads through image metadata, erasure left-overs.
-test-security: $(MODELS_VENV)/.installed
-	$(MODELS_PY) -m pytest tests/security -q
+# The attacks of SECURITY.md, each a test: on the action server (file reads through image metadata, erasure
+# left-overs) and on the Rasa server's channels (sender ids of other patients, session tokens).
+test-security: $(MODELS_VENV)/.installed $(RASA_VENV)/.installed
+	$(MODELS_PY) -m pytest tests/security/action_server -q
+	$(RASA_PY) -m pytest tests/security/rasa_server -q
 
 test-rasa: $(RASA_VENV)/.installed $(SPACY_DIR)/meta.json
 	$(RASA_PY) -m pytest tests/rasa -q

@@ -15,6 +15,7 @@ from sanic.response import HTTPResponse
 from channels.intake import image_metadata, user_text
 from channels.media import MediaStore, image_error_metadata
 from channels.serving import MediaServingBlueprint
+from channels.sessions import namespaced, platform_id
 from channels.settings import ChannelSettings
 from channels.tasks import ConversationWorkers, SeenIds
 from vision_models.imaging import ImageError
@@ -26,6 +27,16 @@ CHOOSE = "Please choose:"
 NOT_SUPPORTED = "I can read text, photos, image files and DICOM files, and shared locations. Please send one of those."
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class NamespacedOutput(OutputChannel):
+    """Base of platform output channels: Rasa addresses ``<namespace>:<id>``, the platform ``<id>``."""
+
+    namespace = ""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to the platform id inside the namespaced ``recipient_id``."""
+        await super().send_response(platform_id(self.namespace, recipient_id), message)
 
 
 class ProviderInput(InputChannel):
@@ -104,7 +115,8 @@ class ProviderInput(InputChannel):
         if not text:
             return
         message = UserMessage(
-            text, output, sender, input_channel=self.name(), metadata=metadata, message_id=message_id
+            text, output, namespaced(self.media_channel, sender), input_channel=self.name(), metadata=metadata,
+            message_id=message_id,
         )
         try:
             await on_new_message(message)

@@ -8,6 +8,11 @@ POST ``/webhooks/qaid_rest/webhook`` with either
 
 The image is stored in the media store and actions receive ``{"image": {"path": "media/<sha256>.<ext>", ...}}``
 (or ``{"image_error": ...}``); the answer is the list of bot messages, as with Rasa's ``rest`` channel.
+
+Rasa sees the sender as ``rest:<sender>`` (``webchat:<sender>`` for the web chat). The answer to the first
+message of a conversation carries its session token in the ``X-Qaid-Session`` header; every later message
+must send it back in that request header, or it is refused with 401 before anything is stored or handled
+(:mod:`channels.sessions`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from sanic.response import HTTPResponse, ResponseStream
 from channels.intake import image_metadata, location_metadata, user_text
 from channels.media import MediaStore, image_error_metadata
 from channels.serving import MediaServingBlueprint
+from channels.sessions import SESSION_HEADER, SessionSigner, namespaced, session_secret
 from channels.settings import ChannelSettings
 from vision_models.imaging import ImageError
 
@@ -42,6 +48,7 @@ logger = logging.getLogger(__name__)
 UPLOAD_FIELDS = ("image", "file")
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 NOT_FOUND = "I could not find that image any more; please send it again."
+SESSION_REQUIRED = f"This conversation belongs to another session; send its {SESSION_HEADER} token."
 ATTACH_FILE = "Please attach the image file itself rather than a link to it."
 
 
@@ -76,9 +83,13 @@ class MediaRestInput(RestInput):
         """Build from the channel's credentials.yml entry (see :class:`ChannelSettings`)."""
         return cls(ChannelSettings.from_credentials(credentials))
 
-    def __init__(self, settings: ChannelSettings | None = None, store: MediaStore | None = None) -> None:
+    def __init__(
+        self, settings: ChannelSettings | None = None, store: MediaStore | None = None,
+        sessions: SessionSigner | None = None,
+    ) -> None:
         self.settings = settings or ChannelSettings.from_credentials(None)
         self.store = store or MediaStore()
+        self.sessions = sessions or SessionSigner(session_secret())
 
     def parse_request(self, request: Request) -> InboundRequest:
         """Read sender, text, metadata and an uploaded file from a JSON, multipart or url-encoded request."""
@@ -155,6 +166,14 @@ class MediaRestInput(RestInput):
         except ImageError as error:
             return image_error_metadata(error)
 
+    async def session_allowed(self, request: Request, sender_id: str) -> bool:
+        """True when the request carries ``sender_id``'s token, or starts a conversation that does not exist yet."""
+        token = request.headers.get(SESSION_HEADER)
+        if token is not None:
+            return self.sessions.verify(sender_id, token)
+        store = getattr(getattr(request.app.ctx, "agent", None), "tracker_store", None)
+        return store is None or not await store.exists(sender_id)
+
     async def index(self, request: Request) -> HTTPResponse:
         """``GET /`` of the channel: a health check."""
         return response.json({"status": "ok"})
@@ -180,19 +199,23 @@ class MediaRestInput(RestInput):
                 inbound = self.parse_request(request)
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
+            sender = namespaced(self.media_channel, inbound.sender)
+            if not await self.session_allowed(request, sender):
+                return response.json({"error": SESSION_REQUIRED}, status=401)
             metadata = self.inbound_metadata(inbound)
             text = user_text(inbound.text, metadata)
             if not text:
                 return response.json({"error": "message or image is required"}, status=400)
             input_channel = self.name()
+            headers = {SESSION_HEADER: self.sessions.token(sender), "Access-Control-Expose-Headers": SESSION_HEADER}
             if request.args.get("stream", "").lower() == "true":
                 return response.stream(
-                    self.stream_response(on_new_message, text, inbound.sender, input_channel, metadata),
-                    content_type="text/event-stream",
+                    self.stream_response(on_new_message, text, sender, input_channel, metadata),
+                    content_type="text/event-stream", headers=headers,
                 )
             collector = self.output_channel_for(request)
-            await self.handle(on_new_message, collector, text, inbound.sender, input_channel, metadata)
-            return response.json(collector.messages)
+            await self.handle(on_new_message, collector, text, sender, input_channel, metadata)
+            return response.json(collector.messages, headers=headers)
 
         self.add_routes(blueprint)
         return blueprint

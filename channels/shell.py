@@ -24,6 +24,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 
 from channels.media import TOO_LARGE, safe_filename, var_dir
+from channels.sessions import SESSION_HEADER
 from vision_models.imaging import MAX_FILE_BYTES
 
 DEFAULT_URL = "http://localhost:5005/webhooks/qaid_rest/webhook"
@@ -97,6 +98,7 @@ class ShellClient:
         self.out = out
         self.http = requests.Session()
         self.buttons: list[dict[str, Any]] = []
+        self.session_token: str | None = None
 
     def say(self, text: str) -> None:
         """Print one line for the user."""
@@ -107,6 +109,7 @@ class ShellClient:
         data = {"sender": self.sender, "input_channel": "shell"}
         if outgoing.text:
             data["message"] = outgoing.text
+        headers = {SESSION_HEADER: self.session_token} if self.session_token else {}
         try:
             if outgoing.image is not None:
                 if outgoing.image.stat().st_size > MAX_FILE_BYTES:
@@ -114,15 +117,17 @@ class ShellClient:
                     return
                 with outgoing.image.open("rb") as handle:
                     files = {"image": (outgoing.image.name, handle)}
-                    resp = self.http.post(self.url, data=data, files=files, timeout=REQUEST_TIMEOUT_S)
+                    resp = self.http.post(self.url, data=data, files=files, headers=headers,
+                                          timeout=REQUEST_TIMEOUT_S)
             else:
-                resp = self.http.post(self.url, data=data, timeout=REQUEST_TIMEOUT_S)
+                resp = self.http.post(self.url, data=data, headers=headers, timeout=REQUEST_TIMEOUT_S)
         except OSError as exc:
             self.say(f"Could not send: {exc}. Is the assistant running (make run)?")
             return
         if resp.status_code != 200:
             self.say(f"The assistant answered with HTTP {resp.status_code}: {resp.text[:200]}")
             return
+        self.session_token = resp.headers.get(SESSION_HEADER) or self.session_token
         self.show(resp.json())
 
     def show(self, messages: list[dict[str, Any]]) -> None:

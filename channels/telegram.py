@@ -22,7 +22,6 @@ import re
 from typing import Any
 
 import aiohttp
-from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -31,7 +30,7 @@ from channels.buttons import ButtonPayloads
 from channels.download import fetch_media
 from channels.intake import location_metadata
 from channels.media import MediaStore, check_declared_type, check_size, content_type_for
-from channels.provider import CHOOSE, OnNewMessage, ProviderInput
+from channels.provider import CHOOSE, NamespacedOutput, OnNewMessage, ProviderInput
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name
 from vision_models.imaging import ImageError
@@ -92,8 +91,10 @@ class TelegramApi:
         return await fetch_media(self.session, f"{self.api_base}/file/bot{self.token}/{file_path}")
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(NamespacedOutput):
     """Sends text, inline keyboards and photos to a Telegram chat."""
+
+    namespace = "telegram"
 
     @classmethod
     def name(cls) -> str:

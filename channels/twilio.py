@@ -23,7 +23,6 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 from multidict import MultiDict
-from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -37,7 +36,7 @@ from channels.media import (
     check_declared_type,
     image_error_metadata,
 )
-from channels.provider import OnNewMessage, ProviderInput
+from channels.provider import NamespacedOutput, OnNewMessage, ProviderInput
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name, signed_media_url
 from vision_models.imaging import ImageError
@@ -51,8 +50,10 @@ MAX_BODY = 1600
 TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
-class TwilioOutput(OutputChannel):
+class TwilioOutput(NamespacedOutput):
     """Sends WhatsApp messages through Twilio's Messages API."""
+
+    namespace = "twilio"
 
     @classmethod
     def name(cls) -> str:

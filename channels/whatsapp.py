@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -41,7 +40,7 @@ from channels.media import (
     check_size,
     content_type_for,
 )
-from channels.provider import CHOOSE, OnNewMessage, ProviderInput
+from channels.provider import CHOOSE, NamespacedOutput, OnNewMessage, ProviderInput
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name
 from vision_models.imaging import ImageError
@@ -136,8 +135,10 @@ class GraphApi:
         return data
 
 
-class WhatsAppCloudOutput(OutputChannel):
+class WhatsAppCloudOutput(NamespacedOutput):
     """Sends text, reply buttons / lists and images to a WhatsApp user."""
+
+    namespace = "whatsapp"
 
     @classmethod
     def name(cls) -> str:

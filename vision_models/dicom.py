@@ -12,6 +12,7 @@ UIDs are regenerated and the removal is recorded in the file.
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,13 @@ UNSUPPORTED = ImageError(
     "This DICOM image is stored in a way I cannot display; please export it as PNG or JPEG and send that.",
 )
 TOO_MANY_PIXELS = ImageError("too_many_pixels", "The image dimensions are too large; please send a smaller image.")
+# Transfer syntaxes refused before the data set is parsed: a deflated data set is inflated whole by pydicom,
+# so 20 MB on the wire can become gigabytes in memory (a zip bomb).
+REFUSED_TRANSFER_SYNTAXES = {pydicom.uid.DeflatedExplicitVRLittleEndian}
+# Explicit VRs whose length field is 4 bytes after 2 reserved ones (PS3.5 7.1.2).
+LONG_LENGTH_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+# The whole decoded pixel buffer (rows x columns x samples x frames x bytes per sample) a file may declare.
+MAX_PIXEL_BUFFER_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,29 @@ class RenderedDicom:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def transfer_syntax(data: bytes) -> str | None:
+    """The TransferSyntaxUID of a Part 10 file, read from its file meta group alone (nothing is inflated).
+
+    The group (0002) always uses explicit VR little endian (PS3.10 7.1); None when the element is absent.
+    """
+    offset = 132
+    while offset + 8 <= len(data):
+        group, element = struct.unpack_from("<HH", data, offset)
+        if group != 0x0002:
+            return None
+        if data[offset + 4 : offset + 6] in LONG_LENGTH_VRS:
+            (length,), start = struct.unpack_from("<I", data, offset + 8), offset + 12
+        else:
+            (length,), start = struct.unpack_from("<H", data, offset + 6), offset + 8
+        if element == 0x0010:
+            return data[start : start + length].rstrip(b"\x00 ").decode("ascii", "replace")
+        offset = start + length
+    return None
+
+
 def _read(data: bytes) -> Dataset:
+    if transfer_syntax(data) in REFUSED_TRANSFER_SYNTAXES:
+        raise ImageError(UNSUPPORTED.code, UNSUPPORTED.reason)
     try:
         return pydicom.dcmread(io.BytesIO(data), force=False)
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -96,9 +126,11 @@ def _pixels(ds: Dataset) -> np.ndarray:
     rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     if rows < 1 or columns < 1:
         raise ImageError(UNREADABLE.code, UNREADABLE.reason)
-    if rows * columns > MAX_PIXELS:
-        raise ImageError(TOO_MANY_PIXELS.code, TOO_MANY_PIXELS.reason)
     frames = int(ds.get("NumberOfFrames", 1) or 1)
+    samples, bits = int(ds.get("SamplesPerPixel", 1) or 1), int(ds.get("BitsAllocated", 8) or 8)
+    buffer_bytes = rows * columns * max(samples, 1) * max(frames, 1) * max(bits // 8, 1)
+    if rows * columns > MAX_PIXELS or buffer_bytes > MAX_PIXEL_BUFFER_BYTES:
+        raise ImageError(TOO_MANY_PIXELS.code, TOO_MANY_PIXELS.reason)
     try:
         array = ds.pixel_array if frames == 1 else pydicom.pixels.pixel_array(ds, index=frames // 2)
     except (NotImplementedError, RuntimeError, ImportError) as exc:

@@ -43,6 +43,10 @@ class ScriptedBot:
         self.overlay_url = overlay_url
         self.received: list[dict[str, Any]] = []
 
+    async def exists(self, sender_id: str) -> bool:
+        """The tracker store's question, so the channel checks session tokens as under ``rasa run``."""
+        return any(entry["sender"] == sender_id for entry in self.received)
+
     async def handle_message(self, message: UserMessage) -> None:
         self.received.append({"text": message.text, "sender": message.sender_id, "metadata": message.metadata})
         out, sender, metadata = message.output_channel, message.sender_id, message.metadata or {}
@@ -79,7 +83,7 @@ def main() -> None:
 
     bot = ScriptedBot(f"{base}/media/{overlay.name}")
     app = Sanic("qaid_browser_fake_rasa")
-    app.ctx.agent = SimpleNamespace(handle_message=bot.handle_message)
+    app.ctx.agent = SimpleNamespace(handle_message=bot.handle_message, tracker_store=bot)
     register([WebChatInput.from_credentials({"title": "Q&Aid test"})], app, route="/webhooks/")
 
     @app.get("/__received")

@@ -158,7 +158,7 @@ test("upload an image, ask a question, see the answer and the overlay; survives 
   assert.match(last.metadata.image.path, /^media\/[0-9a-f]{64}\.png$/);
 
   const sender = await page.evaluate(() => window.QAidWebChat.senderId());
-  assert.equal(last.sender, sender);
+  assert.equal(last.sender, "webchat:" + sender);
   await page.reload();
   await botMessage(page, "Canned answer").waitFor();
   assert.equal(await page.evaluate(() => window.QAidWebChat.senderId()), sender);

@@ -55,12 +55,13 @@ def test_consultation_over_rest(stack: Stack) -> None:
 
     outbox = Outbox(f"sqlite:///{stack.var_dir / 'outbox.sqlite'}", dead_letter_after_s=86400)
     inbox = InboxStore(f"sqlite:///{stack.var_dir / 'inbox.sqlite'}")
-    queued = outbox.find(conversation_id=sender)
+    conversation = f"rest:{sender}"  # the REST channel's namespace
+    queued = outbox.find(conversation_id=conversation)
     assert len(queued) == 1
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and outbox.find(conversation_id=sender)[0].status != "delivered":
+    while time.monotonic() < deadline and outbox.find(conversation_id=conversation)[0].status != "delivered":
         time.sleep(0.5)
-    assert outbox.find(conversation_id=sender)[0].status == "delivered"
-    received = [item for item in inbox.find() if item.conversation_id == sender]
+    assert outbox.find(conversation_id=conversation)[0].status == "delivered"
+    received = [item for item in inbox.find() if item.conversation_id == conversation]
     assert len(received) == 1
     assert "head_ct" in received[0].body or "brain_mri" in received[0].body

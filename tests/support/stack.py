@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from channels.sessions import SESSION_HEADER
+
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
 
@@ -41,16 +43,21 @@ class Stack:
     var_dir: Path
     log: list[str] = field(default_factory=list)
     startup_s: float = 0.0
+    sessions: dict[str, str] = field(default_factory=dict)  # sender -> session token the channel issued
 
     @property
     def webhook(self) -> str:
         return f"http://localhost:{self.rasa_port}/webhooks/qaid_rest/webhook"
 
     def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None, timeout: float = 120) -> list[dict]:
-        """Send one user message; returns the bot messages."""
+        """Send one user message as ``sender`` (with its session token once issued); returns the bot messages."""
         body = json.dumps({"sender": sender, "message": text, "metadata": metadata or {}}).encode()
-        request = urllib.request.Request(self.webhook, data=body, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if sender in self.sessions:
+            headers[SESSION_HEADER] = self.sessions[sender]
+        request = urllib.request.Request(self.webhook, data=body, headers=headers)
         with urllib.request.urlopen(request, timeout=timeout) as response:
+            self.sessions[sender] = response.headers.get(SESSION_HEADER) or self.sessions.get(sender, "")
             return json.loads(response.read())
 
     def send_image(self, sender: str, data: bytes, filename: str, caption: str = "/send_image") -> list[dict]:

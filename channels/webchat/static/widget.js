@@ -51,8 +51,10 @@
     }
     return "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
   }
+  var SESSION_HEADER = "X-Qaid-Session";
   var senderId = load("sender", null) || newSenderId();
   save("sender", senderId);
+  var sessionToken = load("session", null); // issued by the server with the conversation's first answer
   var history = load("history", []);
 
   // ---- DOM helpers -----------------------------------------------------------------------------------
@@ -301,6 +303,9 @@
       }
       var xhr = new XMLHttpRequest();
       xhr.open("POST", webhookUrl);
+      if (sessionToken) {
+        xhr.setRequestHeader(SESSION_HEADER, sessionToken);
+      }
       xhr.timeout = REQUEST_TIMEOUT_MS;
       xhr.responseType = "json";
       if (file && xhr.upload) {
@@ -312,6 +317,11 @@
       }
       xhr.onload = function () {
         if (xhr.status === 200 && Array.isArray(xhr.response)) {
+          var issued = xhr.getResponseHeader(SESSION_HEADER);
+          if (issued && issued !== sessionToken) {
+            sessionToken = issued;
+            save("session", sessionToken);
+          }
           resolve(xhr.response);
         } else {
           reject(new Error(xhr.status === 413 ? "This file is too large to upload." :
@@ -449,6 +459,8 @@
   resetButton.addEventListener("click", function () {
     senderId = newSenderId();
     save("sender", senderId);
+    sessionToken = null;
+    save("session", null);
     history = [];
     persist();
     while (log.firstChild) {

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.stack import free_port
 
 
 @dataclass
@@ -39,7 +34,7 @@ class FakeServer:
     async def start(self) -> FakeServer:
         self.runner = web.AppRunner(self.app, access_log=None)
         await self.runner.setup()
-        port = _free_port()
+        port = free_port()
         await web.TCPSite(self.runner, "127.0.0.1", port).start()
         self.base_url = f"http://127.0.0.1:{port}"
         return self

@@ -12,6 +12,7 @@ from qaid_channel_testkit import dicom_bytes, png_bytes
 from rasa.core.channels.channel import UserMessage
 
 from channels.rest import MediaRestInput
+from channels.sessions import SESSION_HEADER
 from channels.settings import ChannelSettings
 from channels.signing import signed_media_url
 
@@ -30,10 +31,10 @@ async def test_plain_text_message_is_passed_through(serve, http, media_store):
     async with http.post(server.base_url + WEBHOOK, json={"sender": "p1", "message": "hello"}) as resp:
         assert resp.status == 200
         body = await resp.json()
-    assert body[0] == {"recipient_id": "p1", "text": "got: hello"}
+    assert body[0] == {"recipient_id": "rest:p1", "text": "got: hello"}
     assert body[1]["image"].endswith("/media/x.png")
     message = server.bot.messages[0]
-    assert (message.text, message.sender_id, message.input_channel) == ("hello", "p1", "qaid_rest")
+    assert (message.text, message.sender_id, message.input_channel) == ("hello", "rest:p1", "qaid_rest")
     assert message.metadata == {}
 
 
@@ -138,9 +139,11 @@ async def test_location_metadata_is_validated(serve, http, media_store):
     server = await serve(MediaRestInput(store=media_store))
     good = {"sender": "p8", "metadata": {"location": {"latitude": "52.5", "longitude": 13.4}}}
     bad = {"sender": "p8", "message": "hi", "metadata": {"location": {"latitude": 500, "longitude": 0}}}
+    headers = {}
     for payload in (good, bad):
-        async with http.post(server.base_url + WEBHOOK, json=payload) as resp:
+        async with http.post(server.base_url + WEBHOOK, json=payload, headers=headers) as resp:
             assert resp.status == 200
+            headers = {SESSION_HEADER: resp.headers[SESSION_HEADER]}
     first, second = server.bot.messages
     assert first.text == "/give_location"
     assert first.metadata == {"location": {"latitude": 52.5, "longitude": 13.4}}

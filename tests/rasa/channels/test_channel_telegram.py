@@ -70,7 +70,8 @@ async def test_photo_with_caption_fetches_largest_size(serve, http, media_store,
     await channel.workers.drain()
     message = server.bot.messages[0]
     digest = hashlib.sha256(data).hexdigest()
-    assert (message.text, message.sender_id, message.input_channel) == ("Is this normal?", "1111111", "qaid_telegram")
+    expected = ("Is this normal?", "telegram:1111111", "qaid_telegram")
+    assert (message.text, message.sender_id, message.input_channel) == expected
     assert message.metadata == {
         "image": {
             "path": f"media/{digest}.jpg",

@@ -72,7 +72,8 @@ async def test_image_with_caption_downloaded_with_account_credentials(serve, htt
     await channel.workers.drain()
     received = server.bot.messages[0]
     digest = hashlib.sha256(data).hexdigest()
-    assert (received.text, received.sender_id, received.input_channel) == ("Is this broken?", USER, "qaid_twilio")
+    expected = ("Is this broken?", f"twilio:{USER}", "qaid_twilio")
+    assert (received.text, received.sender_id, received.input_channel) == expected
     assert received.metadata == {"image": {"path": f"media/{digest}.jpg", "sha256": digest,
                                            "media_type": "image/jpeg", "size": len(data), "channel": "twilio"}}
     media, cdn = twilio.calls
@@ -161,9 +162,9 @@ async def test_outbound_text_numbered_buttons_and_signed_media(serve, http, medi
     async def reply(received: UserMessage) -> None:
         if received.text == "start":
             out = received.output_channel
-            await out.send_response(USER, {"text": "Share with a hospital?", "buttons": [
+            await out.send_response(f"twilio:{USER}", {"text": "Share with a hospital?", "buttons": [
                 {"title": "Yes", "payload": "/give_consent"}, {"title": "No", "payload": "/refuse_consent"}]})
-            await out.send_response(USER, {"image": f"http://localhost:5005/media/{overlay.name}"})
+            await out.send_response(f"twilio:{USER}", {"image": f"http://localhost:5005/media/{overlay.name}"})
 
     channel = channel_for(twilio, media_store)
     server = await serve(channel, reply=reply)

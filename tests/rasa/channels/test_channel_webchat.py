@@ -57,9 +57,9 @@ async def test_upload_and_reply_with_server_relative_media(serve, http, media_st
         assert resp.status == 200
         answer = await resp.json()
     assert answer == [
-        {"recipient_id": "browser-1", "text": "Here is the overlay."},
-        {"recipient_id": "browser-1", "image": f"/media/{overlay.name}"},
-        {"recipient_id": "browser-1", "image": "https://cdn.example.org/x.png"},
+        {"recipient_id": "webchat:browser-1", "text": "Here is the overlay."},
+        {"recipient_id": "webchat:browser-1", "image": f"/media/{overlay.name}"},
+        {"recipient_id": "webchat:browser-1", "image": "https://cdn.example.org/x.png"},
     ]
     message = server.bot.messages[0]
     assert message.input_channel == "webchat"

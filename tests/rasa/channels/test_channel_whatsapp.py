@@ -91,7 +91,8 @@ async def test_image_with_caption_is_downloaded_via_graph(serve, http, media_sto
     await channel.workers.drain()
     received = server.bot.messages[0]
     digest = hashlib.sha256(data).hexdigest()
-    assert (received.text, received.sender_id, received.input_channel) == ("Is this ok?", USER, "qaid_whatsapp")
+    expected = ("Is this ok?", f"whatsapp:{USER}", "qaid_whatsapp")
+    assert (received.text, received.sender_id, received.input_channel) == expected
     assert received.metadata == {"image": {"path": f"media/{digest}.jpg", "sha256": digest,
                                            "media_type": "image/jpeg", "size": len(data), "channel": "whatsapp"}}
     assert [c.method for c in graph.calls] == ["media_info", "download"]
@@ -197,12 +198,12 @@ async def test_outbound_buttons_lists_images_and_interactive_replies(serve, http
         out = received.output_channel
         if received.text != "start":
             return
-        await out.send_response(USER, {"text": "Consent?", "buttons": [
+        await out.send_response(f"whatsapp:{USER}", {"text": "Consent?", "buttons": [
             {"title": "Yes, I agree to share", "payload": "/give_consent"}, {"title": "No", "payload": long_payload}]})
-        await out.send_response(USER, {"text": "Pick one", "buttons": [
+        await out.send_response(f"whatsapp:{USER}", {"text": "Pick one", "buttons": [
             {"title": f"Hospital {i}", "payload": f"/choose_hospital{{\"n\": {i}}}"} for i in range(5)]})
-        await out.send_response(USER, {"image": f"http://localhost:5005/media/{overlay.name}"})
-        await out.send_response(USER, {"image": "https://example.org/a.png"})
+        await out.send_response(f"whatsapp:{USER}", {"image": f"http://localhost:5005/media/{overlay.name}"})
+        await out.send_response(f"whatsapp:{USER}", {"image": "https://example.org/a.png"})
 
     channel = channel_for(graph, media_store)
     server = await serve(channel, reply=reply)

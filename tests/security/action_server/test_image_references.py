@@ -23,7 +23,7 @@ from tests.support.actions import load_tracker
 from tests.support.media import put_in_media
 from tests.support.phantoms import head_phantom, png_bytes
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _secret_png(tmp_path: Path) -> Path:

@@ -1,0 +1,3 @@
+"""Fixtures for the channel attack tests (defined in :mod:`tests.support.channel_server`)."""
+
+from tests.support.channel_server import http, media_store, serve  # noqa: F401
