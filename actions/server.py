@@ -3,11 +3,17 @@
 ``python -m actions.server --port 5055`` registers every action in this package, loads the
 embedded hospitals' models once, starts the transcript delivery worker (and the embedded
 hospital inbox), and serves rasa-sdk's ``/webhook``, ``/actions`` and ``/health``.
+
+Only ``/health`` is open. Every other request must carry the shared secret in the
+``X-Qaid-Action-Secret`` header (:func:`qaid.state.action_secret`; ``python -m bot.cli`` configures
+the Rasa server to send it), else it is answered 401; compressed bodies are refused (415), and no
+CORS headers are sent: browsers have no business here.
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
 import logging
 import os
 import sys
@@ -15,17 +21,37 @@ import sys
 import torch
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from actions.runtime import get_services, stop_services
+from qaid.state import ACTION_SECRET_HEADER, action_secret
 
 logger = logging.getLogger("actions")
 
 
-def build_app():
-    """rasa-sdk's Sanic app with our actions registered and our services tied to its lifecycle."""
+OPEN_PATHS = {"/health"}
+
+
+def build_app(secret: bytes | None = None) -> Sanic:
+    """rasa-sdk's Sanic app with our actions registered, the shared secret required (default
+    :func:`qaid.state.action_secret`) and our services tied to its lifecycle."""
     executor = ActionExecutor()
     executor.register_package("actions")
-    app = create_app(executor)
+    app = create_app(executor, cors_origins="")
+    expected = secret if secret is not None else action_secret()
+
+    @app.on_request
+    async def require_secret(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_PATHS:
+            return None
+        given = request.headers.get(ACTION_SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, expected):
+            return response.json({"error": f"missing or wrong {ACTION_SECRET_HEADER}"}, status=401)
+        if request.headers.get("Content-Encoding", "identity").lower() != "identity":
+            return response.json({"error": "compressed bodies are not accepted"}, status=415)
+        return None
 
     @app.before_server_start
     async def start_services(*_: object) -> None:

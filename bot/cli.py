@@ -22,6 +22,9 @@ from typing import TextIO
 
 import yaml
 
+from qaid.state import ACTION_SECRET_HEADER, action_secret
+from qaid.state import var_dir as state_var_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
@@ -38,20 +41,22 @@ class Ports:
 
 
 def var_dir() -> Path:
-    """The git-ignored state folder (``QAID_VAR_DIR`` or ``<repo>/var``)."""
-    return Path(os.environ.get("QAID_VAR_DIR", ROOT / "var")).resolve()
+    """The git-ignored state folder (:func:`qaid.state.var_dir`), resolved."""
+    return state_var_dir().resolve()
 
 
 def write_runtime_endpoints(ports: Ports, state: Path) -> Path:
-    """Copy endpoints.yml with this run's action URL and tracker database path."""
+    """Copy endpoints.yml with this run's action URL, the action server's secret header and the tracker path."""
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
     endpoints["action_endpoint"]["url"] = f"http://localhost:{ports.actions}/webhook"
+    endpoints["action_endpoint"]["headers"] = {ACTION_SECRET_HEADER: action_secret(state).decode()}
     tracker = endpoints.get("tracker_store") or {}
     if tracker.get("dialect") == "sqlite":
         tracker["db"] = str(state / "rasa_tracker.db")
     out = state / "run" / "endpoints.yml"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    out.chmod(0o600)  # it holds the action server's secret
     return out
 
 

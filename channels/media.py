@@ -22,9 +22,9 @@ from urllib.parse import unquote
 
 from PIL import Image, UnidentifiedImageError
 
+from qaid.state import var_dir
 from vision_models.imaging import ACCEPTED_FORMATS, MAX_FILE_BYTES, ImageError, is_dicom
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 MEDIA_SUBDIR = "media"
 
 EXTENSIONS = {
@@ -47,11 +47,6 @@ NOT_AN_IMAGE = "This file is not an image I can read. Please send a JPEG or PNG 
 UNREADABLE = "I could not read this image; it may be damaged. Please send it again."
 EMPTY = "The file is empty; please send the image again."
 DOWNLOAD_FAILED = "I could not receive your image. Please try sending it again."
-
-
-def var_dir() -> Path:
-    """The shared storage root: ``$QAID_VAR_DIR`` or ``<repo>/var``."""
-    return Path(os.environ.get("QAID_VAR_DIR") or REPO_ROOT / "var")
 
 
 def sniff_media_type(data: bytes) -> str | None:

@@ -17,15 +17,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
-import secrets
 from pathlib import Path
 
-from channels.media import var_dir
+from qaid.state import state_secret
 
 SESSION_HEADER = "X-Qaid-Session"
 TOKEN_PREFIX = "v1."
-SECRET_FILE = Path("secrets") / "session.key"
+SECRET_NAME = "session.key"
 
 
 def namespaced(channel: str, sender: str) -> str:
@@ -40,23 +38,8 @@ def platform_id(channel: str, sender_id: str) -> str:
 
 
 def session_secret(state_dir: Path | None = None) -> bytes:
-    """``$QAID_SESSION_SECRET``, or a random key created on first start in ``<var>/secrets/session.key`` (0600)."""
-    configured = os.environ.get("QAID_SESSION_SECRET")
-    if configured:
-        return configured.encode()
-    path = (state_dir or var_dir()) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-        candidate.write_bytes(secrets.token_hex(32).encode())
-        candidate.chmod(0o600)
-        try:
-            os.link(candidate, path)  # first writer wins; a concurrent start reads the same key
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
-    return path.read_bytes().strip()
+    """``$QAID_SESSION_SECRET``, or the key kept in ``<var>/secrets/session.key`` (:mod:`qaid.state`)."""
+    return state_secret(SECRET_NAME, "QAID_SESSION_SECRET", state_dir)
 
 
 class SessionSigner:

@@ -23,8 +23,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 
-from channels.media import TOO_LARGE, safe_filename, var_dir
+from channels.media import TOO_LARGE, safe_filename
 from channels.sessions import SESSION_HEADER
+from qaid.state import var_dir
 from vision_models.imaging import MAX_FILE_BYTES
 
 DEFAULT_URL = "http://localhost:5005/webhooks/qaid_rest/webhook"

@@ -13,10 +13,14 @@ import yaml
 from bot.cli import Ports, Supervisor, wait_healthy, write_runtime_endpoints
 
 
-def test_runtime_endpoints_point_at_this_runs_ports_and_state(tmp_path: Path) -> None:
+def test_runtime_endpoints_point_at_this_runs_ports_and_state(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("QAID_ACTION_SECRET", raising=False)
     written = write_runtime_endpoints(Ports(rasa=6005, actions=6055), tmp_path)
     endpoints = yaml.safe_load(written.read_text())
     assert endpoints["action_endpoint"]["url"] == "http://localhost:6055/webhook"
+    secret = (tmp_path / "secrets" / "action.key").read_text()
+    assert endpoints["action_endpoint"]["headers"] == {"X-Qaid-Action-Secret": secret}
+    assert written.stat().st_mode & 0o777 == 0o600
     assert endpoints["tracker_store"]["db"] == str(tmp_path / "rasa_tracker.db")
     assert endpoints["tracker_store"]["type"] == "bot.tracker_store.ErasableSQLTrackerStore"
 

@@ -58,6 +58,9 @@ class RecordingNetwork:
     )
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
+    async def close(self) -> None:
+        """Nothing to release (the real network closes its HTTP sessions)."""
+
     async def screen(self, image_bytes: bytes, patient_location: Any = None) -> ImageScreening:
         self.calls.append(("screen", {"size": len(image_bytes)}))
         if not self.medical:
