@@ -22,6 +22,7 @@ from typing import TextIO
 
 import yaml
 
+from channels.media import MAX_REQUEST_BYTES
 from qaid.state import ACTION_SECRET_HEADER, action_secret
 from qaid.state import var_dir as state_var_dir
 
@@ -129,13 +130,21 @@ def wait_healthy(url: str, supervisor: Supervisor, timeout: float, label: str) -
     raise RuntimeError(f"{label} did not become healthy at {url} within {timeout:.0f} s.")
 
 
+def child_environment(ports: Ports, state: Path) -> dict[str, str]:
+    """The environment of both servers: this run's state folder and public URL, and Sanic's request-body limit
+    lowered to what a channel can use (``SANIC_REQUEST_MAX_SIZE``, read by every Sanic app at start-up)."""
+    env = dict(os.environ, QAID_VAR_DIR=str(state), QAID_PUBLIC_URL=f"http://localhost:{ports.rasa}")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
+    return env
+
+
 def start_stack(args: argparse.Namespace, supervisor: Supervisor) -> Ports:
     """Start the action server then the Rasa server; return once both are healthy."""
     ports = Ports(rasa=args.rasa_port, actions=args.action_port)
     state = var_dir()
     state.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, QAID_VAR_DIR=str(state), QAID_PUBLIC_URL=f"http://localhost:{ports.rasa}")
-    env.setdefault("PYTHONUNBUFFERED", "1")
+    env = child_environment(ports, state)
     endpoints = write_runtime_endpoints(ports, state)
     started = time.monotonic()
     supervisor.start("actions", [str(MODELS_PY), "-m", "actions.server", "--port", str(ports.actions)], env)

@@ -42,6 +42,9 @@ CONTENT_TYPES["jpeg"] = "image/jpeg"
 _MEDIA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.[A-Za-z0-9]{1,8}$")
 _STORED_PATH = re.compile(r"^media/([0-9a-f]{64}\.[a-z]{3,4})$")
 
+# The largest request body the Rasa server reads: a 20 MB image base64-encoded in JSON, plus 1 MB for the
+# rest. Larger bodies are refused (413) from their Content-Length, before they are read.
+MAX_REQUEST_BYTES = MAX_FILE_BYTES * 4 // 3 + 1024 * 1024
 TOO_LARGE = "The file is larger than 20 MB; please send a smaller image."
 NOT_AN_IMAGE = "This file is not an image I can read. Please send a JPEG or PNG photo, or a DICOM file."
 UNREADABLE = "I could not read this image; it may be damaged. Please send it again."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,12 +18,13 @@ from channels.media import MediaStore, image_error_metadata
 from channels.serving import MediaServingBlueprint
 from channels.sessions import namespaced, platform_id
 from channels.settings import ChannelSettings
-from channels.tasks import ConversationWorkers, SeenIds
+from channels.tasks import ConversationWorkers, Overloaded, SeenIds
 from vision_models.imaging import ImageError
 
 logger = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on my side. Please send your message again in a moment."
+BUSY = "I'm receiving a lot of messages right now and couldn't take that one. Please send it again in a minute."
 CHOOSE = "Please choose:"
 NOT_SUPPORTED = "I can read text, photos, image files and DICOM files, and shared locations. Please send one of those."
 
@@ -49,6 +51,7 @@ class ProviderInput(InputChannel):
         self.store = store or MediaStore()
         self.workers = ConversationWorkers()
         self.seen = SeenIds()
+        self._apologies: set[asyncio.Future] = set()
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
@@ -94,7 +97,17 @@ class ProviderInput(InputChannel):
             data = await download
         except ImageError as error:
             return image_error_metadata(error)
-        return image_metadata(self.store, data, self.media_channel, filename)
+        return await asyncio.to_thread(image_metadata, self.store, data, self.media_channel, filename)
+
+    def enqueue(self, sender: str, job: Callable[[], Awaitable[None]]) -> None:
+        """Queue ``job`` behind ``sender``'s earlier messages; when the queue is full, tell the patient instead."""
+        try:
+            self.workers.submit(sender, job)
+        except Overloaded as exc:
+            logger.warning("%s: shedding a message from %s (%s)", self.name(), sender, exc)
+            apology = asyncio.ensure_future(self.get_output_channel().send_text_message(sender, BUSY))
+            self._apologies.add(apology)
+            apology.add_done_callback(self._apologies.discard)
 
     @staticmethod
     def unsupported() -> dict[str, Any]:

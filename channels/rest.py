@@ -17,6 +17,7 @@ must send it back in that request header, or it is refused with 401 before anyth
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -202,7 +203,7 @@ class MediaRestInput(RestInput):
             sender = namespaced(self.media_channel, inbound.sender)
             if not await self.session_allowed(request, sender):
                 return response.json({"error": SESSION_REQUIRED}, status=401)
-            metadata = self.inbound_metadata(inbound)
+            metadata = await asyncio.to_thread(self.inbound_metadata, inbound)  # hashing, decoding, writing
             text = user_text(inbound.text, metadata)
             if not text:
                 return response.json({"error": "message or image is required"}, status=400)

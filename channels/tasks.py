@@ -10,20 +10,37 @@ from collections.abc import Awaitable, Callable, Hashable
 logger = logging.getLogger(__name__)
 
 
+MAX_PENDING = 1000  # jobs waiting or running in one channel process
+MAX_PENDING_PER_KEY = 10  # of one conversation: a flooding client cannot starve the others
+
+
+class Overloaded(RuntimeError):
+    """The job was not queued: too many are waiting, in all or for this conversation."""
+
+
 class ConversationWorkers:
     """Runs jobs in the background, one after another per conversation key, in arrival order.
 
     Providers expect a webhook to answer within seconds and retry otherwise; a photo followed by a
     question must still reach Rasa in that order even though the photo takes longer to download.
+    The queue is bounded (``max_pending`` in all, ``max_per_key`` per conversation): beyond that
+    :meth:`submit` raises :class:`Overloaded` instead of letting memory and latency grow without end.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_pending: int = MAX_PENDING, max_per_key: int = MAX_PENDING_PER_KEY) -> None:
+        self.max_pending = max_pending
+        self.max_per_key = max_per_key
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._waiting: dict[Hashable, int] = {}
         self._tasks: set[asyncio.Task] = set()
 
     def submit(self, key: Hashable, job: Callable[[], Awaitable[None]]) -> asyncio.Task:
-        """Schedule ``job`` after every job already submitted for ``key``; errors are logged."""
+        """Schedule ``job`` after every job already submitted for ``key``; errors are logged.
+
+        Raises :class:`Overloaded` when the queue is full, in all or for ``key``.
+        """
+        if len(self._tasks) >= self.max_pending or self._waiting.get(key, 0) >= self.max_per_key:
+            raise Overloaded(f"{len(self._tasks)} jobs pending, {self._waiting.get(key, 0)} for this conversation")
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
 

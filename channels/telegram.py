@@ -298,7 +298,7 @@ class TelegramInput(ProviderInput):
         chat_id = _chat_id(update)
         if chat_id is None:
             return
-        self.workers.submit(chat_id, lambda: self.handle_update(update, on_new_message))
+        self.enqueue(str(chat_id), lambda: self.handle_update(update, on_new_message))
 
     async def handle_update(self, update: dict[str, Any], on_new_message: OnNewMessage) -> None:
         """Turn a message or button press into a UserMessage with contract metadata."""

@@ -166,7 +166,7 @@ class TwilioWhatsAppInput(ProviderInput):
                 return response.text("unknown account", status=403)
             if _is_inbound_message(form) and self.seen.first_time(form.get("MessageSid")):
                 sender = str(form.get("From"))
-                self.workers.submit(sender, lambda: self.handle_message(form, on_new_message))
+                self.enqueue(sender, lambda: self.handle_message(form, on_new_message))
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return blueprint
@@ -204,7 +204,7 @@ class TwilioWhatsAppInput(ProviderInput):
             except ImageError as error:
                 first_error = first_error or image_error_metadata(error)
                 continue
-            result = image_metadata(self.store, data, self.media_channel)
+            result = await asyncio.to_thread(image_metadata, self.store, data, self.media_channel)
             if "image" in result:
                 return result
             first_error = first_error or result

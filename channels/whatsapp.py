@@ -289,7 +289,7 @@ class WhatsAppCloudInput(ProviderInput):
         sender, message_id = message.get("from"), message.get("id")
         if not sender or not self.seen.first_time(message_id):
             return
-        self.workers.submit(sender, lambda: self.handle_message(message, on_new_message))
+        self.enqueue(sender, lambda: self.handle_message(message, on_new_message))
 
     async def handle_message(self, message: dict[str, Any], on_new_message: OnNewMessage) -> None:
         """Turn one Cloud API message object into a UserMessage with contract metadata."""
