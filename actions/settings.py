@@ -9,12 +9,14 @@ Database URLs may contain ``{var_dir}``, replaced by the resolved storage folder
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -201,6 +203,26 @@ def _build(cls: type, values: dict[str, Any], where: str, **fixed: Any) -> Any:
         raise SettingsError(f"Invalid {where}: {exc}") from exc
 
 
+DEV_SECRET_PREFIX = "local-dev-secret"
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is this machine (``localhost``, 127.0.0.0/8 or ``::1``)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(hospital: str, what: str, url: str) -> None:
+    """Remote hospital and inbox URLs must be https: patient images and transcripts cross the network."""
+    if not is_loopback_url(url) and urlsplit(url).scheme != "https":
+        raise SettingsError(f"Hospital {hospital!r}: the {what} URL {url!r} must use https (or be on loopback).")
+
+
 def _hospital(entry: Any, index: int) -> HospitalConfig:
     if not isinstance(entry, dict) or not entry.get("name"):
         raise SettingsError(f"Hospital #{index + 1} needs at least a name.")
@@ -224,6 +246,13 @@ def _hospital(entry: Any, index: int) -> HospitalConfig:
         if not intake.get("url") or not intake.get("secret"):
             raise SettingsError(f"Hospital {name!r}: intake needs url and secret.")
         intake_config = IntakeConfig(url=str(intake["url"]), secret=str(intake["secret"]))
+        _check_url(name, "intake", intake_config.url)
+        if intake_config.secret.startswith(DEV_SECRET_PREFIX) and not is_loopback_url(intake_config.url):
+            raise SettingsError(f"Hospital {name!r}: the intake at {intake_config.url} is not on this machine, so it "
+                                f"needs its own secret, not the built-in {intake_config.secret!r} (set it in the "
+                                "environment, see services.yml).")
+    if url:
+        _check_url(name, "service", str(url))
     return HospitalConfig(
         name=name,
         city=str(entry.get("city", "")),

@@ -105,9 +105,10 @@ class RemoteHospital(Hospital):
                 raise HospitalError("circuit_open", f"{self.name} is failing; calls are paused.", 503)
             try:
                 data = _multipart(form) if form is not None else None
-                async with self._session.request(method, f"{self._base}{path}", data=data) as response:
+                async with self._session.request(method, f"{self._base}{path}", data=data,
+                                                 allow_redirects=False) as response:
                     body = await _json_body(response)
-                    if response.status < 400:
+                    if response.status < 300:  # redirects are not followed: a 3xx is an error
                         self._breaker.record_success()
                         return body
                     error = HospitalError(

@@ -146,7 +146,10 @@ class InboxHandler:
             return _error(404, "unknown_hospital", "No inbox for this hospital.")
         if (request.content_length or 0) > self.max_body_bytes:
             return _error(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
-        body = await request.content.read(self.max_body_bytes + 1)
+        try:
+            body = await request.read()  # the whole body (bounded by client_max_size), not what is buffered
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
         if len(body) > self.max_body_bytes:
             return _error(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
         timestamp = request.headers.get(TIMESTAMP_HEADER, "")

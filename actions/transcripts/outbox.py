@@ -197,15 +197,15 @@ class Outbox:
                 )
             )
 
-    def mark_failed(self, attempt: Attempt, next_attempt_at: float) -> str:
+    def mark_failed(self, attempt: Attempt, next_attempt_at: float, permanent: bool = False) -> str:
         """Record a failed attempt; the delivery is retried at ``next_attempt_at`` or, past its
-        dead-letter time, moved to ``dead``. Returns the new status."""
+        dead-letter time or when the failure is ``permanent``, moved to ``dead``. Returns the new status."""
         with self.engine.begin() as connection:
             self._record(connection, attempt)
             row = connection.execute(select(deliveries).where(deliveries.c.id == attempt.delivery_id)).first()
             if row is None or row.status != PENDING or row.lease_owner != attempt.worker:
                 return row.status if row is not None else DEAD  # settled or re-leased meanwhile
-            status = DEAD if attempt.attempted_at >= row.expires_at else PENDING
+            status = DEAD if permanent or attempt.attempted_at >= row.expires_at else PENDING
             connection.execute(
                 update(deliveries)
                 .where(deliveries.c.id == attempt.delivery_id)

@@ -35,5 +35,6 @@ def signed_headers(secret: str, body: bytes, idempotency_key: str, now_ms: int |
 
 
 def verify(secret: str, timestamp: str, body: bytes, presented: str) -> bool:
-    """Constant-time check of a presented signature."""
-    return hmac.compare_digest(signature(secret, timestamp, body), presented or "")
+    """Constant-time check of a presented signature; compared as bytes, so any header (non-ASCII too) is safe."""
+    given = (presented or "").encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(signature(secret, timestamp, body).encode("ascii"), given)

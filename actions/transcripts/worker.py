@@ -26,6 +26,17 @@ logger = logging.getLogger(__name__)
 SecretLookup = Callable[[str], "str | None"]
 
 
+# Answers that a retry cannot change (a redirect, or a refusal of the request itself): dead-lettered at once.
+TRANSIENT_CLIENT_ERRORS = {408, 409, 425, 429}
+
+
+def is_permanent_failure(status_code: int | None) -> bool:
+    """True for an inbox answer no retry will change: 3xx (redirects are not followed) and 4xx but 408/409/425/429."""
+    if status_code is None:
+        return False
+    return 300 <= status_code < 400 or (400 <= status_code < 500 and status_code not in TRANSIENT_CLIENT_ERRORS)
+
+
 def backoff_delay(attempt_number: int, base_s: float, max_s: float, rng: Callable[[], float] = random.random) -> float:
     """Delay before retry number ``attempt_number`` (1-based): ``min(max, base·2^(n-1))`` scaled by a
     random factor in [0.5, 1) ("equal jitter") so that failed deliveries do not retry in lockstep."""
@@ -83,7 +94,8 @@ class DeliveryWorker:
                 logger.info("Delivered %s to %s (attempt %d).", delivery.id, delivery.hospital, delivery.attempts + 1)
                 return
             delay = backoff_delay(delivery.attempts + 1, self.config.backoff_base_s, self.config.backoff_max_s)
-            status = await asyncio.to_thread(self.outbox.mark_failed, attempt, time.time() + delay)
+            permanent = is_permanent_failure(status_code)
+            status = await asyncio.to_thread(self.outbox.mark_failed, attempt, time.time() + delay, permanent)
             level = logging.ERROR if status == "dead" else logging.WARNING
             logger.log(level, "Delivery %s to %s failed (%s); %s.", delivery.id, delivery.hospital, error,
                        "dead-lettered" if status == "dead" else f"retry in {delay:.1f}s")
@@ -95,7 +107,7 @@ class DeliveryWorker:
         body = delivery.body.encode("utf-8")
         headers = signed_headers(secret, body, delivery.idempotency_key)
         try:
-            async with session.post(delivery.url, data=body, headers=headers) as response:
+            async with session.post(delivery.url, data=body, headers=headers, allow_redirects=False) as response:
                 text = await response.text()
                 if 200 <= response.status < 300:
                     return response.status, None
