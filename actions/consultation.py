@@ -16,6 +16,7 @@ from actions.patient import hospital_lines
 from actions.runtime import Services, get_services
 from actions.transcripts.build import transcript_from_events
 from actions.wording import DISCLAIMER, summary_lines
+from qaid.events import ERASED_EVENT
 
 logger = logging.getLogger(__name__)
 
@@ -221,14 +222,18 @@ class ActionDeleteData(Action):
         references = [{"path": r.get("overlay_path") or r.get("path")} for r in recorded if r]
         references += [{"path": r["source_path"]} for r in recorded if r and r.get("source_path")]
         failed = await asyncio.to_thread(services.intake.erase, tracker.sender_id, *references)
-        removed = await asyncio.to_thread(services.transcripts.delete_conversation, tracker.sender_id)
-        logger.info("Erased conversation %s (%d transcripts, %d files failed).",
-                    tracker.sender_id, removed, len(failed))
+        unreached = await services.transcripts.erase_conversation(tracker.sender_id)
+        logger.info("Erased conversation %s (%d files and %d hospitals failed).",
+                    tracker.sender_id, len(failed), len(unreached))
+        problems = []
         if failed:
-            dispatcher.utter_message(
-                text=f"Your transcript and this conversation's history are deleted, but {len(failed)} of your image "
-                "files could not be removed yet. Please say \"delete my data\" again in a few minutes."
-            )
-        else:
-            dispatcher.utter_message(text="Done: your images, transcript and this conversation's history are deleted.")
+            problems.append(f"{len(failed)} of your image files could not be removed yet; please say "
+                            '"delete my data" again in a few minutes')
+        if unreached:
+            problems.append(f"I could not reach {', '.join(unreached)} to delete the transcript sent there; "
+                            "please ask them directly")
+        text = "Done: your images, transcript and this conversation's history are deleted."
+        if problems:
+            text = "This conversation's history is deleted, but " + "; and ".join(problems) + "."
+        dispatcher.utter_message(text=text, json_message=ERASED_EVENT)
         return [AllSlotsReset(), SlotSet("data_erased", True)]

@@ -19,6 +19,7 @@ from channels.serving import MediaServingBlueprint
 from channels.sessions import namespaced, platform_id
 from channels.settings import ChannelSettings
 from channels.tasks import ConversationWorkers, Overloaded, SeenIds
+from qaid.events import EVENT_KEY
 from vision_models.imaging import ImageError
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,11 @@ class NamespacedOutput(OutputChannel):
     namespace = ""
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        """Send ``message`` to the platform id inside the namespaced ``recipient_id``."""
+        """Send ``message`` to the platform id inside the namespaced ``recipient_id``; Q&Aid's own events
+        (:mod:`qaid.events`) are for the web chat and are not sent to a messaging platform."""
+        custom = message.get("custom")
+        if isinstance(custom, dict) and EVENT_KEY in custom:
+            message = {k: v for k, v in message.items() if k != "custom"}
         await super().send_response(platform_id(self.namespace, recipient_id), message)
 
 

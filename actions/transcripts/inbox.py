@@ -5,7 +5,10 @@ transcript, fhir, html}``. Checks, in order: known hospital (404), size (413), s
 present (401), timestamp within the window (401), HMAC signature (401), signature not seen before
 (409, a replay), JSON object with the header's idempotency key and a transcript valid against
 ``schemas/transcript.schema.json`` (400/422). A valid envelope is stored once per idempotency key
-and acknowledged with 200 (``stored`` or ``duplicate``). ``GET /health`` reports liveness.
+and acknowledged with 200 (``stored`` or ``duplicate``). ``POST /erase/{hospital}``, signed the same way,
+with ``{"conversation_id": ...}``, deletes every transcript of that conversation the hospital received
+(the patient said "delete my data") and answers ``{"status": "erased", "removed": n}``. ``GET /health``
+reports liveness.
 """
 
 from __future__ import annotations
@@ -86,6 +89,18 @@ class InboxStore:
             return DUPLICATE
         return STORED
 
+    def erase(self, signature: str, hospital: str, conversation_id: str, now: float, window_s: float) -> int | None:
+        """Delete ``hospital``'s transcripts of ``conversation_id``; the count, or None for a replayed request."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(delete(signatures).where(signatures.c.seen_at < now - 2 * window_s))
+                connection.execute(insert(signatures).values(signature=signature, seen_at=now))
+                done = connection.execute(delete(received).where(
+                    (received.c.hospital == hospital) & (received.c.conversation_id == conversation_id)))
+                return int(done.rowcount or 0)
+        except IntegrityError:
+            return None
+
     def find(self, hospital: str | None = None, limit: int = 100) -> list[ReceivedTranscript]:
         """Stored transcripts, newest first."""
         query = select(received).order_by(received.c.received_at.desc()).limit(limit)
@@ -130,6 +145,10 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message}, status=status)
 
 
+def _refused(status: int, code: str, message: str) -> tuple[None, bytes, web.Response]:
+    return None, b"", _error(status, code, message)
+
+
 class InboxHandler:
     """The request handler, holding the store, accounts and limits."""
 
@@ -140,32 +159,38 @@ class InboxHandler:
         self.window_s = window_s
         self.validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
-    async def intake(self, request: web.Request) -> web.Response:
+    async def _signed_body(self, request: web.Request) -> tuple[InboxAccount | None, bytes, web.Response | None]:
+        """The account and the whole body of a request whose signature verifies, or the error to answer."""
         account = self.accounts.get(request.match_info["hospital"])
         if account is None:
-            return _error(404, "unknown_hospital", "No inbox for this hospital.")
+            return _refused(404, "unknown_hospital", "No inbox for this hospital.")
         if (request.content_length or 0) > self.max_body_bytes:
-            return _error(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
+            return _refused(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
         try:
             body = await request.read()  # the whole body (bounded by client_max_size), not what is buffered
         except web.HTTPRequestEntityTooLarge:
-            return _error(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
-        if len(body) > self.max_body_bytes:
-            return _error(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
+            return _refused(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
         timestamp = request.headers.get(TIMESTAMP_HEADER, "")
         presented = request.headers.get(SIGNATURE_HEADER, "")
-        key = request.headers.get(IDEMPOTENCY_HEADER, "")
         if not timestamp or not presented:
-            return _error(401, "missing_signature", f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required.")
+            return _refused(401, "missing_signature", f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required.")
         try:
             sent_at = int(timestamp) / 1000.0
         except ValueError:
-            return _error(401, "bad_timestamp", "The timestamp must be Unix time in milliseconds.")
-        now = time.time()
-        if abs(now - sent_at) > self.window_s:
-            return _error(401, "stale_timestamp", f"The timestamp is more than {self.window_s:.0f}s from now.")
+            return _refused(401, "bad_timestamp", "The timestamp must be Unix time in milliseconds.")
+        if abs(time.time() - sent_at) > self.window_s:
+            return _refused(401, "stale_timestamp", f"The timestamp is more than {self.window_s:.0f}s from now.")
         if not verify(account.secret, timestamp, body, presented):
-            return _error(401, "bad_signature", "The signature does not match.")
+            return _refused(401, "bad_signature", "The signature does not match.")
+        return account, body, None
+
+    async def intake(self, request: web.Request) -> web.Response:
+        account, body, problem = await self._signed_body(request)
+        if account is None:
+            return problem
+        now = time.time()
+        presented = request.headers[SIGNATURE_HEADER]
+        key = request.headers.get(IDEMPOTENCY_HEADER, "")
         envelope, problem = self._parse(body, key)
         if problem is not None:
             return problem
@@ -181,6 +206,20 @@ class InboxHandler:
         if outcome == REPLAY:
             return _error(409, "replay", "This request was already received.")
         return web.json_response({"status": outcome, "idempotency_key": key})
+
+    async def erase(self, request: web.Request) -> web.Response:
+        account, body, problem = await self._signed_body(request)
+        if account is None:
+            return problem
+        try:
+            conversation_id = json.loads(body)["conversation_id"]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            return _error(400, "malformed_json", f"The body must be {{\"conversation_id\": ...}}: {exc}.")
+        removed = await asyncio.to_thread(self.store.erase, request.headers[SIGNATURE_HEADER], account.hospital,
+                                          str(conversation_id), time.time(), self.window_s)
+        if removed is None:
+            return _error(409, "replay", "This request was already received.")
+        return web.json_response({"status": "erased", "removed": removed})
 
     def _parse(self, body: bytes, key: str) -> tuple[dict[str, Any], web.Response | None]:
         try:
@@ -209,6 +248,7 @@ def create_inbox_app(
     handler = InboxHandler(store, accounts, max_body_bytes, window_s)
     app = web.Application(client_max_size=max_body_bytes + 1)
     app.router.add_post("/intake/{hospital}", handler.intake)
+    app.router.add_post("/erase/{hospital}", handler.erase)
     app.router.add_get("/health", handler.health)
     return app
 

@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from actions.settings import Settings
@@ -22,6 +23,7 @@ from actions.transcripts.html import transcript_to_html
 from actions.transcripts.inbox import inbox_app_from_settings
 from actions.transcripts.model import Transcript
 from actions.transcripts.outbox import NewDelivery, Outbox
+from actions.transcripts.signing import signed_headers
 from actions.transcripts.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,13 @@ def envelope(transcript: Transcript | dict[str, Any], hospital: str, idempotency
         ensure_ascii=False,
         separators=(",", ":"),
     )
+
+
+def erase_url(intake_url: str) -> str:
+    """The inbox's erase route for an intake URL: ``.../intake/<slug>`` becomes ``.../erase/<slug>``."""
+    head, _, slug = intake_url.rstrip("/").rpartition("/")
+    base = head[: -len("/intake")] if head.endswith("/intake") else head
+    return f"{base}/erase/{slug}"
 
 
 def secret_lookup(settings: Settings):
@@ -108,6 +117,42 @@ class TranscriptService:
         """Erase a conversation's queued and sent deliveries from the outbox; returns how many."""
         self.outbox.create()
         return self.outbox.delete_conversation(conversation_id)
+
+    async def erase_conversation(self, conversation_id: str) -> list[str]:
+        """Erase a conversation everywhere: its outbox rows, then each copy a hospital inbox holds.
+
+        Queued deliveries are deleted first, so nothing more is sent; then every hospital the outbox had a
+        delivery for gets a signed ``POST /erase/<slug>`` (the intake URL with ``intake`` replaced by
+        ``erase``). Returns the names of the hospitals whose inbox could not confirm the erasure.
+        """
+        self.outbox.create()
+        deliveries = await asyncio.to_thread(self.outbox.find, None, conversation_id, 10_000)
+        await asyncio.to_thread(self.outbox.delete_conversation, conversation_id)
+        targets = {d.hospital: erase_url(d.url) for d in deliveries}
+        if not targets:
+            return []
+        body = json.dumps({"conversation_id": conversation_id}).encode()
+        timeout = aiohttp.ClientTimeout(total=self.settings.delivery.timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            confirmed = await asyncio.gather(*(self._erase_at(session, hospital, url, body, conversation_id)
+                                               for hospital, url in targets.items()))
+        return sorted(hospital for hospital, ok in zip(targets, confirmed, strict=True) if not ok)
+
+    async def _erase_at(self, session: aiohttp.ClientSession, hospital: str, url: str, body: bytes,
+                        conversation_id: str) -> bool:
+        secret = secret_lookup(self.settings)(hospital)
+        if not secret:
+            logger.error("No intake secret for %s: cannot ask it to erase %s.", hospital, conversation_id)
+            return False
+        headers = signed_headers(secret, body, f"erase:{conversation_id}")
+        try:
+            async with session.post(url, data=body, headers=headers, allow_redirects=False) as response:
+                if response.status == 200:
+                    return True
+                logger.error("%s refused to erase %s: HTTP %d.", hospital, conversation_id, response.status)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            logger.error("Could not reach %s to erase %s: %s.", hospital, conversation_id, exc)
+        return False
 
     async def start(self) -> None:
         """Create tables, start the embedded inbox and the delivery worker task (each when configured)."""

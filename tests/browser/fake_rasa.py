@@ -56,6 +56,9 @@ class ScriptedBot:
             await out.send_text_message(sender, f"I received your image ({metadata['image']['media_type']}).")
         elif message.text.startswith("/"):
             await out.send_text_message(sender, f"You chose {message.text}")
+        elif message.text == "delete my data":
+            await out.send_response(sender, {"text": "Done: your data is deleted.",
+                                             "custom": {"qaid_event": "conversation_erased"}})
         else:
             await out.send_response(sender, {"text": "Canned answer: the lesion is in the left frontal lobe.",
                                              "image": self.overlay_url})

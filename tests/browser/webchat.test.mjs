@@ -169,6 +169,18 @@ test("upload an image, ask a question, see the answer and the overlay; survives 
   await botMessage(page, "You chose /affirm").waitFor();
   assert.equal((await received()).at(-1).text, "/affirm");
   assert.equal(await page.locator(".buttons button", { hasText: "No" }).isDisabled(), true);
+
+  // "delete my data": the browser forgets the conversation too, keeping only the confirmation.
+  await page.locator("textarea.input").fill("delete my data");
+  await page.locator("textarea.input").press("Enter");
+  await botMessage(page, "Done: your data is deleted.").waitFor();
+  assert.notEqual(await page.evaluate(() => window.QAidWebChat.senderId()), sender);
+  assert.equal(await page.locator(".msg.user").count(), 0);
+  await page.reload();
+  await botMessage(page, "Done: your data is deleted.").waitFor();
+  assert.equal(await page.locator(".msg").count(), 1, "only the confirmation survives a reload");
+  const stored = await page.evaluate(() => JSON.stringify(Object.assign({}, window.localStorage)));
+  assert.ok(!stored.includes("lesion") && !stored.includes("scan.png"), stored);
   await context.close();
 });
 

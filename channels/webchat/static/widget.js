@@ -333,7 +333,13 @@
       xhr.send(data);
     });
   }
+  // The bot's "delete my data" answer carries this event: the browser forgets the conversation too
+  // (its history, sender id and session token), keeping only that answer on screen.
+  var ERASED_EVENT = "conversation_erased";
   function showReplies(messages) {
+    if (messages.some(function (m) { return m.custom && m.custom.qaid_event === ERASED_EVENT; })) {
+      startNewConversation();
+    }
     messages.forEach(function (message) {
       if (message.text || message.image || (message.buttons && message.buttons.length)) {
         add({ role: "bot", text: message.text, image: message.image, buttons: message.buttons });
@@ -456,7 +462,7 @@
     }
   });
 
-  resetButton.addEventListener("click", function () {
+  function startNewConversation() {
     senderId = newSenderId();
     save("sender", senderId);
     sessionToken = null;
@@ -469,6 +475,9 @@
     log.appendChild(empty);
     clearAttachment();
     showError("");
+  }
+  resetButton.addEventListener("click", function () {
+    startNewConversation();
     input.focus();
   });
 

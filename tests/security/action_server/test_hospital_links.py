@@ -1,4 +1,5 @@
-"""Attacks on the links to hospitals: plain-text or mis-secured transcripts, inbox parsing, stuck retries.
+"""Attacks on the links to hospitals: plain-text or mis-secured transcripts, inbox parsing, stuck retries,
+and copies left in hospital inboxes after "delete my data".
 
 Before the fix: an inbox URL on another host could be plain http and keep the built-in
 ``local-dev-secret-*`` secret; the inbox checked the signature over whatever part of the body happened to
@@ -21,7 +22,7 @@ from actions.settings import Settings, SettingsError, parse_settings
 from actions.transcripts.inbox import InboxStore, accounts_from_settings, create_inbox_app
 from actions.transcripts.model import Transcript
 from actions.transcripts.outbox import DEAD, PENDING, NewDelivery, Outbox
-from actions.transcripts.service import envelope
+from actions.transcripts.service import TranscriptService, envelope
 from actions.transcripts.signing import SIGNATURE_HEADER, signed_headers
 from actions.transcripts.worker import DeliveryWorker
 from tests.models.transcripts.conftest import services_config
@@ -107,3 +108,35 @@ async def test_a_permanent_refusal_is_dead_lettered_at_once(settings: Settings, 
         await server.close()
     [delivery] = outbox.find()
     assert delivery.status == expected and delivery.attempts == 1
+
+
+async def _delivered_to_both(settings: Settings, transcript: Transcript) -> TranscriptService:
+    service = TranscriptService.from_settings(settings)
+    service.queue(transcript, ["North", "South"])
+    async with aiohttp.ClientSession() as session:
+        assert await service.worker.deliver_due(session) == 2
+    return service
+
+
+async def test_delete_my_data_erases_the_copies_hospitals_received(settings: Settings, transcript: Transcript) -> None:
+    store = InboxStore(settings.inbox.database_url)
+    store.create()
+    app = create_inbox_app(store, accounts_from_settings(settings), settings.inbox.max_body_bytes,
+                           settings.inbox.timestamp_window_s)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.inbox.port).start()
+    try:
+        service = await _delivered_to_both(settings, transcript)
+        assert {item.hospital for item in store.find()} == {"North", "South"}
+        assert await service.erase_conversation(transcript.conversation_id) == []
+        assert store.find() == [] and service.outbox.find() == []
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_unreachable_inbox_is_named_not_hidden(settings: Settings, transcript: Transcript) -> None:
+    service = TranscriptService.from_settings(settings)
+    service.queue(transcript, ["North"])  # queued; the inbox is down
+    assert await service.erase_conversation(transcript.conversation_id) == ["North"]
+    assert service.outbox.find() == []  # nothing more will be sent
