@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from qaid.state import var_dir
 from vision_models.imaging import ACCEPTED_FORMATS, MAX_FILE_BYTES, ImageError, is_dicom
@@ -96,6 +96,30 @@ def _verify_raster(data: bytes) -> None:
         raise ImageError("unreadable", UNREADABLE) from exc
 
 
+# Formats whose camera metadata (EXIF with GPS position, XMP, comments, PNG text) is removed before storage,
+# and how each is re-encoded then. Other formats are stored as sent.
+REENCODED = {"image/jpeg": ("JPEG", {"quality": 95}), "image/png": ("PNG", {}), "image/webp": ("WEBP", {"quality": 95})}
+
+
+def strip_metadata(data: bytes, media_type: str) -> bytes:
+    """``data`` without EXIF (GPS included), XMP, comments or PNG text; the EXIF orientation is applied to the
+    pixels first, so a phone photo keeps its way up. Bytes without such metadata are returned unchanged."""
+    if media_type not in REENCODED:
+        return data
+    with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
+        text = getattr(image, "text", None) or {}
+        if not (image.getexif() or text or {"exif", "xmp", "XML:com.adobe.xmp", "comment"} & set(image.info)):
+            return data
+        upright = ImageOps.exif_transpose(image)
+        upright.info = {}  # Pillow re-writes comments and EXIF it finds here
+        fmt, options = REENCODED[media_type]
+        if "icc_profile" in image.info:
+            options = {**options, "icc_profile": image.info["icc_profile"]}
+        buffer = io.BytesIO()
+        upright.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
 def image_error_metadata(error: ImageError) -> dict[str, Any]:
     """The ``image_error`` metadata for an image a channel refused."""
     return {"image_error": {"code": error.code, "reason": error.reason}}
@@ -157,6 +181,7 @@ class MediaStore:
             raise ImageError("not_an_image", NOT_AN_IMAGE)
         if media_type != "application/dicom":
             _verify_raster(data)
+            data = strip_metadata(data, media_type)
         digest = hashlib.sha256(data).hexdigest()
         name = f"{digest}.{EXTENSIONS[media_type]}"
         target = self.root / name
