@@ -42,6 +42,7 @@ from channels.media import MediaStore, image_error_metadata
 from channels.serving import MediaServingBlueprint
 from channels.sessions import SESSION_HEADER, SessionSigner, namespaced, session_secret
 from channels.settings import ChannelSettings
+from channels.signing import local_media_name, signed_media_path, signed_media_url
 from vision_models.imaging import ImageError
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,23 @@ class InboundRequest:
     upload: bytes | None = None
     filename: str | None = None
     input_channel: str | None = None
+
+
+class MediaCollectingOutput(CollectingOutputChannel):
+    """Collects bot messages for the HTTP answer, turning links to our own media into signed links
+    (absolute, under the public URL; server-relative with ``relative``, for the web chat page)."""
+
+    def __init__(self, settings: ChannelSettings, relative: bool = False) -> None:
+        super().__init__()
+        self.settings = settings
+        self.relative = relative
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """Sign our own media URL, keep others."""
+        name = local_media_name(image, self.settings)
+        if name:
+            image = (signed_media_path if self.relative else signed_media_url)(self.settings, name)
+        await super().send_image_url(recipient_id, image, **kwargs)
 
 
 class MediaRestInput(RestInput):
@@ -181,7 +199,7 @@ class MediaRestInput(RestInput):
 
     def output_channel_for(self, request: Request) -> CollectingOutputChannel:
         """The collector that gathers bot replies for the HTTP response."""
-        return CollectingOutputChannel()
+        return MediaCollectingOutput(self.settings)
 
     def add_routes(self, blueprint: Blueprint) -> None:
         """Extra routes of subclasses (the web chat page and assets)."""

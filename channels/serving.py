@@ -1,4 +1,8 @@
-"""``GET /media/<name>``: serves the media store from the Rasa server, mounted once at the root."""
+"""``GET /media/<name>``: serves the media store from the Rasa server, mounted once at the root.
+
+Only signed, unexpired links (:mod:`channels.signing`) are served; anything else is a 403, so a file name
+(a content hash) alone gives nobody a patient's image.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from sanic.response import HTTPResponse
 
 from channels.media import MediaStore, content_type_for
 from channels.settings import ChannelSettings
-from channels.signing import verify_media_signature
+from qaid.media_links import verify_media_signature
 
 MEDIA_ROUTE = "/media/<name>"
 MEDIA_ROUTE_NAME = "qaid_media"
@@ -23,10 +27,8 @@ def add_media_route(app: Sanic, settings: ChannelSettings, store: MediaStore) ->
     app.ctx.qaid_media_route = True
 
     async def serve_media(request: Request, name: str) -> HTTPResponse:
-        signature = request.args.get("signature")
-        needs_signature = signature is not None or settings.require_signed_media
-        if needs_signature and not verify_media_signature(
-            settings.media_secret, name, request.args.get("expires"), signature
+        if not verify_media_signature(
+            settings.media_secret, name, request.args.get("expires"), request.args.get("signature")
         ):
             return response.json({"error": "invalid or expired signature"}, status=403)
         path = store.path_for(name)

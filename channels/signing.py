@@ -1,39 +1,25 @@
-"""Signed, expiring URLs for files in the media store (handed to third parties such as Twilio)."""
+"""Channel-side media links: signed with the channel settings' TTL (:mod:`qaid.media_links`), and
+recognising links to our own ``/media/<name>``."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from channels.settings import ChannelSettings
+from qaid import media_links
+from qaid.media_links import MEDIA_PATH_PREFIX, expiry
 
-MEDIA_PATH_PREFIX = "/media/"
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
-def media_signature(secret: str, name: str, expires: int) -> str:
-    """HMAC-SHA256 over ``<name>:<expires>``."""
-    return hmac.new(secret.encode(), f"{name}:{expires}".encode(), hashlib.sha256).hexdigest()
+def signed_media_path(settings: ChannelSettings, name: str, now: float | None = None) -> str:
+    """``/media/<name>?expires=..&signature=..`` valid for ``settings.signed_url_ttl_s`` (server-relative)."""
+    return media_links.signed_media_path(settings.media_secret, name, expiry(settings.signed_url_ttl_s, now))
 
 
 def signed_media_url(settings: ChannelSettings, name: str, now: float | None = None) -> str:
-    """``<public_url>/media/<name>?expires=..&signature=..`` valid for ``settings.signed_url_ttl_s``."""
-    expires = int((now if now is not None else time.time()) + settings.signed_url_ttl_s)
-    query = urlencode({"expires": expires, "signature": media_signature(settings.media_secret, name, expires)})
-    return f"{settings.public_url}{MEDIA_PATH_PREFIX}{name}?{query}"
-
-
-def verify_media_signature(
-    secret: str, name: str, expires: str | None, signature: str | None, now: float | None = None
-) -> bool:
-    """True when ``signature`` was made by :func:`media_signature` for ``name`` and has not expired."""
-    if not expires or not signature or not expires.isdigit():
-        return False
-    if int(expires) < (now if now is not None else time.time()):
-        return False
-    return hmac.compare_digest(media_signature(secret, name, int(expires)), signature)
+    """:func:`signed_media_path` under ``settings.public_url``."""
+    return f"{settings.public_url}{signed_media_path(settings, name, now)}"
 
 
 def local_media_name(url: str, settings: ChannelSettings) -> str | None:

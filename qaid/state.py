@@ -48,3 +48,9 @@ ACTION_SECRET_HEADER = "X-Qaid-Action-Secret"
 def action_secret(state_dir: Path | None = None) -> bytes:
     """The action server's shared secret: ``$QAID_ACTION_SECRET`` or ``<var>/secrets/action.key``."""
     return state_secret("action.key", "QAID_ACTION_SECRET", state_dir)
+
+
+def media_secret() -> str:
+    """The one media-link signing secret (:mod:`qaid.media_links`): ``$QAID_MEDIA_SECRET`` or
+    ``<var>/secrets/media.key`` (created on first start and kept, so links survive restarts and replicas)."""
+    return state_secret("media.key", "QAID_MEDIA_SECRET").decode()

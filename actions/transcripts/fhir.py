@@ -19,6 +19,8 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 
 from actions.transcripts.model import Transcript
+from qaid.media_links import transcript_media_url
+from qaid.state import media_secret
 
 QAID_SYSTEM = "https://qaid.example/fhir"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
@@ -44,8 +46,6 @@ def _text(value: str) -> dict[str, str]:
     return {"text": value}
 
 
-def _media_url(public_url: str, path: str | None, sha256: str) -> str:
-    return f"{public_url.rstrip('/')}/{path}" if path else f"{public_url.rstrip('/')}/media/{sha256}"
 
 
 def _patient(transcript: Transcript, ids: _Ids) -> dict[str, Any]:
@@ -188,7 +188,7 @@ def _observations(
     return entries
 
 
-def _media(transcript: Transcript, ids: _Ids, patient: str, public_url: str) -> list[dict[str, Any]]:
+def _media(transcript: Transcript, ids: _Ids, patient: str, public_url: str, secret: str) -> list[dict[str, Any]]:
     entries = []
     for image in transcript.images:
         media: dict[str, Any] = {
@@ -197,7 +197,7 @@ def _media(transcript: Transcript, ids: _Ids, patient: str, public_url: str) -> 
             "subject": {"reference": patient},
             "content": {
                 "contentType": image.media_type or "application/octet-stream",
-                "url": _media_url(public_url, image.path, image.sha256),
+                "url": transcript_media_url(public_url, secret, image.path, transcript.created_at),
                 "title": f"sha256:{image.sha256}",
             },
         }
@@ -211,8 +211,12 @@ def _media(transcript: Transcript, ids: _Ids, patient: str, public_url: str) -> 
     return entries
 
 
-def transcript_to_fhir(transcript: Transcript, public_url: str = "http://localhost:5005") -> dict[str, Any]:
-    """The transcript as a validated FHIR R4 Bundle (JSON dict); image URLs are under ``public_url``."""
+def transcript_to_fhir(
+    transcript: Transcript, public_url: str = "http://localhost:5005", secret: str | None = None
+) -> dict[str, Any]:
+    """The transcript as a validated FHIR R4 Bundle (JSON dict); image URLs are signed links under ``public_url``
+    (``secret``: the media secret, default :func:`qaid.state.media_secret`)."""
+    secret = secret if secret is not None else media_secret()
     ids = _Ids(transcript.transcript_id)
     patient = _patient(transcript, ids)
     patient_ref = patient["fullUrl"]
@@ -220,7 +224,7 @@ def transcript_to_fhir(transcript: Transcript, public_url: str = "http://localho
         ids("device"),
         {"resourceType": "Device", "deviceName": [{"name": "Q&Aid assistant", "type": "model-name"}]},
     )
-    media = _media(transcript, ids, patient_ref, public_url)
+    media = _media(transcript, ids, patient_ref, public_url, secret)
     media_refs = {image.sha256: ids("media", image.sha256) for image in transcript.images}
     observations = _observations(transcript, ids, patient_ref, device["fullUrl"], media_refs)
     entries = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 
 from actions.transcripts.model import Transcript
+from qaid.media_links import transcript_media_url
+from qaid.state import media_secret
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
@@ -14,9 +16,24 @@ STYLE = (
 )
 
 
+class _Markup(str):
+    """A cell that is already HTML (built from escaped parts), so :func:`_row` does not escape it again."""
+
+
 def _row(*cells: object, header: bool = False) -> str:
     tag = "th" if header else "td"
-    return "<tr>" + "".join(f"<{tag}>{escape('' if c is None else str(c))}</{tag}>" for c in cells) + "</tr>"
+    return "<tr>" + "".join(
+        f"<{tag}>{c if isinstance(c, _Markup) else escape('' if c is None else str(c))}</{tag}>" for c in cells
+    ) + "</tr>"
+
+
+def _picture(url: str | None, label: str) -> object:
+    """A thumbnail that opens the full image, for a signed media link; the label alone without one."""
+    if url is None:
+        return label
+    link = escape(url, quote=True)
+    return _Markup(f"<a href='{link}'><img src='{link}' alt='{escape(label, quote=True)}' "
+                   f"style='max-width:240px;max-height:240px'></a>")
 
 
 def _percent(value: float | None) -> str:
@@ -51,24 +68,26 @@ def _questions(transcript: Transcript) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
-def _images(transcript: Transcript) -> str:
+def _images(transcript: Transcript, public_url: str, secret: str) -> str:
     if not transcript.images:
         return "<p class='muted'>No images.</p>"
     rows = [_row("Image", "Type", "Confidence", "Received", "First look (models)", header=True)]
     for image in transcript.images:
         first_look = "; ".join(f"{f.get('key')}: {f.get('answer')}" for f in image.findings if f.get("answer"))
-        rows.append(_row(image.path or image.sha256[:12], image.display_name or image.label or "unknown",
+        url = transcript_media_url(public_url, secret, image.path, transcript.created_at)
+        rows.append(_row(_picture(url, image.sha256[:12]), image.display_name or image.label or "unknown",
                          _percent(image.confidence), image.received_at, first_look))
     return "<table>" + "".join(rows) + "</table>"
 
 
-def _segmentations(transcript: Transcript) -> str:
+def _segmentations(transcript: Transcript, public_url: str, secret: str) -> str:
     if not transcript.segmentations:
         return ""
     rows = [_row("Hospital", "Lesion pixels", "Brain pixels", "Lesion fraction", "Overlay", header=True)]
     for seg in transcript.segmentations:
+        overlay = transcript_media_url(public_url, secret, seg.overlay_path, transcript.created_at)
         rows.append(_row(seg.hospital, seg.lesion_pixels, seg.brain_pixels, f"{seg.lesion_fraction:.1%}",
-                         seg.overlay_path))
+                         _picture(overlay, "no overlay")))
     return "<h2>Lesion segmentation</h2><table>" + "".join(rows) + "</table>"
 
 
@@ -81,8 +100,12 @@ def _dialogue(transcript: Transcript) -> str:
     return f"<table>{turns}</table>" if turns else "<p class='muted'>No messages.</p>"
 
 
-def transcript_to_html(transcript: Transcript) -> str:
-    """The doctor-facing HTML page."""
+def transcript_to_html(
+    transcript: Transcript, public_url: str = "http://localhost:5005", secret: str | None = None
+) -> str:
+    """The doctor-facing HTML page; images and overlays are shown from signed links under ``public_url``
+    (``secret``: the media secret, default :func:`qaid.state.media_secret`)."""
+    secret = secret if secret is not None else media_secret()
     urgent = "<p class='urgent'>URGENT: red-flag symptoms reported</p>" if transcript.urgent else ""
     title = f"Q&amp;Aid consultation {escape(transcript.conversation_id)}"
     return (
@@ -91,7 +114,7 @@ def transcript_to_html(transcript: Transcript) -> str:
         f"<p class='muted'>Transcript {escape(transcript.transcript_id)} · {escape(transcript.started_at or '')}"
         f" – {escape(transcript.ended_at or '')}</p>"
         f"<p class='warn'>Model answers are for a doctor's review; they are not a diagnosis.</p>"
-        f"<h2>Patient</h2>{_facts(transcript)}<h2>Images</h2>{_images(transcript)}"
-        f"<h2>Questions</h2>{_questions(transcript)}{_segmentations(transcript)}"
+        f"<h2>Patient</h2>{_facts(transcript)}<h2>Images</h2>{_images(transcript, public_url, secret)}"
+        f"<h2>Questions</h2>{_questions(transcript)}{_segmentations(transcript, public_url, secret)}"
         f"<h2>Conversation</h2>{_dialogue(transcript)}</body></html>"
     )

@@ -39,7 +39,7 @@ def renderings(transcript: Transcript, public_url: str) -> dict[str, Any]:
     return {
         "transcript": transcript.to_dict(),
         "fhir": transcript_to_fhir(transcript, public_url),
-        "html": transcript_to_html(transcript),
+        "html": transcript_to_html(transcript, public_url),
     }
 
 

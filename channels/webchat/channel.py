@@ -25,32 +25,25 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.media import MediaStore
-from channels.rest import MediaRestInput
+from channels.rest import MediaCollectingOutput, MediaRestInput
 from channels.settings import ChannelSettings
-from channels.signing import MEDIA_PATH_PREFIX, local_media_name
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ASSETS = {"widget.js": "application/javascript; charset=utf-8", "widget.css": "text/css; charset=utf-8"}
 DEFAULT_TITLE = "Q&Aid"
 
 
-class WebChatOutput(CollectingOutputChannel):
-    """Collects bot messages for the HTTP answer; our media URLs become server-relative (``/media/<name>``)
-    so that the page works under whatever host name the browser used."""
+class WebChatOutput(MediaCollectingOutput):
+    """Collects bot messages for the HTTP answer; our media URLs become signed server-relative links
+    (``/media/<name>?expires=..&signature=..``) so that the page works under whatever host name the browser used."""
 
     def __init__(self, settings: ChannelSettings) -> None:
-        super().__init__()
-        self.settings = settings
+        super().__init__(settings, relative=True)
 
     @classmethod
     def name(cls) -> str:
         """Output channel name."""
         return "webchat"
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        """Rewrite our own media URL, keep others."""
-        name = local_media_name(image, self.settings)
-        await super().send_image_url(recipient_id, f"{MEDIA_PATH_PREFIX}{name}" if name else image, **kwargs)
 
 
 class WebChatInput(MediaRestInput):

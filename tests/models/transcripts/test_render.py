@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from html import escape
+from urllib.parse import parse_qs, urlsplit
 
 from fhir.resources.R4B.bundle import Bundle
 
 from actions.transcripts.fhir import transcript_to_fhir
 from actions.transcripts.html import transcript_to_html
 from actions.transcripts.model import Transcript
+from qaid.media_links import verify_media_signature
 
 
 def test_fhir_bundle_is_valid_r4_with_the_expected_resources(transcript: Transcript) -> None:
@@ -32,9 +36,15 @@ def test_patient_has_no_direct_identifiers(transcript: Transcript) -> None:
 
 
 def test_images_are_referenced_not_embedded(transcript: Transcript) -> None:
-    document = transcript_to_fhir(transcript, "https://chat.example.org")
+    document = transcript_to_fhir(transcript, "https://chat.example.org", secret="media-secret")
     [media] = [e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "Media"]
-    assert media["content"]["url"] == f"https://chat.example.org/media/{'a' * 64}.png"
+    link = urlsplit(media["content"]["url"])
+    assert (link.scheme, link.netloc, link.path) == ("https", "chat.example.org", f"/media/{'a' * 64}.png")
+    query = parse_qs(link.query)
+    assert verify_media_signature("media-secret", f"{'a' * 64}.png", query["expires"][0], query["signature"][0])
+    assert int(query["expires"][0]) - time.time() > 20 * 86400  # a doctor can open it for weeks
+    html = transcript_to_html(transcript, "https://chat.example.org", secret="media-secret")
+    assert f"<img src='{escape(media['content']['url'], quote=True)}'" in html
     assert "data" not in media["content"]
     answer = next(e["resource"] for e in document["entry"] if e["resource"].get("valueString") == "yes")
     assert answer["status"] == "preliminary" and answer["code"]["text"] == "Is there a tumour?"

@@ -12,6 +12,8 @@ from rasa.core.run import create_http_input_channels
 from rasa.shared.exceptions import RasaException
 
 from channels.rest import MediaRestInput
+from channels.settings import media_secret
+from channels.signing import signed_media_path
 from channels.telegram import TelegramInput
 from channels.twilio import TwilioWhatsAppInput
 from channels.webchat import WebChatInput
@@ -58,13 +60,15 @@ async def test_all_channels_load_and_serve_together(tmp_path, telegram, serve, h
     assert kinds == [MediaRestInput, WebChatInput, TelegramInput, WhatsAppCloudInput, TwilioWhatsAppInput]
     twilio = channels[-1]
     assert twilio.webhook_url == "https://bot.example.org/webhooks/qaid_twilio/webhook"
-    assert twilio.settings.media_secret == "shared-secret"
+    assert twilio.settings.media_secret == media_secret()  # one secret for every channel; the entry is ignored
     server = await serve(*channels, cors="*")
     for prefix in ("rest", "qaid_rest", "qaid_telegram", "qaid_whatsapp", "qaid_twilio"):
         async with http.get(f"{server.base_url}/webhooks/{prefix}/") as resp:
             assert resp.status == 200, prefix
     stored = media_store.store(png_bytes())
     async with http.get(f"{server.base_url}/media/{stored.name}") as resp:
+        assert resp.status == 403  # unsigned
+    async with http.get(server.base_url + signed_media_path(twilio.settings, stored.name)) as resp:
         assert resp.status == 200
     headers = {"Origin": "https://clinic.example.org"}
     async with http.post(f"{server.base_url}/webhooks/webchat/webhook", data={"sender": "s", "message": "hi"},

@@ -14,7 +14,7 @@ from rasa.core.channels.channel import UserMessage
 from channels.rest import MediaRestInput
 from channels.sessions import SESSION_HEADER
 from channels.settings import ChannelSettings
-from channels.signing import signed_media_url
+from channels.signing import signed_media_path, signed_media_url
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,7 +32,8 @@ async def test_plain_text_message_is_passed_through(serve, http, media_store):
         assert resp.status == 200
         body = await resp.json()
     assert body[0] == {"recipient_id": "rest:p1", "text": "got: hello"}
-    assert body[1]["image"].endswith("/media/x.png")
+    assert body[1]["image"].startswith("http://localhost:5005/media/x.png?expires=")  # our media: a signed link
+    assert "&signature=" in body[1]["image"]
     message = server.bot.messages[0]
     assert (message.text, message.sender_id, message.input_channel) == ("hello", "rest:p1", "qaid_rest")
     assert message.metadata == {}
@@ -171,20 +172,24 @@ async def test_malformed_requests_get_400(serve, http, media_store, kwargs):
 async def test_media_route_serves_stored_files_only(serve, http, media_store):
     stored = media_store.store(png_bytes())
     (media_store.root.parent / "secret.txt").write_text("do not serve")
-    server = await serve(MediaRestInput(store=media_store))
-    async with http.get(f"{server.base_url}/media/{stored.name}") as resp:
+    channel = MediaRestInput(store=media_store)
+    server = await serve(channel)
+    async with http.get(server.base_url + signed_media_path(channel.settings, stored.name)) as resp:
         assert resp.status == 200
         assert resp.headers["Content-Type"] == "image/png"
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         assert await resp.read() == png_bytes()
-    for name in ("..%2Fsecret.txt", "%2E%2E%2Fsecret.txt", "secret.txt", "missing.png"):
-        async with http.get(f"{server.base_url}/media/{name}") as resp:
+    for name in ("secret.txt", "missing.png"):  # even with a valid signature
+        async with http.get(server.base_url + signed_media_path(channel.settings, name)) as resp:
             assert resp.status == 404, name
+    for name in ("..%2Fsecret.txt", "%2E%2E%2Fsecret.txt"):
+        async with http.get(f"{server.base_url}/media/{name}") as resp:
+            assert resp.status in (403, 404), name
 
 
 async def test_media_route_checks_signatures(serve, http, media_store):
     stored = media_store.store(png_bytes())
-    settings = ChannelSettings(media_secret="s3cret", require_signed_media=True)
+    settings = ChannelSettings(media_secret="s3cret")
     server = await serve(MediaRestInput(settings, media_store))
     signed = signed_media_url(ChannelSettings(public_url=server.base_url, media_secret="s3cret"), stored.name)
     async with http.get(signed) as resp:

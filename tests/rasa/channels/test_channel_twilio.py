@@ -13,8 +13,8 @@ from rasa.core.channels.channel import UserMessage
 from twilio.request_validator import RequestValidator
 
 from channels.settings import ChannelSettings
-from channels.signing import verify_media_signature
 from channels.twilio import TwilioWhatsAppInput
+from qaid.media_links import verify_media_signature
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,6 +8,7 @@ from qaid_channel_testkit import png_bytes
 from rasa.core.channels.channel import UserMessage
 
 from channels.rest import MediaRestInput
+from channels.signing import signed_media_path
 from channels.webchat import WebChatInput
 
 pytestmark = pytest.mark.asyncio
@@ -56,9 +57,10 @@ async def test_upload_and_reply_with_server_relative_media(serve, http, media_st
     async with http.post(f"{server.base_url}{BASE}/webhook", data=form) as resp:
         assert resp.status == 200
         answer = await resp.json()
+    assert answer[1]["image"].startswith(f"/media/{overlay.name}?expires=")  # signed, server-relative
     assert answer == [
         {"recipient_id": "webchat:browser-1", "text": "Here is the overlay."},
-        {"recipient_id": "webchat:browser-1", "image": f"/media/{overlay.name}"},
+        {"recipient_id": "webchat:browser-1", "image": answer[1]["image"]},
         {"recipient_id": "webchat:browser-1", "image": "https://cdn.example.org/x.png"},
     ]
     message = server.bot.messages[0]
@@ -71,8 +73,9 @@ async def test_upload_and_reply_with_server_relative_media(serve, http, media_st
 
 async def test_webchat_and_rest_together_mount_media_once(serve, http, media_store):
     stored = media_store.store(png_bytes())
-    server = await serve(WebChatInput(store=media_store), MediaRestInput(store=media_store))
-    async with http.get(f"{server.base_url}/media/{stored.name}") as resp:
+    webchat = WebChatInput(store=media_store)
+    server = await serve(webchat, MediaRestInput(store=media_store))
+    async with http.get(server.base_url + signed_media_path(webchat.settings, stored.name)) as resp:
         assert resp.status == 200
     async with http.get(f"{server.base_url}/webhooks/qaid_rest/") as resp:
         assert await resp.json() == {"status": "ok"}
