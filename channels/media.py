@@ -23,6 +23,7 @@ from urllib.parse import unquote
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from qaid.state import var_dir
+from vision_models.dicom import deidentify
 from vision_models.imaging import ACCEPTED_FORMATS, MAX_FILE_BYTES, ImageError, is_dicom
 
 MEDIA_SUBDIR = "media"
@@ -179,7 +180,9 @@ class MediaStore:
         media_type = sniff_media_type(data)
         if media_type is None:
             raise ImageError("not_an_image", NOT_AN_IMAGE)
-        if media_type != "application/dicom":
+        if media_type == "application/dicom":
+            data = deidentify(data)  # the patient's name and ids never reach the disk
+        else:
             _verify_raster(data)
             data = strip_metadata(data, media_type)
         digest = hashlib.sha256(data).hexdigest()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
-import struct
 
+import numpy as np
 from PIL import Image
+
+from tests.support.dicom import dicom_file
 
 
 def png_bytes(size: int = 32, color: tuple = (200, 30, 30)) -> bytes:
@@ -21,6 +23,5 @@ def jpeg_bytes(size: int = 32) -> bytes:
 
 
 def dicom_bytes() -> bytes:
-    """A Part-10 header: 128-byte preamble, ``DICM`` and one explicit-VR group length element."""
-    element = struct.pack("<HH2sHI", 0x0002, 0x0000, b"UL", 4, 0)
-    return b"\x00" * 128 + b"DICM" + element
+    """A small CT slice as a Part-10 file, with the patient identity of :mod:`tests.support.dicom`."""
+    return dicom_file(np.full((16, 16), 200, dtype=np.uint16))

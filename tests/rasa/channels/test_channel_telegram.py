@@ -280,6 +280,6 @@ async def test_outbound_dicom_goes_as_a_document(serve, http, media_store, teleg
     await post_update(http, server, update(40, text="send it back"))
     await channel.workers.drain()
     document = telegram.named("sendDocument")[0]
-    assert document.files["document"] == dicom_bytes()
+    assert document.files["document"] == (media_store.root / stored.name).read_bytes()  # the de-identified copy
     assert document.data["document_content_type"] == "application/dicom"
     assert not telegram.named("sendPhoto")

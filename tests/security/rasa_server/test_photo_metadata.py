@@ -1,17 +1,21 @@
-"""Attack/audit: a phone photo of a screen carries the patient's home (EXIF GPS) and device into our store.
+"""Attack/audit: identifying data at rest in the media store before the patient has even consented.
 
-Channels now remove EXIF (GPS included), XMP, comments and PNG text before a JPEG, PNG or WebP is stored,
-turning the pixels upright by the EXIF orientation first; files without such metadata are stored unchanged.
+A phone photo of a screen carries the patient's home (EXIF GPS) and device; a DICOM file their name and
+hospital ids. Channels now remove EXIF (GPS included), XMP, comments and PNG text before a JPEG, PNG or WebP
+is stored, turning the pixels upright by the EXIF orientation first (files without such metadata are stored
+unchanged), and de-identify a DICOM file before it is written.
 """
 
 from __future__ import annotations
 
 import io
 
+import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from channels.media import MediaStore, strip_metadata
+from tests.support.dicom import PATIENT_ID, PATIENT_NAME, dicom_file
 
 GPS_IFD, ORIENTATION, MAKE = 0x8825, 0x0112, 0x010F
 
@@ -46,3 +50,12 @@ def test_png_text_is_removed_and_clean_files_are_stored_as_sent(media_store: Med
     clean = io.BytesIO()
     Image.new("L", (16, 16), 90).save(clean, format="PNG")
     assert strip_metadata(clean.getvalue(), "image/png") == clean.getvalue()
+
+
+def test_a_dicom_upload_is_stored_de_identified(media_store: MediaStore) -> None:
+    raw = dicom_file(np.full((32, 32), 300, dtype=np.uint16))
+    stored = media_store.store(raw)
+    data = (media_store.root / stored.name).read_bytes()
+    assert stored.media_type == "application/dicom"
+    assert PATIENT_NAME.encode() not in data and PATIENT_ID.encode() not in data
+    assert [p.name for p in media_store.root.iterdir()] == [stored.name]  # the original was never written
