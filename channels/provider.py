@@ -13,7 +13,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.intake import image_metadata, user_text
+from channels.intake import image_metadata, user_messages
 from channels.media import MediaStore, image_error_metadata
 from channels.serving import MediaServingBlueprint
 from channels.sessions import namespaced, platform_id
@@ -128,16 +128,15 @@ class ProviderInput(InputChannel):
         metadata: dict[str, Any],
         message_id: str | None = None,
     ) -> None:
-        """Hand one message to Rasa; if that fails, apologise to the patient instead of going silent."""
-        text = user_text(text, metadata)
-        if not text:
-            return
-        message = UserMessage(
-            text, output, namespaced(self.media_channel, sender), input_channel=self.name(), metadata=metadata,
-            message_id=message_id,
-        )
+        """Hand one inbound message to Rasa (an image with a caption as two, :func:`user_messages`); if that
+        fails, apologise to the patient instead of going silent."""
         try:
-            await on_new_message(message)
+            for index, (part, part_metadata) in enumerate(user_messages(text, metadata)):
+                part_id = message_id if index == 0 or message_id is None else f"{message_id}:caption"
+                await on_new_message(UserMessage(
+                    part, output, namespaced(self.media_channel, sender), input_channel=self.name(),
+                    metadata=part_metadata, message_id=part_id,
+                ))
         except Exception:
             logger.exception("%s: handling a message from %s failed", self.name(), sender)
             try:

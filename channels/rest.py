@@ -37,7 +37,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-from channels.intake import image_metadata, location_metadata, user_text
+from channels.intake import image_metadata, location_metadata, user_messages
 from channels.media import MediaStore, image_error_metadata
 from channels.serving import MediaServingBlueprint
 from channels.sessions import SESSION_HEADER, SessionSigner, namespaced, session_secret
@@ -222,18 +222,23 @@ class MediaRestInput(RestInput):
             if not await self.session_allowed(request, sender):
                 return response.json({"error": SESSION_REQUIRED}, status=401)
             metadata = await asyncio.to_thread(self.inbound_metadata, inbound)  # hashing, decoding, writing
-            text = user_text(inbound.text, metadata)
-            if not text:
+            parts = user_messages(inbound.text, metadata)  # an image with a caption: the image, then the caption
+            if not parts:
                 return response.json({"error": "message or image is required"}, status=400)
             input_channel = self.name()
             headers = {SESSION_HEADER: self.sessions.token(sender), "Access-Control-Expose-Headers": SESSION_HEADER}
             if request.args.get("stream", "").lower() == "true":
-                return response.stream(
-                    self.stream_response(on_new_message, text, sender, input_channel, metadata),
-                    content_type="text/event-stream", headers=headers,
-                )
+                streams = [self.stream_response(on_new_message, text, sender, input_channel, part_metadata)
+                           for text, part_metadata in parts]
+
+                async def stream_all(resp: Any) -> None:
+                    for stream in streams:
+                        await stream(resp)
+
+                return response.stream(stream_all, content_type="text/event-stream", headers=headers)
             collector = self.output_channel_for(request)
-            await self.handle(on_new_message, collector, text, sender, input_channel, metadata)
+            for text, part_metadata in parts:
+                await self.handle(on_new_message, collector, text, sender, input_channel, part_metadata)
             return response.json(collector.messages, headers=headers)
 
         self.add_routes(blueprint)

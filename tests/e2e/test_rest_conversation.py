@@ -50,6 +50,11 @@ def test_consultation_over_rest(stack: Stack) -> None:
     assert "hospitals answered" in answer or "hospital answered" in answer
     assert "%" in answer or "not sure enough" in answer
 
+    second = png_bytes(head_phantom(200))
+    captioned = texts(stack.send_image(sender, second, "second.png", caption="what organ is this?"))
+    assert "This looks like" in captioned  # the image is screened first...
+    assert "answered" in captioned or "not sure enough" in captioned  # ...then the caption is answered about it
+
     goodbye = texts(stack.say(sender, "bye"))
     assert "sent your transcript" in goodbye and "Goodbye" in goodbye
 

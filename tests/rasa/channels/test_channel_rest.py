@@ -48,9 +48,10 @@ async def test_multipart_upload_is_stored_content_addressed(serve, http, media_s
     form.add_field("image", data, filename="../../xray.png", content_type="image/jpeg")
     async with http.post(server.base_url + WEBHOOK, data=form) as resp:
         assert resp.status == 200
-    message = server.bot.messages[0]
+    message, caption = server.bot.messages  # an image with a caption: the image first, then the question
     digest = hashlib.sha256(data).hexdigest()
-    assert message.text == "is there a fracture?"
+    assert message.text == "/send_image"
+    assert (caption.text, caption.metadata) == ("is there a fracture?", {})
     assert message.metadata == {
         "image": {
             "path": f"media/{digest}.png",

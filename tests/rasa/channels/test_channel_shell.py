@@ -65,11 +65,12 @@ async def test_repl_uploads_images_and_saves_bot_images(serve, media_store, scan
     script = f"{dicom}\n2\n/image '{scan}' where is it?\n/quit\nnever sent\n"
     await asyncio.to_thread(client.repl, io.StringIO(script))
 
-    first, choice, question = server.bot.messages
+    first, choice, scan_message, question = server.bot.messages
     assert first.text == "/send_image" and first.metadata["image"]["channel"] == "shell"
     assert first.metadata["image"]["media_type"] == "application/dicom"
     assert choice.text == "/deny"
-    assert question.text == "where is it?" and question.metadata["image"]["filename"] == "knee x-ray.png"
+    assert scan_message.text == "/send_image" and scan_message.metadata["image"]["filename"] == "knee x-ray.png"
+    assert question.text == "where is it?" and "image" not in question.metadata
     printed = output.getvalue()
     assert "Q&Aid: Got it. Share it?\n  1. Yes\n  2. No\n" in printed
     saved = tmp_path / "saved" / overlay.name

@@ -68,10 +68,11 @@ async def test_photo_with_caption_fetches_largest_size(serve, http, media_store,
     server = await serve(channel)
     assert await post_update(http, server, update(1, photo=PHOTO_SIZES, caption="Is this normal?")) == 200
     await channel.workers.drain()
-    message = server.bot.messages[0]
+    message, caption = server.bot.messages  # an image with a caption: the image first, then the question
     digest = hashlib.sha256(data).hexdigest()
-    expected = ("Is this normal?", "telegram:1111111", "qaid_telegram")
+    expected = ("/send_image", "telegram:1111111", "qaid_telegram")
     assert (message.text, message.sender_id, message.input_channel) == expected
+    assert (caption.text, caption.sender_id, caption.metadata) == ("Is this normal?", "telegram:1111111", {})
     assert message.metadata == {
         "image": {
             "path": f"media/{digest}.jpg",

@@ -70,9 +70,10 @@ async def test_image_with_caption_downloaded_with_account_credentials(serve, htt
                    MediaUrl0=twilio.media_url("ME1"))
     assert await post(http, server, form) == 200
     await channel.workers.drain()
-    received = server.bot.messages[0]
+    received, caption = server.bot.messages  # an image with a caption: the image first, then the question
+    assert (caption.text, caption.metadata) == ("Is this broken?", {})
     digest = hashlib.sha256(data).hexdigest()
-    expected = ("Is this broken?", f"twilio:{USER}", "qaid_twilio")
+    expected = ("/send_image", f"twilio:{USER}", "qaid_twilio")
     assert (received.text, received.sender_id, received.input_channel) == expected
     assert received.metadata == {"image": {"path": f"media/{digest}.jpg", "sha256": digest,
                                            "media_type": "image/jpeg", "size": len(data), "channel": "twilio"}}

@@ -45,6 +45,9 @@ async def test_upload_and_reply_with_server_relative_media(serve, http, media_st
 
     async def reply(message: UserMessage) -> None:
         out = message.output_channel
+        if message.text == "/send_image":
+            await out.send_text_message(message.sender_id, "This looks like a brain MRI.")
+            return
         await out.send_text_message(message.sender_id, "Here is the overlay.")
         await out.send_image_url(message.sender_id, f"http://localhost:5005/media/{overlay.name}")
         await out.send_image_url(message.sender_id, "https://cdn.example.org/x.png")
@@ -57,17 +60,19 @@ async def test_upload_and_reply_with_server_relative_media(serve, http, media_st
     async with http.post(f"{server.base_url}{BASE}/webhook", data=form) as resp:
         assert resp.status == 200
         answer = await resp.json()
-    assert answer[1]["image"].startswith(f"/media/{overlay.name}?expires=")  # signed, server-relative
-    assert answer == [
+    assert answer[2]["image"].startswith(f"/media/{overlay.name}?expires=")  # signed, server-relative
+    assert answer == [  # the image is screened first, then the caption answered: one HTTP answer for both
+        {"recipient_id": "webchat:browser-1", "text": "This looks like a brain MRI."},
         {"recipient_id": "webchat:browser-1", "text": "Here is the overlay."},
-        {"recipient_id": "webchat:browser-1", "image": answer[1]["image"]},
+        {"recipient_id": "webchat:browser-1", "image": answer[2]["image"]},
         {"recipient_id": "webchat:browser-1", "image": "https://cdn.example.org/x.png"},
     ]
-    message = server.bot.messages[0]
+    message, caption = server.bot.messages
+    assert (message.text, caption.text, caption.metadata) == ("/send_image", "Where is the lesion?", {})
     assert message.input_channel == "webchat"
     assert message.metadata["image"]["channel"] == "webchat"
     assert message.metadata["image"]["filename"] == "mri.png"
-    async with http.get(server.base_url + answer[1]["image"]) as resp:
+    async with http.get(server.base_url + answer[2]["image"]) as resp:
         assert resp.status == 200 and await resp.read() == png_bytes(color=(0, 200, 0))
 
 

@@ -89,9 +89,10 @@ async def test_image_with_caption_is_downloaded_via_graph(serve, http, media_sto
              "id": "1003383421387256"}
     assert await post(http, server, notification(message("IMG", "image", image))) == 200
     await channel.workers.drain()
-    received = server.bot.messages[0]
+    received, caption = server.bot.messages  # an image with a caption: the image first, then the question
+    assert (caption.text, caption.metadata) == ("Is this ok?", {})
     digest = hashlib.sha256(data).hexdigest()
-    expected = ("Is this ok?", f"whatsapp:{USER}", "qaid_whatsapp")
+    expected = ("/send_image", f"whatsapp:{USER}", "qaid_whatsapp")
     assert (received.text, received.sender_id, received.input_channel) == expected
     assert received.metadata == {"image": {"path": f"media/{digest}.jpg", "sha256": digest,
                                            "media_type": "image/jpeg", "size": len(data), "channel": "whatsapp"}}
