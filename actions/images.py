@@ -12,8 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import consented_image, ensure_consent, images, metadata, now_iso, patient_location
 from actions.hospitals.types import HospitalError
+from actions.image_facts import consistent_findings
 from actions.runtime import get_services
-from actions.wording import DISCLAIMER, confidence_words, image_type_phrase
+from actions.wording import DISCLAIMER, confidence_words, image_type_phrase, percent
 from vision_models.imaging import ImageError
 
 logger = logging.getLogger(__name__)
@@ -72,12 +73,12 @@ async def process_image(
     else:
         text = (
             f"This looks like {image_type_phrase(label.label)} ({confidence_words(label.confidence)}, "
-            f"{label.confidence:.0%}). I can answer questions about it"
+            f"{percent(label.confidence)}). I can answer questions about it"
         )
         if label.label in SEGMENTABLE:
             text += '; I can also outline lesions on it — just ask "show me the lesion"'
         dispatcher.utter_message(text=text + ".")
-    findings = await _first_findings(data, record["label"], tracker)
+    findings = consistent_findings(await _first_findings(data, record["label"], tracker), record)
     if findings:
         record["findings"] = findings
         dispatcher.utter_message(text="First look: " + "; ".join(f"{f['key']}: {f['answer']}" for f in findings) + ".")

@@ -12,8 +12,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import consented_image, now_iso, patient_location, question_type_distribution
 from actions.hospitals.types import HospitalError
+from actions.image_facts import FINDING_OF_TYPE, agrees, earlier_answer, label_fact
 from actions.runtime import get_services
-from actions.wording import DISCLAIMER, abstain_sentence, answer_sentence
+from actions.wording import (
+    DISCLAIMER,
+    abstain_sentence,
+    answer_sentence,
+    conflict_sentence,
+    label_answer_sentence,
+)
 from vision_models.imaging import ImageError
 
 logger = logging.getLogger(__name__)
@@ -47,25 +54,37 @@ class ActionAnswerQuestion(Action):
         if result.answered == 0:
             dispatcher.utter_message(text="None of the hospitals answered in time. Please ask again in a moment.")
             return []
-        if result.abstained or not result.answer:
-            dispatcher.utter_message(text=abstain_sentence(result.answered, result.asked))
+        key = FINDING_OF_TYPE.get(result.question_type or "")
+        fact = label_fact(image, key) if key in ("modality", "organ") else None
+        earlier = earlier_answer(image, log, result.question_type)
+        conflict = (fact is None and earlier is not None and not result.abstained and bool(result.answer)
+                    and not agrees(key or "", earlier, result.answer))
+        answer, confidence, abstained = result.answer, result.confidence, result.abstained or not result.answer
+        if fact is not None:
+            answer, confidence, abstained = fact, float(image["confidence"]), False
+            text = label_answer_sentence(fact, str(image.get("label")), confidence)
+        elif conflict:
+            text, abstained = conflict_sentence(earlier or "", str(result.answer)), True
+        elif abstained:
+            text = abstain_sentence(result.answered, result.asked)
         else:
-            text = answer_sentence(result.answer, result.confidence, result.answered, result.asked, result.disagreement)
-            if not log:
-                text += f" {DISCLAIMER}"
-            dispatcher.utter_message(text=text)
+            text = answer_sentence(str(answer), confidence, result.answered, result.asked, result.disagreement)
+        if not log and not abstained:
+            text += f" {DISCLAIMER}"
+        dispatcher.utter_message(text=text)
         log.append(
             {
                 "question": question,
-                "answer": None if result.abstained else result.answer,
-                "confidence": round(result.confidence, 4),
+                "answer": None if abstained else answer,
+                "confidence": round(confidence, 4),
                 "question_type": result.question_type,
                 "question_types": question_types,
                 "answered": result.answered,
                 "asked": result.asked,
                 "agreement": round(result.agreement, 4),
                 "disagreement": result.disagreement,
-                "abstained": result.abstained,
+                "abstained": abstained,
+                "conflict_with": earlier if conflict else None,
                 "image_sha256": image["sha256"],
                 "timestamp": now_iso(),
             }

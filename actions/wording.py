@@ -40,6 +40,15 @@ NOT_AN_AGE = re.compile(r"\b(day|week|month|hour|minute)s?\b|\bsince\b|\bago\b",
 AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 130, "65+"))
 
 
+MAX_SHOWN_CONFIDENCE = 0.99  # no model answer about a medical image deserves "100%"
+NO_CONFIDENT_ANSWER = "no confident answer"
+
+
+def percent(confidence: float) -> str:
+    """A confidence as a patient reads it: a whole percentage, never 100%."""
+    return f"{min(confidence, MAX_SHOWN_CONFIDENCE):.0%}"
+
+
 def confidence_words(confidence: float) -> str:
     """Describe a probability the way a person would."""
     if confidence >= 0.9:
@@ -88,10 +97,22 @@ def hospitals_answered(answered: int, asked: int) -> str:
 def answer_sentence(answer: str, confidence: float, answered: int, asked: int, disagreement: bool) -> str:
     """One plain-language sentence for an aggregated VQA answer."""
     hospitals = hospitals_answered(answered, asked)
-    text = f"{answer.capitalize()} — I'm {confidence_words(confidence)} ({confidence:.0%}); {hospitals}."
+    text = f"{answer.capitalize()} — I'm {confidence_words(confidence)} ({percent(confidence)}); {hospitals}."
     if disagreement:
         text += " The hospitals' models disagree on this, so treat it with extra caution."
     return text
+
+
+def label_answer_sentence(answer: str, label: str, confidence: float) -> str:
+    """An organ or modality answer taken from the image-type model's confident label."""
+    return (f"{answer.capitalize()} — this is {image_type_phrase(label)}, and I'm {confidence_words(confidence)} "
+            f"of that ({percent(confidence)}).")
+
+
+def conflict_sentence(earlier: str, now: str) -> str:
+    """What the bot says instead of an answer that contradicts an earlier one about the same image."""
+    return (f'The hospitals\' models are unsure about this image: earlier they said "{earlier}", now "{now}". '
+            "I won't state either as a fact; the doctor who reviews your images will look at this.")
 
 
 def abstain_sentence(answered: int, asked: int) -> str:
@@ -122,7 +143,10 @@ def summary_lines(slots: dict[str, Any]) -> list[str]:
         lines.append(f"Images: {len(images)} ({kinds})")
     qa = slots.get("qa_log") or []
     for entry in qa[-5:]:
-        lines.append(f"Q: {entry['question']} — A: {entry['answer']} ({entry['confidence']:.0%})")
+        if entry.get("answer"):
+            lines.append(f"Q: {entry['question']} — A: {entry['answer']} ({percent(entry['confidence'])})")
+        else:
+            lines.append(f"Q: {entry['question']} — A: {NO_CONFIDENT_ANSWER}")
     for seg in slots.get("segmentations") or []:
         lines.append(f"Lesion outline: {seg['lesion_pixels']} pixels, {seg['lesion_fraction']:.1%} of the brain")
     if slots.get("urgent"):

@@ -1,0 +1,74 @@
+"""One coherent consultation: answers agree with the image record (issue 17's contradictions, as tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.image_facts import agrees, consistent_findings
+from actions.questions import ActionAnswerQuestion
+from actions.runtime import Services
+from actions.wording import percent, summary_lines
+from tests.support.actions import load_tracker
+
+
+def _findings(**answers: str) -> list[dict[str, Any]]:
+    return [{"key": key, "answer": answer, "confidence": 0.8} for key, answer in answers.items()]
+
+
+def test_first_look_never_contradicts_the_label_in_the_same_reply() -> None:
+    unsure_head_ct = {"label": "head_ct", "confidence": 0.65}
+    kept = consistent_findings(_findings(abnormal="yes", organ="abdomen", modality="mri", plane="axial"),
+                               unsure_head_ct)
+    assert [f["key"] for f in kept] == ["abnormal", "plane"]  # "mri" and "abdomen" contradict "head CT"
+    assert [f["key"] for f in consistent_findings(_findings(organ="brain", modality="ct"), unsure_head_ct)] == [
+        "organ", "modality"]  # a brain is what a head CT shows
+
+
+def test_a_confident_label_gives_the_first_look_modality_and_organ() -> None:
+    kept = consistent_findings(_findings(modality="ct", organ="chest"), {"label": "brain_mri", "confidence": 0.98})
+    assert [(f["answer"], f["confidence"], f["source"]) for f in kept] == [
+        ("mri", 0.98, "image type"), ("brain", 0.98, "image type")]
+
+
+def test_synonyms_agree_and_different_things_do_not() -> None:
+    assert agrees("modality", "MR", "mri") and agrees("organ", "lungs", "chest")
+    assert not agrees("modality", "ct", "mri") and not agrees("abnormal", "yes", "no")
+
+
+async def _ask(services: Services, image: dict, question_type: str, answer: str, confidence: float,
+               qa_log: list | None = None) -> tuple[str, dict]:
+    services.hospitals.answer.answer, services.hospitals.answer.confidence = answer, confidence
+    services.hospitals.answer.question_type = question_type
+    tracker = load_tracker("question", consent_given=True, images=[image], qa_log=qa_log)
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    log = next(e["value"] for e in events if e.get("name") == "qa_log")
+    return dispatcher.messages[0]["text"], log[-1]
+
+
+async def test_an_organ_question_on_a_confident_image_is_answered_from_the_label(
+    services: Services, stored_image: dict
+) -> None:
+    text, entry = await _ask(services, stored_image, "ORGAN", "chest", 0.7)
+    assert text.startswith("Brain — this is a brain MRI") and "97%" in text
+    assert (entry["answer"], entry["abstained"]) == ("brain", False)
+
+
+async def test_a_later_answer_that_contradicts_the_first_look_is_not_stated(
+    services: Services, stored_image: dict
+) -> None:
+    image = stored_image | {"findings": [{"key": "abnormal", "answer": "yes", "confidence": 0.7}]}
+    text, entry = await _ask(services, image, "ABN", "no", 1.0)
+    assert "unsure" in text and '"yes"' in text and '"no"' in text and "100%" not in text
+    assert (entry["answer"], entry["abstained"], entry["conflict_with"]) == (None, True, "yes")
+    text, _ = await _ask(services, image, "ABN", "yes", 0.8)
+    assert text.startswith("Yes — I'm fairly confident (80%)")
+
+
+def test_no_confidence_is_shown_as_100_and_abstentions_read_as_such() -> None:
+    assert percent(1.0) == "99%" and percent(0.5) == "50%"
+    lines = summary_lines({"qa_log": [{"question": "where is the abnormality?", "answer": None, "confidence": 0.0},
+                                      {"question": "is it big?", "answer": "yes", "confidence": 1.0}]})
+    assert lines == ["Q: where is the abnormality? — A: no confident answer", "Q: is it big? — A: yes (99%)"]
