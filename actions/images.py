@@ -26,6 +26,11 @@ WHAT_TO_SEND = (
 SEGMENTABLE = {"brain_mri"}
 
 
+def refusal(reason: str) -> str:
+    """One message per problem: the reason, plus what to send when the reason does not already say it."""
+    return reason if "send" in reason.lower() else f"{reason} {WHAT_TO_SEND}"
+
+
 async def process_image(
     dispatcher: CollectingDispatcher, tracker: Tracker, reference: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -42,13 +47,13 @@ async def process_image(
         screening = await services.hospitals.screen(data, patient_location(tracker))
     except ImageError as error:
         await asyncio.to_thread(services.intake.release, sender, *stored_refs)
-        dispatcher.utter_message(text=f"{error.reason} {WHAT_TO_SEND}")
+        dispatcher.utter_message(text=refusal(error.reason))
         return []
     except HospitalError as error:
         logger.warning("Screening failed: %s", error)
         await asyncio.to_thread(services.intake.release, sender, *stored_refs)
         if error.status == 400:
-            dispatcher.utter_message(text=f"{error.message} {WHAT_TO_SEND}")
+            dispatcher.utter_message(text=refusal(error.message))
         else:
             dispatcher.utter_message(
                 text="Our hospitals can't look at images right now. Please try again in a few minutes."
@@ -57,7 +62,7 @@ async def process_image(
     if not screening.is_medical:
         await asyncio.to_thread(services.intake.release, sender, *stored_refs)
         reason = screening.reason or "This doesn't look like a medical image."
-        dispatcher.utter_message(text=f"{reason} {WHAT_TO_SEND}")
+        dispatcher.utter_message(text=refusal(reason))
         return []
     label = screening.label
     record = stored.to_slot() | {
@@ -112,7 +117,7 @@ class ActionProcessImage(Action):
         meta = metadata(tracker)
         if meta.get("image_error"):
             dispatcher.utter_message(
-                text=f"{meta['image_error'].get('reason', 'I could not read that file.')} {WHAT_TO_SEND}"
+                text=refusal(meta["image_error"].get("reason", "I could not read that file."))
             )
             return []
         reference = meta.get("image")

@@ -14,7 +14,7 @@ from actions.common import metadata, patient_location
 from actions.hospitals.types import HospitalInfo
 from actions.places import find_city
 from actions.runtime import get_services
-from actions.wording import INTAKE_PROMPTS, age_band, join_words
+from actions.wording import INTAKE_PROMPTS, age_band, capability_words, join_words
 
 SKIPPED = "skipped"
 DURATION_WORDS = re.compile(
@@ -51,11 +51,11 @@ def location_from_message(tracker: Tracker, text: str | None) -> dict[str, Any] 
 
 
 def hospital_lines(hospitals: list[HospitalInfo]) -> str:
-    """'St Thomas Radiology (London, 3 km): vqa, label' per line."""
+    """'St Thomas Radiology (London, 3 km): answers questions about your images' per line."""
     lines = []
     for info in hospitals:
         where = info.city + (f", {info.distance_km:.0f} km" if info.distance_km is not None else "")
-        lines.append(f"- {info.name} ({where}): {join_words(info.capabilities)}")
+        lines.append(f"- {info.name} ({where}): {capability_words(info.capabilities)}")
     return "\n".join(lines)
 
 

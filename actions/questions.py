@@ -20,10 +20,17 @@ from actions.wording import (
     answer_sentence,
     conflict_sentence,
     label_answer_sentence,
+    lesion_size_sentence,
 )
 from vision_models.imaging import ImageError
 
 logger = logging.getLogger(__name__)
+
+
+def _segmentation_of(tracker: Tracker, image: dict[str, Any]) -> dict[str, Any] | None:
+    """The latest lesion outline of ``image`` in this conversation, if any."""
+    outlines = [s for s in tracker.get_slot("segmentations") or [] if s.get("image_sha256") == image.get("sha256")]
+    return outlines[-1] if outlines else None
 
 
 class ActionAnswerQuestion(Action):
@@ -40,6 +47,10 @@ class ActionAnswerQuestion(Action):
             return []
         question = (tracker.latest_message.get("text") or "").strip()
         question_types = question_type_distribution(tracker)
+        outline = _segmentation_of(tracker, image)
+        if outline is not None and question_types and max(question_types, key=question_types.get) == "SIZE":
+            dispatcher.utter_message(text=lesion_size_sentence(outline))
+            return []
         services = await get_services()
         try:
             data = await asyncio.to_thread(services.intake.load, image)

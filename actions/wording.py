@@ -49,6 +49,16 @@ def percent(confidence: float) -> str:
     return f"{min(confidence, MAX_SHOWN_CONFIDENCE):.0%}"
 
 
+# What each hospital capability means to a patient; screening and labelling are internal steps, not listed.
+CAPABILITY_WORDS = {"vqa": "answers questions about your images", "segmentation": "outlines brain-MRI lesions"}
+
+
+def capability_words(capabilities: Iterable[str]) -> str:
+    """'answers questions about your images and outlines brain-MRI lesions' for a hospital's capabilities."""
+    said = [CAPABILITY_WORDS[c] for c in CAPABILITY_WORDS if c in set(capabilities)]
+    return join_words(said) or "reviews transcripts"
+
+
 def confidence_words(confidence: float) -> str:
     """Describe a probability the way a person would."""
     if confidence >= 0.9:
@@ -107,6 +117,15 @@ def label_answer_sentence(answer: str, label: str, confidence: float) -> str:
     """An organ or modality answer taken from the image-type model's confident label."""
     return (f"{answer.capitalize()} — this is {image_type_phrase(label)}, and I'm {confidence_words(confidence)} "
             f"of that ({percent(confidence)}).")
+
+
+def lesion_size_sentence(segmentation: dict[str, Any]) -> str:
+    """A size question on an outlined brain MRI, answered from the outline."""
+    if not segmentation.get("lesion_pixels"):
+        return f"{segmentation['hospital']}'s model found no lesion to measure on this slice."
+    return (f"{segmentation['hospital']}'s outline of the lesion covers {segmentation['lesion_pixels']} pixels, "
+            f"about {segmentation['lesion_fraction']:.1%} of the brain area on this slice. It is a measurement on "
+            "one slice by a model, not a diagnosis.")
 
 
 def conflict_sentence(earlier: str, now: str) -> str:

@@ -72,3 +72,33 @@ def test_no_confidence_is_shown_as_100_and_abstentions_read_as_such() -> None:
     lines = summary_lines({"qa_log": [{"question": "where is the abnormality?", "answer": None, "confidence": 0.0},
                                       {"question": "is it big?", "answer": "yes", "confidence": 1.0}]})
     assert lines == ["Q: where is the abnormality? — A: no confident answer", "Q: is it big? — A: yes (99%)"]
+
+
+async def test_a_size_question_after_an_outline_is_answered_from_it(services: Services, stored_image: dict) -> None:
+    outline = {"image_sha256": stored_image["sha256"], "hospital": "Karolinska", "lesion_pixels": 812,
+               "brain_pixels": 20300, "lesion_fraction": 0.04, "overlay_path": None}
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], segmentations=[outline])
+    tracker.latest_message["text"] = "how big is it?"
+    tracker.latest_message["question_types"] = {"ranking": [{"name": "SIZE", "confidence": 0.8},
+                                                            {"name": "MODALITY", "confidence": 0.2}]}
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert dispatcher.messages[0]["text"].startswith("Karolinska's outline of the lesion covers 812 pixels, about 4.0%")
+    assert not [c for c in services.hospitals.calls if c[0] == "ask"]  # no VQA guess such as "Mri"
+
+
+def test_hospital_capabilities_are_said_in_plain_words() -> None:
+    from actions.hospitals.types import HospitalInfo
+    from actions.patient import hospital_lines
+
+    lines = hospital_lines([HospitalInfo("St Thomas Radiology", "London", 2.0, ["label", "prefilter", "vqa"]),
+                            HospitalInfo("Karolinska", "Stockholm", None, ["segmentation", "label"])])
+    assert lines == ("- St Thomas Radiology (London, 2 km): answers questions about your images\n"
+                     "- Karolinska (Stockholm): outlines brain-MRI lesions")
+
+
+def test_a_refusal_says_what_to_send_once() -> None:
+    from actions.images import WHAT_TO_SEND, refusal
+
+    assert refusal("The file is larger than 20 MB; please send a smaller image.").count("send") == 1
+    assert refusal("This doesn't look like a medical image.").endswith(WHAT_TO_SEND)
