@@ -22,9 +22,25 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help install run shell bench nlu-report question-types test test-models test-security test-rasa test-nlu-cv test-reliability test-e2e test-browser validate test-stories lint lock clean
 
 help:
-	@echo "make run    install what is missing, train if needed, start the assistant (web chat + REST)"
-	@echo "make test   install what is missing and run every test suite"
-	@echo "make shell  talk to the bot in rasa shell (/image PATH attaches an image)"
+	@echo "make run               install what is missing, train if needed, start the assistant (web chat + REST)"
+	@echo "make test              install what is missing and run every test suite (what CI runs)"
+	@echo "make shell             talk to the bot in the terminal (/image PATH attaches an image)"
+	@echo "quick checks:"
+	@echo "make lint              ruff on the whole tree"
+	@echo "make test-models       model, action-server and transcript tests (Python 3.11)"
+	@echo "make test-security     the attacks of SECURITY.md, on both servers"
+	@echo "make test-rasa         NLU components, channels, CLI and tracker store (Python 3.10)"
+	@echo "make validate          rasa data validate"
+	@echo "make test-stories      the test stories against the trained model"
+	@echo "make test-reliability  delivery, hospital process and PostgreSQL tests"
+	@echo "make test-e2e          one consultation over REST against the real stack"
+	@echo "make test-browser      the web chat in headless Chromium"
+	@echo "make test-nlu-cv       5-fold cross-validation of the NLU pipeline (report in results/nlu-cv)"
+	@echo "reports (need ../shared/data or DATA=...):"
+	@echo "make bench             speed reports (vision, VQA, hospitals, end to end)"
+	@echo "make nlu-report        NLU figures on the held-out sets"
+	@echo "make question-types    rebuild the question-type corpus from VQA-RAD"
+	@echo "maintenance: make install | lock | clean"
 
 # --- environments -----------------------------------------------------------------------------
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-constraints.txt requirements/rasa-nodeps.txt scripts/find_python.sh

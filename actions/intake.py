@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from actions.media_ledger import MediaLedger
+from qaid.contracts import MEDIA_REFERENCE
 from vision_models.imaging import ImageError, is_dicom, load_image
 
 IMAGE_FORMATS = {
@@ -36,7 +36,6 @@ IMAGE_FORMATS = {
 # The extension the channels' media store writes for each media type (channels/media.py).
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
               "image/bmp": "bmp", "image/tiff": "tif"}
-MEDIA_REFERENCE = re.compile(r"^media/(?P<digest>[0-9a-f]{64})\.(?:png|jpg|gif|webp|bmp|tif|dcm)$")
 MISSING = "I did not receive an image with that message. Please attach it again."
 TOO_LARGE = "The file is larger than 20 MB; please send a smaller image."
 

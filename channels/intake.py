@@ -1,4 +1,4 @@
-"""One intake for every channel: bytes, locations and captions become (text, metadata) per contracts.md."""
+"""One intake for every channel: bytes, locations and captions become (text, metadata) per ``qaid/CONTRACTS.md``."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Channels hand every inbound file to :meth:`MediaStore.store`: it enforces the size limit,
 sniffs the real bytes (the declared type is never trusted), checks that raster images can be
-opened, and returns the ``image`` metadata that actions read (see ``notes/contracts.md``).
+opened, and returns the ``image`` metadata that actions read (see ``qaid/CONTRACTS.md``).
 Failures raise :class:`vision_models.imaging.ImageError` whose ``reason`` is safe to show a patient.
 """
 
@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from qaid.contracts import MEDIA_REFERENCE
 from qaid.state import var_dir
 from vision_models.dicom import deidentify
 from vision_models.imaging import ACCEPTED_FORMATS, MAX_FILE_BYTES, ImageError, is_dicom
@@ -41,7 +42,6 @@ CONTENT_TYPES = {ext: media_type for media_type, ext in EXTENSIONS.items()}
 CONTENT_TYPES["jpeg"] = "image/jpeg"
 
 _MEDIA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.[A-Za-z0-9]{1,8}$")
-_STORED_PATH = re.compile(r"^media/([0-9a-f]{64}\.[a-z]{3,4})$")
 
 # The largest request body the Rasa server reads: a 20 MB image base64-encoded in JSON, plus 1 MB for the
 # rest. Larger bodies are refused (413) from their Content-Length, before they are read.
@@ -141,7 +141,7 @@ class StoredMedia:
         return f"{MEDIA_SUBDIR}/{self.name}"
 
     def metadata(self, channel: str, filename: str | None = None) -> dict[str, Any]:
-        """The ``image`` metadata actions read (contracts.md)."""
+        """The ``image`` metadata actions read (``qaid/CONTRACTS.md``)."""
         image: dict[str, Any] = {
             "path": self.relative_path,
             "sha256": self.sha256,
@@ -225,18 +225,18 @@ class MediaStore:
 
     def lookup(self, relative_path: str) -> StoredMedia | None:
         """The stored file for a contract path ``media/<sha256>.<ext>``, re-checked against its bytes."""
-        match = _STORED_PATH.match(relative_path or "")
+        match = MEDIA_REFERENCE.match(relative_path or "")
         if not match:
             return None
-        path = self.path_for(match.group(1))
+        path = self.path_for(match["name"])
         if path is None or path.stat().st_size > self.max_bytes:
             return None
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         media_type = sniff_media_type(data)
-        if not match.group(1).startswith(digest) or media_type is None:
+        if not match["name"].startswith(digest) or media_type is None:
             return None
-        return StoredMedia(name=match.group(1), sha256=digest, media_type=media_type, size=len(data))
+        return StoredMedia(name=match["name"], sha256=digest, media_type=media_type, size=len(data))
 
 
 def content_type_for(name: str) -> str:

@@ -9,7 +9,7 @@ credentials.yml::
       secret_token: "a-long-random-string"   # required with webhook_url
 
 Photos (largest size), image/DICOM documents, captions, locations and inline-keyboard replies reach actions
-as ``notes/contracts.md`` metadata; bot images from our media store are uploaded as real photos.
+as ``qaid/CONTRACTS.md`` metadata; bot images from our media store are uploaded as real photos.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""qaid_rest: JSON, base64 and multipart images; metadata per contracts.md; the media route."""
+"""qaid_rest: JSON, base64 and multipart images; metadata per qaid/CONTRACTS.md; the media route."""
 
 from __future__ import annotations
 
