@@ -1,0 +1,158 @@
+"""Many patients at once: a load benchmark of the real stack over ``qaid_rest``.
+
+``python bench/bench_load.py --patients 50`` starts the assistant (``bot.cli run`` on free ports, state in a
+temporary folder) and runs N scripted consultations concurrently, each a patient who greets, consents, sends a
+brain-MRI-like image, asks questions, asks for the outline and its size, describes a symptom and says thanks.
+Each patient waits for the answer before the next turn, as a person does. It prints, as JSON:
+
+- per turn kind (text, image, question, segmentation): count, p50 / p95 / p99 latency in ms;
+- throughput (turns per second over the run), errors (non-200 answers or timeouts, with examples);
+- the CPU seconds the Rasa server and the action server used during the run.
+
+``--url`` runs against an assistant that is already running instead (then the CPU split is not measured).
+The run is bounded: ``--max-seconds`` stops starting new turns, and every request has a timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from channels.sessions import SESSION_HEADER  # noqa: E402
+from tests.support.phantoms import head_phantom, png_bytes  # noqa: E402
+from tests.support.stack import start_stack  # noqa: E402
+
+WEBHOOK = "/webhooks/qaid_rest/webhook"
+# (kind, text); the image turn sends a scan with the text as its caption-less trigger.
+SCRIPT = (
+    ("text", "hello"),
+    ("text", "I agree"),
+    ("image", "/send_image"),
+    ("question", "what organ is this?"),
+    ("question", "is there anything abnormal?"),
+    ("segmentation", "show me the lesion"),
+    ("question", "how big is it?"),
+    ("text", "I have had headaches for 3 weeks"),
+    ("question", "is this an MRI?"),
+    ("text", "thanks"),
+)
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """Count and p50/p95/p99 of latencies in seconds, as milliseconds."""
+    if not values:
+        return {"count": 0}
+    data = np.asarray(values) * 1000.0
+    return {"count": len(values), **{f"p{q}": round(float(np.percentile(data, q)), 1) for q in (50, 95, 99)}}
+
+
+def cpu_seconds(marker: str) -> float:
+    """User + system CPU seconds of the processes whose command line contains ``marker`` (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if marker not in cmdline:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except OSError:
+            continue
+    return total
+
+
+async def patient(session: aiohttp.ClientSession, url: str, sender: str, image: str, deadline: float,
+                  timeout_s: float, results: dict[str, list[float]], errors: list[str]) -> None:
+    """One scripted consultation as ``sender``, turn after turn."""
+    token = None
+    for kind, text in SCRIPT:
+        if time.monotonic() > deadline:
+            return
+        metadata = {"image": {"base64": image, "filename": "scan.png"}} if kind == "image" else {}
+        headers = {SESSION_HEADER: token} if token else {}
+        started = time.monotonic()
+        try:
+            async with session.post(url + WEBHOOK, json={"sender": sender, "message": text, "metadata": metadata},
+                                    headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    errors.append(f"{kind} {text!r}: HTTP {resp.status}")
+                    return
+                token = resp.headers.get(SESSION_HEADER) or token
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            errors.append(f"{kind} {text!r}: {type(exc).__name__}")
+            return
+        results[kind].append(time.monotonic() - started)
+
+
+async def run_load(url: str, patients: int, max_seconds: float, timeout_s: float, name: str = "load") -> dict[str, Any]:
+    """Run ``patients`` consultations at once against ``url`` (senders ``<name>-<i>-<pid>``); latency figures."""
+    image = base64.b64encode(png_bytes(head_phantom(256))).decode()
+    results: dict[str, list[float]] = {kind: [] for kind, _ in SCRIPT}
+    errors: list[str] = []
+    deadline = time.monotonic() + max_seconds
+    connector = aiohttp.TCPConnector(limit=patients)
+    started = time.monotonic()
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(patient(session, url, f"{name}-{i}-{os.getpid()}", image, deadline, timeout_s,
+                                       results, errors) for i in range(patients)))
+    elapsed = time.monotonic() - started
+    turns = sum(len(v) for v in results.values())
+    return {
+        "patients": patients,
+        "seconds": round(elapsed, 1),
+        "turns": turns,
+        "turns_per_s": round(turns / elapsed, 2) if elapsed else 0.0,
+        "all": percentiles([x for v in results.values() for x in v]),
+        "per_kind": {kind: percentiles(values) for kind, values in results.items()},
+        "errors": len(errors),
+        "error_examples": errors[:5],
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=50, help="concurrent patients (default 50)")
+    parser.add_argument("--url", help="an assistant already running (default: start one)")
+    parser.add_argument("--max-seconds", type=float, default=600, help="stop starting turns after this long")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds one turn may take before it is an error")
+    args = parser.parse_args(argv)
+    if args.url:
+        report = asyncio.run(run_load(args.url.rstrip("/"), args.patients, args.max_seconds, args.timeout))
+        print(json.dumps(report, indent=2))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="qaid-load-") as state:
+        stack = start_stack(Path(state))
+        try:
+            asyncio.run(run_load(f"http://localhost:{stack.rasa_port}", 1, 60, args.timeout, "warm-up"))
+            before = {"rasa": cpu_seconds("rasa run"), "actions": cpu_seconds("actions.server")}
+            report = asyncio.run(run_load(f"http://localhost:{stack.rasa_port}", args.patients, args.max_seconds,
+                                          args.timeout))
+            report["cpu_s"] = {name: round(cpu_seconds(marker) - before[name], 1)
+                               for name, marker in (("rasa", "rasa run"), ("actions", "actions.server"))}
+            report["startup_s"] = round(stack.startup_s, 1)
+        finally:
+            stack.stop()
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
