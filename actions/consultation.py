@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import ensure_consent, images, patient_location
 from actions.hospitals.types import HospitalInfo
 from actions.patient import hospital_lines
+from actions.red_flags import red_flag
 from actions.runtime import Services, get_services
 from actions.transcripts.build import transcript_from_events
 from actions.wording import DISCLAIMER, summary_lines
@@ -23,6 +24,11 @@ logger = logging.getLogger(__name__)
 EMERGENCY_ADVICE = (
     "This may be an emergency. Call your local emergency number now (112 in Europe, 999 in the UK, 911 in the US) "
     "or go to the nearest emergency department. Don't wait for a reply from me."
+)
+WHEN_TO_CALL = (
+    "I've noted that. If you have severe chest pain, trouble breathing, signs of a stroke (a drooping face, a weak "
+    "arm, slurred speech), heavy bleeding or you pass out, call your local emergency number now (112 in Europe, "
+    "999 in the UK, 911 in the US)."
 )
 NEXT_STEPS = (
     "A doctor at {hospitals} will review it and contact you. If your symptoms get worse before then, "
@@ -170,7 +176,12 @@ class ActionHandoff(Action):
 
 
 class ActionEmergency(Action):
-    """Red-flag symptoms: advise calling emergency services now and mark the consultation urgent."""
+    """Red-flag symptoms: advise calling emergency services now and mark the consultation urgent.
+
+    The ``emergency`` intent is the first key; the message must also name a current red flag
+    (:func:`actions.red_flags.red_flag`). Without one the patient hears when to call, the consultation is not
+    marked urgent, and a message answering the intake form's chief-complaint question is recorded as such.
+    """
 
     def name(self) -> str:
         return "action_emergency"
@@ -178,6 +189,12 @@ class ActionEmergency(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        text = (tracker.latest_message.get("text") or "").strip()
+        if red_flag(text) is None:
+            dispatcher.utter_message(text=WHEN_TO_CALL)
+            if tracker.get_slot("requested_slot") == "chief_complaint" and text:
+                return [SlotSet("chief_complaint", text)]
+            return []
         dispatcher.utter_message(text=EMERGENCY_ADVICE)
         dispatcher.utter_message(text="I've marked your consultation as urgent for the hospital.")
         return [SlotSet("urgent", True)]

@@ -148,10 +148,32 @@ async def test_send_transcript_needs_consent(services: Services) -> None:
     assert "consent" in texts(dispatcher)
 
 
+def _said(text: str, **slots: Any):
+    tracker = load_tracker("greeting", **slots)
+    tracker.latest_message["text"] = text
+    tracker.latest_message["intent"] = {"name": "emergency", "confidence": 0.9}
+    return tracker
+
+
 async def test_emergency_marks_urgent() -> None:
     dispatcher = CollectingDispatcher()
-    events = slot_events(await ActionEmergency().run(dispatcher, load_tracker("greeting"), {}))
+    events = slot_events(await ActionEmergency().run(dispatcher, _said("I have crushing chest pain"), {}))
     assert events["urgent"] is True and "emergency number" in texts(dispatcher)
+
+
+@pytest.mark.parametrize("text", ["cough that won't go away", "no chest pain, just a mild cough",
+                                  "I had a stroke 5 years ago"])
+async def test_no_false_alarm_without_a_current_red_flag(text: str) -> None:
+    dispatcher = CollectingDispatcher()
+    events = slot_events(await ActionEmergency().run(dispatcher, _said(text), {}))
+    assert "urgent" not in events and "This may be an emergency" not in texts(dispatcher)
+    assert "call your local emergency number now" in texts(dispatcher)  # still told when to call
+
+
+async def test_a_chief_complaint_that_sounded_urgent_is_still_recorded() -> None:
+    tracker = _said("cough that won't go away", requested_slot="chief_complaint")
+    events = slot_events(await ActionEmergency().run(CollectingDispatcher(), tracker, {}))
+    assert events == {"chief_complaint": "cough that won't go away"}
 
 
 async def test_delete_data_removes_images_and_flags_erasure(services: Services, stored_image: dict) -> None:
