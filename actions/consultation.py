@@ -11,6 +11,7 @@ from rasa_sdk.events import AllSlotsReset, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import ensure_consent, images, patient_location
+from actions.hospital_choice import choose_hospitals
 from actions.hospitals.types import HospitalInfo
 from actions.patient import hospital_lines
 from actions.red_flags import red_flag
@@ -104,15 +105,10 @@ class ActionChooseHospital(Action):
     ) -> list[dict[str, Any]]:
         services = await get_services()
         hospitals = await candidate_hospitals(services, tracker)
-        names = [h.name for h in hospitals]
         wanted = str(next(tracker.get_latest_entity_values("hospital"), "") or "")
-        text = (tracker.latest_message.get("text") or "").lower()
-        if wanted.lower() == "all" or any(word in text for word in ("all of them", "both", "every")):
-            chosen = names
-        else:
-            chosen = [n for n in names if n.lower() == wanted.lower() or n.lower() in text]
-            if not chosen and any(word in text for word in ("nearest", "first", "closest")):
-                chosen = names[:1]
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        chosen = choose_hospitals(tracker.latest_message.get("text") or "", wanted, [h.name for h in hospitals],
+                                  affirmed=intent == "affirm")
         if not chosen:
             dispatcher.utter_message(
                 text="I didn't catch which hospital. Please pick one:\n" + hospital_lines(hospitals)

@@ -10,7 +10,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import consented_image, now_iso, patient_location, question_type_distribution
+from actions.common import (
+    consented_image,
+    now_iso,
+    patient_location,
+    previous_action,
+    question_type_distribution,
+)
+from actions.consultation import ActionChooseHospital, candidate_hospitals
+from actions.hospital_choice import choose_hospitals
 from actions.hospitals.types import HospitalError
 from actions.image_facts import FINDING_OF_TYPE, agrees, earlier_answer, label_fact
 from actions.runtime import get_services
@@ -42,10 +50,14 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        question = (tracker.latest_message.get("text") or "").strip()
+        if previous_action(tracker) == "action_show_summary":  # "St Thomas (London)" typed, read as a question
+            names = [h.name for h in await candidate_hospitals(await get_services(), tracker)]
+            if choose_hospitals(question, "", names):
+                return await ActionChooseHospital().run(dispatcher, tracker, domain)
         image = consented_image(tracker, dispatcher, "Please send the image you want to ask about first.")
         if image is None:
             return []
-        question = (tracker.latest_message.get("text") or "").strip()
         question_types = question_type_distribution(tracker)
         outline = _segmentation_of(tracker, image)
         if outline is not None and question_types and max(question_types, key=question_types.get) == "SIZE":

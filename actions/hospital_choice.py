@@ -1,0 +1,41 @@
+"""Which of the proposed hospitals a patient means, however they say it.
+
+Accepted: a button payload's ``hospital`` entity, "all" / "both" / "all of them", "yes" to the proposal (the
+nearest), "nearest" / "first" / "closest", a number from the list ("2", "number 2"), a hospital's name or part
+of it, with typos ("st tomas", "Charite Imaging (Berlin)").
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+ALL_WORDS = ("all of them", "both", "every", "all")
+NEAREST_WORDS = ("nearest", "first", "closest", "yes", "ok", "okay", "sure", "yep", "yeah")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = {"hospital", "radiology", "imaging", "university", "the", "of", "general", "clinic", "to", "please", "send"}
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def choose_hospitals(text: str, entity: str, names: list[str], affirmed: bool = False) -> list[str]:
+    """The hospitals among ``names`` (nearest first) that ``text`` or the ``hospital`` entity picks, or []."""
+    said, wanted = text.strip().lower(), entity.strip().lower()
+    words = _words(said)
+    if wanted == "all" or said in ALL_WORDS or any(w in said for w in ALL_WORDS[:3]):
+        return list(names)
+    exact = [n for n in names if n.lower() == wanted or n.lower() in said]
+    if exact:
+        return exact
+    numbers = [int(w) for w in words if w.isdigit()]
+    if len(numbers) == 1 and 1 <= numbers[0] <= len(names):
+        return [names[numbers[0] - 1]]
+    distinctive = {n: [w for w in _words(n) if w not in _STOP] for n in names}
+    for n, keys in distinctive.items():
+        if any(difflib.get_close_matches(k, words, n=1, cutoff=0.8) for k in keys):
+            return [n]
+    if affirmed or any(w in NEAREST_WORDS for w in words):
+        return list(names[:1])
+    return []
