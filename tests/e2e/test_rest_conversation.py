@@ -47,8 +47,10 @@ def test_consultation_over_rest(stack: Stack) -> None:
     assert "This looks like" in texts(scan)
 
     answer = texts(stack.say(sender, "is there any abnormality in the brain?"))
-    assert "hospitals answered" in answer or "hospital answered" in answer
-    assert "%" in answer or "not sure enough" in answer
+    # an answer with its confidence, an abstention, or (when it contradicts the first look) "unsure"
+    answered = ("hospitals answered" in answer or "hospital answered" in answer) and "%" in answer
+    assert answered or "not sure enough" in answer or "unsure about this image" in answer, answer
+    assert "100%" not in answer
 
     second = png_bytes(head_phantom(200))
     captioned = texts(stack.send_image(sender, second, "second.png", caption="what organ is this?"))
