@@ -10,6 +10,8 @@ Each patient waits for the answer before the next turn, as a person does. It pri
 - the CPU seconds the Rasa server and the action server used during the run.
 
 ``--url`` runs against an assistant that is already running instead (then the CPU split is not measured).
+``--profile DIR`` also samples both servers with py-spy during the run (``pip install py-spy``) and writes
+``DIR/rasa.txt`` and ``DIR/actions.txt``: the functions where each server's time went, most first.
 The run is bounded: ``--max-seconds`` stops starting new turns, and every request has a timeout.
 """
 
@@ -20,9 +22,13 @@ import asyncio
 import base64
 import json
 import os
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +43,7 @@ from tests.support.phantoms import head_phantom, png_bytes  # noqa: E402
 from tests.support.stack import start_stack  # noqa: E402
 
 WEBHOOK = "/webhooks/qaid_rest/webhook"
+SERVERS = (("rasa", "rasa run"), ("actions", "actions.server"))
 # (kind, text); the image turn sends a scan with the text as its caption-less trigger.
 SCRIPT = (
     ("text", "hello"),
@@ -60,21 +67,63 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"count": len(values), **{f"p{q}": round(float(np.percentile(data, q)), 1) for q in (50, 95, 99)}}
 
 
+def server_pids(marker: str) -> list[int]:
+    """Process ids whose command line contains ``marker``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def start_profilers(out: Path, seconds: float) -> list[subprocess.Popen]:
+    """py-spy on each server for ``seconds``, raw collapsed stacks in ``out`` (summarised by :func:`summarise`)."""
+    beside = Path(sys.executable).with_name("py-spy")
+    spy = shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+    if spy is None:
+        raise SystemExit("--profile needs py-spy: pip install py-spy")
+    out.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "50",
+                              "--format", "raw", "--output", str(out / f"{name}.raw"), "--nonblocking"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, marker in SERVERS for pid in server_pids(marker)[:1]]
+
+
+def summarise(out: Path, top: int = 25) -> None:
+    """``<name>.txt``: the functions with the most samples (self and in total) from ``<name>.raw``."""
+    for name, _ in SERVERS:
+        raw = out / f"{name}.raw"
+        if not raw.exists():
+            continue
+        own: Counter[str] = Counter()
+        total: Counter[str] = Counter()
+        samples = 0
+        for line in raw.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames, n = stack.split(";"), int(count)
+            samples += n
+            own[frames[-1]] += n
+            for frame in set(frames):
+                total[frame] += n
+        lines = [f"{samples} samples", "", "self:"] + [f"{n / samples:6.1%}  {f}" for f, n in own.most_common(top)]
+        lines += ["", "total:"] + [f"{n / samples:6.1%}  {f}" for f, n in total.most_common(top)]
+        (out / f"{name}.txt").write_text("\n".join(lines) + "\n")
+
+
 def cpu_seconds(marker: str) -> float:
     """User + system CPU seconds of the processes whose command line contains ``marker`` (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in server_pids(marker):
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if marker not in cmdline:
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
     return total
 
 
@@ -133,6 +182,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--url", help="an assistant already running (default: start one)")
     parser.add_argument("--max-seconds", type=float, default=600, help="stop starting turns after this long")
     parser.add_argument("--timeout", type=float, default=120, help="seconds one turn may take before it is an error")
+    parser.add_argument("--profile", type=Path, help="sample both servers with py-spy into this folder")
     args = parser.parse_args(argv)
     if args.url:
         report = asyncio.run(run_load(args.url.rstrip("/"), args.patients, args.max_seconds, args.timeout))
@@ -142,11 +192,16 @@ def main(argv: list[str]) -> int:
         stack = start_stack(Path(state))
         try:
             asyncio.run(run_load(f"http://localhost:{stack.rasa_port}", 1, 60, args.timeout, "warm-up"))
-            before = {"rasa": cpu_seconds("rasa run"), "actions": cpu_seconds("actions.server")}
+            before = {name: cpu_seconds(marker) for name, marker in SERVERS}
+            profilers = start_profilers(args.profile, args.max_seconds) if args.profile else []
             report = asyncio.run(run_load(f"http://localhost:{stack.rasa_port}", args.patients, args.max_seconds,
                                           args.timeout))
-            report["cpu_s"] = {name: round(cpu_seconds(marker) - before[name], 1)
-                               for name, marker in (("rasa", "rasa run"), ("actions", "actions.server"))}
+            report["cpu_s"] = {name: round(cpu_seconds(marker) - before[name], 1) for name, marker in SERVERS}
+            for profiler in profilers:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(30)
+            if args.profile:
+                summarise(args.profile)
             report["startup_s"] = round(stack.startup_s, 1)
         finally:
             stack.stop()
