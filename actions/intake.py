@@ -22,7 +22,7 @@ from typing import Any
 
 from actions.media_ledger import MediaLedger
 from qaid.contracts import MEDIA_REFERENCE
-from vision_models.imaging import ImageError, is_dicom, load_image
+from vision_models.imaging import TOO_LARGE_REASON, ImageError, is_dicom, load_image
 
 IMAGE_FORMATS = {
     "JPEG": "image/jpeg",
@@ -37,14 +37,13 @@ IMAGE_FORMATS = {
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
               "image/bmp": "bmp", "image/tiff": "tif"}
 MISSING = "I did not receive an image with that message. Please attach it again."
-TOO_LARGE = "The file is larger than 20 MB; please send a smaller image."
 
 
 def media_name(reference: dict[str, Any]) -> str | None:
     """The file name of a well-formed ``media/<sha256>.<ext>`` reference, else None."""
     path = reference.get("path") if isinstance(reference, dict) else None
     match = MEDIA_REFERENCE.match(path) if isinstance(path, str) else None
-    return path.split("/", 1)[1] if match else None
+    return match["name"] if match else None
 
 
 @dataclass
@@ -89,7 +88,7 @@ class ImageIntake:
         """Bytes of the media-store image a channel referenced; :class:`ImageError` when absent or refused."""
         path = self._media_file(reference)
         if path.stat().st_size > self.max_bytes:
-            raise ImageError("too_large", TOO_LARGE)
+            raise ImageError("too_large", TOO_LARGE_REASON)
         data = path.read_bytes()
         if not path.name.startswith(hashlib.sha256(data).hexdigest() + "."):
             raise ImageError("missing", MISSING)

@@ -22,11 +22,15 @@ class MediaLedger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._created = False
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._created:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=30)
-        connection.execute(SCHEMA)
+        if not self._created:
+            connection.execute(SCHEMA)
+            self._created = True
         return connection
 
     def record(self, sender: str, names: Iterable[str]) -> None:

@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from qaid.contracts import MEDIA_REFERENCE
 from qaid.state import var_dir
 from vision_models.dicom import deidentify
-from vision_models.imaging import ACCEPTED_FORMATS, MAX_FILE_BYTES, ImageError, is_dicom
+from vision_models.imaging import ACCEPTED_FORMATS, MAX_FILE_BYTES, TOO_LARGE_REASON, ImageError, is_dicom
 
 MEDIA_SUBDIR = "media"
 
@@ -46,7 +46,7 @@ _MEDIA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.[A-Za-z0-9]{1,8}$")
 # The largest request body the Rasa server reads: a 20 MB image base64-encoded in JSON, plus 1 MB for the
 # rest. Larger bodies are refused (413) from their Content-Length, before they are read.
 MAX_REQUEST_BYTES = MAX_FILE_BYTES * 4 // 3 + 1024 * 1024
-TOO_LARGE = "The file is larger than 20 MB; please send a smaller image."
+TOO_LARGE = TOO_LARGE_REASON
 NOT_AN_IMAGE = "This file is not an image I can read. Please send a JPEG or PNG photo, or a DICOM file."
 UNREADABLE = "I could not read this image; it may be damaged. Please send it again."
 EMPTY = "The file is empty; please send the image again."

@@ -18,6 +18,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 MIN_SIDE = 16
 TOO_MANY_PIXELS_REASON = "The image dimensions are too large; please send a smaller image."
+TOO_LARGE_REASON = "The file is larger than 20 MB; please send a smaller image."
 # The only raster formats Pillow is allowed to open (DICOM is parsed by pydicom): no PostScript, PDF,
 # ICNS, FITS or other decoders that a crafted file could reach.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
@@ -42,12 +43,12 @@ def _read_bytes(source: bytes | str | Path) -> bytes:
         if not path.is_file():
             raise ImageError("not_found", f"The file {path.name} could not be found.")
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ImageError("too_large", "The file is larger than 20 MB; please send a smaller image.")
+            raise ImageError("too_large", TOO_LARGE_REASON)
         data = path.read_bytes()
     if not data:
         raise ImageError("empty", "The file is empty; please send the image again.")
     if len(data) > MAX_FILE_BYTES:
-        raise ImageError("too_large", "The file is larger than 20 MB; please send a smaller image.")
+        raise ImageError("too_large", TOO_LARGE_REASON)
     return data
 
 
