@@ -14,11 +14,11 @@ from actions.common import ensure_consent, images, patient_location
 from actions.hospital_choice import choose_hospitals
 from actions.hospitals.types import HospitalInfo
 from actions.patient import hospital_lines
-from actions.red_flags import red_flag
 from actions.runtime import Services, get_services
 from actions.transcripts.build import transcript_from_events
 from actions.wording import DISCLAIMER, summary_lines
 from qaid.events import ERASED_EVENT
+from qaid.red_flags import red_flag
 
 logger = logging.getLogger(__name__)
 
@@ -175,8 +175,10 @@ class ActionEmergency(Action):
     """Red-flag symptoms: advise calling emergency services now and mark the consultation urgent.
 
     The ``emergency`` intent is the first key; the message must also name a current red flag
-    (:func:`actions.red_flags.red_flag`). Without one the patient hears when to call, the consultation is not
-    marked urgent, and a message answering the intake form's chief-complaint question is recorded as such.
+    (:func:`qaid.red_flags.red_flag`; the NLU pipeline's ``bot.red_flags.RedFlagDetector`` makes any message
+    with one an ``emergency``). Without one the patient hears when to call and the consultation is not marked
+    urgent. With one it is, and ``urgent_reason`` names the flag and the message. Either way a message
+    answering the intake form's chief-complaint question is recorded as the chief complaint.
     """
 
     def name(self) -> str:
@@ -186,14 +188,15 @@ class ActionEmergency(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         text = (tracker.latest_message.get("text") or "").strip()
-        if red_flag(text) is None:
+        complaint = [SlotSet("chief_complaint", text)] if (
+            tracker.get_slot("requested_slot") == "chief_complaint" and text) else []
+        flag = red_flag(text)
+        if flag is None:
             dispatcher.utter_message(text=WHEN_TO_CALL)
-            if tracker.get_slot("requested_slot") == "chief_complaint" and text:
-                return [SlotSet("chief_complaint", text)]
-            return []
+            return complaint
         dispatcher.utter_message(text=EMERGENCY_ADVICE)
         dispatcher.utter_message(text="I've marked your consultation as urgent for the hospital.")
-        return [SlotSet("urgent", True)]
+        return [*complaint, SlotSet("urgent", True), SlotSet("urgent_reason", f'{flag}: "{text}"')]
 
 
 class ActionGoodbye(Action):

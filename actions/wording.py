@@ -169,5 +169,6 @@ def summary_lines(slots: dict[str, Any]) -> list[str]:
     for seg in slots.get("segmentations") or []:
         lines.append(f"Lesion outline: {seg['lesion_pixels']} pixels, {seg['lesion_fraction']:.1%} of the brain")
     if slots.get("urgent"):
-        lines.append("Marked URGENT (red-flag symptoms)")
+        reason = f": {slots['urgent_reason']}" if slots.get("urgent_reason") else ""
+        lines.append(f"Marked URGENT (red-flag symptoms{reason})")
     return lines

@@ -43,7 +43,7 @@ from tests.support.phantoms import head_phantom, png_bytes  # noqa: E402
 from tests.support.stack import start_stack  # noqa: E402
 
 WEBHOOK = "/webhooks/qaid_rest/webhook"
-SERVERS = (("rasa", "rasa run"), ("actions", "actions.server"))
+SERVERS = (("rasa", "bot.rasa_server run"), ("actions", "actions.server"))
 # (kind, text); the image turn sends a scan with the text as its caption-less trigger.
 SCRIPT = (
     ("text", "hello"),

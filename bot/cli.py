@@ -27,7 +27,6 @@ from qaid.state import ACTION_SECRET_HEADER, action_secret
 from qaid.state import var_dir as state_var_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
 MODELS_PY = ROOT / ".venv-models" / "bin" / "python"
 DEFAULT_MODEL = ROOT / "models" / "qaid.tar.gz"
@@ -149,7 +148,9 @@ def start_stack(args: argparse.Namespace, supervisor: Supervisor) -> Ports:
     started = time.monotonic()
     supervisor.start("actions", [str(MODELS_PY), "-m", "actions.server", "--port", str(ports.actions)], env)
     rasa_argv = [
-        str(RASA_BIN),
+        str(RASA_PY),
+        "-m",
+        "bot.rasa_server",
         "run",
         "--model",
         str(args.model),

@@ -173,6 +173,7 @@ def transcript_from_events(sender_id: str, events: list[dict[str, Any]], slots: 
         segmentations=_segmentations(merged),
         dialogue=dialogue(current),
         urgent=bool(merged.get("urgent")),
+        urgent_reason=_text(merged.get("urgent_reason")),
         callback_requested=bool(merged.get("callback_requested")),
         chosen_hospitals=[str(h) for h in merged.get("chosen_hospitals") or []],
     )

@@ -253,7 +253,8 @@ def transcript_to_fhir(
         flag = {
             "resourceType": "Flag",
             "status": "active",
-            "code": _text("Urgent: the patient reported red-flag symptoms"),
+            "code": _text("Urgent: the patient reported red-flag symptoms"
+                          + (f" ({transcript.urgent_reason})" if transcript.urgent_reason else "")),
             "subject": {"reference": patient_ref},
         }
         entries.append(_entry(ids("flag"), flag))

@@ -106,7 +106,8 @@ def transcript_to_html(
     """The doctor-facing HTML page; images and overlays are shown from signed links under ``public_url``
     (``secret``: the media secret, default :func:`qaid.state.media_secret`)."""
     secret = secret if secret is not None else media_secret()
-    urgent = "<p class='urgent'>URGENT: red-flag symptoms reported</p>" if transcript.urgent else ""
+    reason = f" — {escape(transcript.urgent_reason)}" if transcript.urgent_reason else ""
+    urgent = f"<p class='urgent'>URGENT: red-flag symptoms reported{reason}</p>" if transcript.urgent else ""
     title = f"Q&amp;Aid consultation {escape(transcript.conversation_id)}"
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"

@@ -112,6 +112,7 @@ class Transcript:
     segmentations: list[SegmentationRecord] = field(default_factory=list)
     dialogue: list[DialogueTurn] = field(default_factory=list)
     urgent: bool = False
+    urgent_reason: str | None = None
     callback_requested: bool = False
     chosen_hospitals: list[str] = field(default_factory=list)
     schema_version: str = SCHEMA_VERSION

@@ -159,6 +159,14 @@ async def test_emergency_marks_urgent() -> None:
     dispatcher = CollectingDispatcher()
     events = slot_events(await ActionEmergency().run(dispatcher, _said("I have crushing chest pain"), {}))
     assert events["urgent"] is True and "emergency number" in texts(dispatcher)
+    assert events["urgent_reason"] == 'chest pain: "I have crushing chest pain"'
+
+
+async def test_an_urgent_chief_complaint_is_recorded_and_marked() -> None:
+    tracker = _said("my chest feels tight and I can't breathe", requested_slot="chief_complaint")
+    events = slot_events(await ActionEmergency().run(CollectingDispatcher(), tracker, {}))
+    assert events["chief_complaint"] == "my chest feels tight and I can't breathe"
+    assert events["urgent"] is True and events["urgent_reason"].startswith("chest pain: ")
 
 
 @pytest.mark.parametrize("text", ["cough that won't go away", "no chest pain, just a mild cough",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.red_flags import red_flag
+from qaid.red_flags import red_flag
 
 
 @pytest.mark.parametrize(("text", "flag"), [

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fhir.resources.R4B.bundle import Bundle
 
+from actions.transcripts.build import transcript_from_events
 from actions.transcripts.fhir import transcript_to_fhir
 from actions.transcripts.html import transcript_to_html
 from actions.transcripts.model import Transcript
@@ -72,3 +73,13 @@ def _references(value: object) -> list[str]:
     if isinstance(value, list):
         return [ref for item in value for ref in _references(item)]
     return []
+
+
+def test_the_urgent_flag_says_which_message_raised_it(tracker: dict) -> None:
+    reason = 'chest pain: "crushing <chest> pain"'
+    transcript = transcript_from_events(tracker["sender_id"], tracker["events"],
+                                        {"urgent": True, "urgent_reason": reason})
+    assert transcript.urgent_reason == reason
+    assert f"URGENT: red-flag symptoms reported — {escape(reason)}" in transcript_to_html(transcript, secret="s")
+    flags = [e["resource"] for e in transcript_to_fhir(transcript)["entry"] if e["resource"]["resourceType"] == "Flag"]
+    assert flags[0]["code"]["text"] == f"Urgent: the patient reported red-flag symptoms ({reason})"

@@ -1,0 +1,85 @@
+"""Red-flag report: how often the bot gives emergency advice on true red flags and on ordinary messages.
+
+Four files under ``tests/red_flags/``, none of them used for training: ``dev_*`` (the detector's patterns were
+tuned on them) and ``heldout_*`` (scored, not tuned on). ``*_red_flags.yml`` are current emergencies in many
+phrasings; ``*_ordinary.yml`` are mild, chronic, negated and past complaints, image questions, figurative
+speech and intake-form answers that must not raise one. Run from the repository root::
+
+    .venv-models/bin/python bench/red_flag_report.py                  # the detector alone (any interpreter)
+    PYTHONPATH=. .venv-rasa/bin/python bench/red_flag_report.py --model models/qaid.tar.gz
+
+Figures per file:
+
+* ``urgent``: share of messages with a current red flag (:func:`qaid.red_flags.red_flag`): the bot tells the
+  patient to call emergency services now and marks the consultation urgent. Recall on ``*_red_flags``
+  (target: all), false-alarm rate on ``*_ordinary`` (target: at most 2%).
+* with ``--model``, ``emergency_intent``: share the trained Rasa NLU pipeline (the detector included) parses as
+  ``emergency``; those without a red flag get the softer "call if ..." safety-net sentence instead of advice.
+
+``misses`` lists the messages that went the wrong way (missed red flags, false alarms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qaid.red_flags import red_flag
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "red_flags"
+FILES = ("dev_red_flags", "dev_ordinary", "heldout_red_flags", "heldout_ordinary")
+
+
+def load_messages(name: str) -> list[dict[str, str]]:
+    """The ``messages`` (text, kind) of ``tests/red_flags/<name>.yml``."""
+    return yaml.safe_load((DATA / f"{name}.yml").read_text(encoding="utf-8"))["messages"]
+
+
+async def parse_intents(model: Path, texts: list[str]) -> list[str]:
+    """The intent the trained Rasa model gives each text."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    return [(await agent.parse_message(text))["intent"]["name"] for text in texts]
+
+
+def report(name: str, intents: list[str] | None) -> dict[str, Any]:
+    """Figures for one file; ``intents`` from the Rasa model, when given."""
+    messages = load_messages(name)
+    flags = [red_flag(m["text"]) for m in messages]
+    wants_flag = name.endswith("red_flags")
+    wrong = [m for m, flag in zip(messages, flags) if (flag is not None) != wants_flag]
+    result: dict[str, Any] = {
+        "messages": len(messages),
+        "urgent": round(sum(flag is not None for flag in flags) / len(messages), 4),
+        "misses": [f"[{m['kind']}] {m['text']}" + ("" if wants_flag else f" -> {red_flag(m['text'])}")
+                   for m in wrong],
+    }
+    if intents is not None:
+        result["emergency_intent"] = round(sum(i == "emergency" for i in intents) / len(messages), 4)
+    return result
+
+
+def main() -> None:
+    """Print the JSON report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, help="a trained Rasa model (needs the Rasa environment)")
+    parser.add_argument("--files", nargs="+", default=list(FILES), choices=FILES)
+    args = parser.parse_args()
+    results = {}
+    for name in args.files:
+        intents = None
+        if args.model:
+            intents = asyncio.run(parse_intents(args.model, [m["text"] for m in load_messages(name)]))
+        results[name] = report(name, intents)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
