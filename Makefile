@@ -19,7 +19,7 @@ RASA_INPUTS := config.yml domain.yml $(shell find nlu_data bot -name '*.yml' -o 
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell bench nlu-report question-types test test-models test-security test-rasa test-nlu-cv test-reliability test-e2e test-browser validate test-stories lint lock clean
+.PHONY: help install run shell bench nlu-report question-types test test-models test-security test-rasa test-nlu-cv test-reliability test-e2e test-conversations test-browser validate test-stories lint lock clean
 
 help:
 	@echo "make run               install what is missing, train if needed, start the assistant (web chat + REST)"
@@ -34,6 +34,7 @@ help:
 	@echo "make test-stories      the test stories against the trained model"
 	@echo "make test-reliability  delivery, hospital process and PostgreSQL tests"
 	@echo "make test-e2e          one consultation over REST against the real stack"
+	@echo "make test-conversations 50 scripted consultations on the real stack, pass rate per property"
 	@echo "make test-browser      the web chat in headless Chromium"
 	@echo "make test-nlu-cv       5-fold cross-validation of the NLU pipeline (report in results/nlu-cv)"
 	@echo "reports (need ../shared/data or DATA=...):"
@@ -79,7 +80,7 @@ shell: install $(RASA_MODEL)
 
 # --- tests -----------------------------------------------------------------------------------------
 test: install $(RASA_MODEL)
-	$(MAKE) --no-print-directory lint test-models test-security test-rasa validate test-stories test-reliability test-e2e test-browser \
+	$(MAKE) --no-print-directory lint test-models test-security test-rasa validate test-stories test-reliability test-e2e test-conversations test-browser \
 		test-nlu-cv
 
 lint: $(MODELS_VENV)/.installed
@@ -113,6 +114,11 @@ test-reliability: $(MODELS_VENV)/.installed
 
 test-e2e: install $(RASA_MODEL)
 	$(MODELS_PY) -m pytest tests/e2e -q
+
+# 50 scripted consultations on the real stack (tests/conversations/*.yml); pass rate per property in
+# results/conversations.json.
+test-conversations: install $(RASA_MODEL)
+	$(MODELS_PY) -m pytest tests/conversations -q
 
 test-browser: install
 	tests/browser/run.sh

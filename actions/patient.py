@@ -23,6 +23,31 @@ DURATION_WORDS = re.compile(
 )
 
 
+# Past conditions and medicines, told apart from current symptoms by the way patients phrase them.
+MEDICATION_WORDS = re.compile(
+    r"\b(?:i (?:take|use)|i'?m (?:on|taking)|i am (?:on|taking)|taking|prescribed|tablets?|pills?|inhaler|"
+    r"\d+ ?mg|medication|medicine|allergic to|allergy to)\b", re.IGNORECASE)
+HISTORY_WORDS = re.compile(
+    r"\b(?:had\b.{0,40}\b(?:ago|when i was|as a (?:child|kid|teenager)|last year|out|removed|replaced)|"
+    r"was diagnosed|diagnosed with|history of|used to|(?:years?|months?) ago|in (?:19|20)\d\d|surgery|"
+    r"operation|since i was|(?:i have|i've got|i've had) (?:diabetes|asthma|epilepsy|high blood pressure|"
+    r"hypertension|cancer|a heart condition|copd|arthritis))\b", re.IGNORECASE)
+
+
+NOTED = {"medications": "Thank you, I've noted your medicines for the doctor.",
+         "history": "Thank you, I've noted that in your medical history for the doctor."}
+NEXT_STEP = 'You can send an image and ask about it, or say "send" when you\'re done.'
+
+
+def patient_note_kind(text: str) -> str | None:
+    """``"medications"`` or ``"history"`` (the slot a message belongs in), or None for a current complaint."""
+    if MEDICATION_WORDS.search(text):
+        return "medications"
+    if HISTORY_WORDS.search(text):
+        return "history"
+    return None
+
+
 def symptom_entities(tracker: Tracker) -> list[dict[str, Any]]:
     """Symptoms in the latest message, each {name, negated}, without duplicates."""
     seen: dict[str, dict[str, Any]] = {}
@@ -60,7 +85,8 @@ def hospital_lines(hospitals: list[HospitalInfo]) -> str:
 
 
 class ActionNoteSymptoms(Action):
-    """Note described symptoms (negated ones too) and their duration."""
+    """Note described symptoms (negated ones too) and their duration; past conditions and medicines go to the
+    ``history`` and ``medications`` slots in the patient's words."""
 
     def name(self) -> str:
         return "action_note_symptoms"
@@ -71,6 +97,12 @@ class ActionNoteSymptoms(Action):
         found = symptom_entities(tracker)
         known = {s["name"]: s for s in tracker.get_slot("symptoms") or []}
         known.update({s["name"]: s for s in found})
+        text = (tracker.latest_message.get("text") or "").strip()
+        kind = patient_note_kind(text)
+        if kind is not None:
+            dispatcher.utter_message(text=NOTED[kind])
+            dispatcher.utter_message(text=NEXT_STEP)
+            return [SlotSet(kind, [*(tracker.get_slot(kind) or []), text])]
         events = [SlotSet("symptoms", list(known.values()))]
         durations = [e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "duration"]
         if durations:
@@ -82,7 +114,7 @@ class ActionNoteSymptoms(Action):
             dispatcher.utter_message(text=f"Thank you, I've noted: {noted}.")
         else:
             dispatcher.utter_message(text="Thank you, I've noted that for the doctor.")
-        dispatcher.utter_message(text='You can send an image and ask about it, or say "send" when you\'re done.')
+        dispatcher.utter_message(text=NEXT_STEP)
         return events
 
 

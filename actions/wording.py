@@ -150,6 +150,9 @@ def summary_lines(slots: dict[str, Any]) -> list[str]:
     symptoms = [s.get("name", "") + (" (absent)" if s.get("negated") else "") for s in slots.get("symptoms") or []]
     if symptoms:
         lines.append("Symptoms: " + ", ".join(symptoms))
+    for slot, label in (("history", "Past conditions"), ("medications", "Medicines and allergies")):
+        if slots.get(slot):
+            lines.append(f"{label}: " + "; ".join(slots[slot]))
     if slots.get("duration") and slots["duration"] != "skipped":
         lines.append(f"Duration: {slots['duration']}")
     if slots.get("age_band") and slots["age_band"] != "skipped":

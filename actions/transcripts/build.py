@@ -114,6 +114,8 @@ def _patient(slots: dict[str, Any]) -> PatientFacts:
     return PatientFacts(
         complaint=_text(slots.get("chief_complaint")),
         symptoms=symptoms,
+        history=[str(item) for item in slots.get("history") or []],
+        medications=[str(item) for item in slots.get("medications") or []],
         duration=_text(slots.get("duration")),
         age_band=_text(slots.get("age_band")),
         location=_text(slots.get("location")),

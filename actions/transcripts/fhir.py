@@ -70,6 +70,10 @@ def _questionnaire_response(transcript: Transcript, ids: _Ids, patient: str) -> 
         text = symptom.name + (" (absent)" if symptom.negated else "")
         answer: dict[str, Any] = {"valueBoolean": not symptom.negated}
         items.append({"linkId": f"symptom-{index + 1}", "text": text, "answer": [answer]})
+    for kind, label, notes in (("history", "Past condition", facts.history),
+                               ("medication", "Medicine or allergy", facts.medications)):
+        items += [{"linkId": f"{kind}-{index + 1}", "text": label, "answer": [{"valueString": note}]}
+                  for index, note in enumerate(notes)]
     for index, qa in enumerate(transcript.questions):
         item: dict[str, Any] = {"linkId": f"question-{index + 1}", "text": qa.question}
         if qa.answer:

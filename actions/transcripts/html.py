@@ -46,6 +46,8 @@ def _facts(transcript: Transcript) -> str:
     rows = [
         ("Reason for consulting", facts.complaint),
         ("Symptoms", symptoms),
+        ("Past conditions", "; ".join(facts.history) or None),
+        ("Medicines and allergies", "; ".join(facts.medications) or None),
         ("Duration", facts.duration),
         ("Age band", facts.age_band),
         ("Location", facts.location),

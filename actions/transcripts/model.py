@@ -28,6 +28,8 @@ class PatientFacts:
 
     complaint: str | None = None
     symptoms: list[Symptom] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)  # past conditions, in the patient's words
+    medications: list[str] = field(default_factory=list)  # medicines and allergies, in the patient's words
     duration: str | None = None
     age_band: str | None = None
     location: str | None = None

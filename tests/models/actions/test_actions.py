@@ -17,7 +17,8 @@ from actions.consultation import (
     ActionSendTranscript,
 )
 from actions.images import ActionProcessImage, ActionSegmentImage
-from actions.patient import ValidateIntakeForm
+from actions.fallback import ActionFallback, fallbacks_in_a_row
+from actions.patient import ActionNoteSymptoms, ValidateIntakeForm
 from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
 from tests.support.actions import load_tracker
@@ -202,3 +203,43 @@ async def test_handoff_sends_at_once_flagged_for_callback(services: Services, st
     queued = services.transcripts.outbox.find(conversation_id=tracker.sender_id)
     assert [d.hospital for d in queued] == ["Charite Imaging"]
     assert json.loads(queued[0].body)["transcript"]["callback_requested"] is True
+
+
+def _user(intent: str) -> dict[str, Any]:
+    return {"event": "user", "text": "x", "parse_data": {"intent": {"name": intent, "confidence": 0.9}}}
+
+
+async def test_a_second_misunderstood_message_in_a_row_offers_the_choices() -> None:
+    tracker = load_tracker("greeting")
+    bot = {"event": "bot", "text": "Sorry"}
+    tracker.events = [*tracker.events, _user("greet"), _user("nlu_fallback")]
+    assert fallbacks_in_a_row(tracker.events) == 1
+    dispatcher = CollectingDispatcher()
+    await ActionFallback().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_default"]
+    tracker.events = [*tracker.events, bot, _user("nlu_fallback")]
+    assert fallbacks_in_a_row(tracker.events) == 2
+    dispatcher = CollectingDispatcher()
+    await ActionFallback().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_fallback_choices"]
+
+
+@pytest.mark.parametrize(("text", "slot"), [
+    ("I had a stroke 5 years ago", "history"), ("I was diagnosed with asthma as a child", "history"),
+    ("I take aspirin every day", "medications"), ("I'm allergic to penicillin", "medications"),
+])
+async def test_history_and_medicines_land_in_their_slots(text: str, slot: str) -> None:
+    tracker = _said(text, **{slot: ["earlier note"]})
+    tracker.latest_message["intent"] = {"name": "describe_symptoms", "confidence": 0.9}
+    tracker.latest_message["entities"] = []
+    dispatcher = CollectingDispatcher()
+    events = slot_events(await ActionNoteSymptoms().run(dispatcher, tracker, {}))
+    assert events == {slot: ["earlier note", text]}
+    assert "noted" in texts(dispatcher)
+
+
+async def test_a_current_symptom_is_not_history() -> None:
+    tracker = _said("I had a headache since yesterday")
+    tracker.latest_message["entities"] = [{"entity": "symptom", "value": "headache", "start": 8, "end": 16}]
+    events = slot_events(await ActionNoteSymptoms().run(CollectingDispatcher(), tracker, {}))
+    assert events["symptoms"] == [{"name": "headache", "negated": False}] and "history" not in events
