@@ -16,8 +16,8 @@ from actions.consultation import (
     ActionHandoff,
     ActionSendTranscript,
 )
-from actions.images import ActionProcessImage, ActionSegmentImage
 from actions.fallback import ActionFallback, fallbacks_in_a_row
+from actions.images import ActionProcessImage, ActionSegmentImage
 from actions.patient import ActionNoteSymptoms, ValidateIntakeForm
 from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
