@@ -19,7 +19,7 @@ RASA_INPUTS := config.yml domain.yml $(shell find nlu_data bot -name '*.yml' -o 
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell bench nlu-report question-types test test-models test-security test-rasa test-nlu-cv test-reliability test-e2e test-conversations test-browser validate test-stories lint lock clean
+.PHONY: help install run shell bench nlu-report question-types test test-models test-security scale-demo test-rasa test-nlu-cv test-reliability test-e2e test-conversations test-browser validate test-stories lint lock clean
 
 help:
 	@echo "make run               install what is missing, train if needed, start the assistant (web chat + REST)"
@@ -36,6 +36,7 @@ help:
 	@echo "make test-e2e          one consultation over REST against the real stack"
 	@echo "make test-conversations 50 scripted consultations on the real stack, pass rate per property"
 	@echo "make test-browser      the web chat in headless Chromium"
+	@echo "make scale-demo        2 Rasa replicas + 2 action servers behind HAProxy, Redis locks, PostgreSQL"
 	@echo "make test-nlu-cv       5-fold cross-validation of the NLU pipeline (report in results/nlu-cv)"
 	@echo "reports (need ../shared/data or DATA=...):"
 	@echo "make bench             speed reports (vision, VQA, hospitals, end to end)"
@@ -119,6 +120,12 @@ test-e2e: install $(RASA_MODEL)
 # results/conversations.json.
 test-conversations: install $(RASA_MODEL)
 	$(MODELS_PY) -m pytest tests/conversations -q
+
+# The scaled topology (bot/scale.py): 2 Rasa replicas and 2 action servers behind HAProxy, Redis lock store,
+# PostgreSQL tracker store and outbox. Installs the Debian servers it needs.
+scale-demo: install $(RASA_MODEL)
+	scripts/install_servers.sh
+	$(RASA_PY) -m bot.scale --replicas 2 --workers 2
 
 test-browser: install
 	tests/browser/run.sh

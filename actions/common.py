@@ -21,19 +21,6 @@ def metadata(tracker: Tracker) -> dict[str, Any]:
     return dict(tracker.latest_message.get("metadata") or {})
 
 
-def previous_action(tracker: Tracker) -> str | None:
-    """The last action the bot ran before the latest user message (``action_listen`` aside)."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return event.get("name")
-    return None
-
-
 def images(tracker: Tracker) -> list[dict[str, Any]]:
     """Images of this conversation, oldest first."""
     return list(tracker.get_slot("images") or [])

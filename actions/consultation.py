@@ -7,13 +7,11 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import AllSlotsReset, SlotSet
+from rasa_sdk.events import AllSlotsReset, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import ensure_consent, images, patient_location
-from actions.hospital_choice import choose_hospitals
 from actions.hospitals.types import HospitalInfo
-from actions.patient import hospital_lines
 from actions.runtime import Services, get_services
 from actions.transcripts.build import transcript_from_events
 from actions.wording import DISCLAIMER, summary_lines
@@ -39,7 +37,8 @@ NEXT_STEPS = (
 
 def has_content(tracker: Tracker) -> bool:
     """True when the conversation holds something worth sending."""
-    return any(tracker.get_slot(slot) for slot in ("images", "qa_log", "symptoms", "segmentations", "chief_complaint"))
+    return any(tracker.get_slot(slot) for slot in ("images", "qa_log", "symptoms", "segmentations", "chief_complaint",
+                                                   "history", "medications"))
 
 
 async def candidate_hospitals(services: Services, tracker: Tracker) -> list[HospitalInfo]:
@@ -67,7 +66,7 @@ async def queue_transcript(
 
 
 class ActionShowSummary(Action):
-    """Show the transcript summary and let the patient pick hospitals (nearest first)."""
+    """Show what will be sent; the hospital step (``hospital_form``, :mod:`actions.hospital_step`) follows."""
 
     def name(self) -> str:
         return "action_show_summary"
@@ -77,52 +76,16 @@ class ActionShowSummary(Action):
     ) -> list[dict[str, Any]]:
         if not ensure_consent(tracker, dispatcher):
             return []
-        services = await get_services()
         lines = summary_lines(dict(tracker.current_slot_values()))
         dispatcher.utter_message(
             text="Here is what I'll send:\n" + "\n".join(lines or ["(nothing yet)"]) + f"\n{DISCLAIMER}"
         )
-        hospitals = await candidate_hospitals(services, tracker)
-        buttons = [
-            {"title": f"{h.name} ({h.city})", "payload": f'/choose_hospital{{"hospital": "{h.name}"}}'}
-            for h in hospitals
-        ]
-        buttons.append({"title": "All of them", "payload": '/choose_hospital{"hospital": "all"}'})
-        dispatcher.utter_message(
-            text="Which hospital should receive it?\n" + hospital_lines(hospitals), buttons=buttons
-        )
-        return []
-
-
-class ActionChooseHospital(Action):
-    """Record the chosen hospital(s) and ask for confirmation."""
-
-    def name(self) -> str:
-        return "action_choose_hospital"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        services = await get_services()
-        hospitals = await candidate_hospitals(services, tracker)
-        wanted = str(next(tracker.get_latest_entity_values("hospital"), "") or "")
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        chosen = choose_hospitals(tracker.latest_message.get("text") or "", wanted, [h.name for h in hospitals],
-                                  affirmed=intent == "affirm")
-        if not chosen:
-            dispatcher.utter_message(
-                text="I didn't catch which hospital. Please pick one:\n" + hospital_lines(hospitals)
-            )
-            return []
-        dispatcher.utter_message(
-            text=f"Send your transcript to {', '.join(chosen)} now?",
-            buttons=[{"title": "Yes, send it", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
-        )
-        return [SlotSet("chosen_hospitals", chosen)]
+        return [SlotSet("chosen_hospitals", None), SlotSet("send_confirmed", None)]
 
 
 class ActionSendTranscript(Action):
-    """Queue the transcript for the chosen hospitals and say what happens next."""
+    """After the hospital step: queue the transcript for the chosen hospitals and say what happens next, or,
+    when the patient said no, send nothing."""
 
     def name(self) -> str:
         return "action_send_transcript"
@@ -130,6 +93,9 @@ class ActionSendTranscript(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if tracker.get_slot("send_confirmed") is False:
+            dispatcher.utter_message(response="utter_not_sent")
+            return [SlotSet("chosen_hospitals", None), SlotSet("send_confirmed", None)]
         if not ensure_consent(tracker, dispatcher):
             return []
         services = await get_services()
@@ -138,7 +104,8 @@ class ActionSendTranscript(Action):
         dispatcher.utter_message(
             text="Your transcript is on its way. " + NEXT_STEPS.format(hospitals=", ".join(chosen))
         )
-        return [SlotSet("transcript_ids", list(tracker.get_slot("transcript_ids") or []) + ids)]
+        return [SlotSet("transcript_ids", list(tracker.get_slot("transcript_ids") or []) + ids),
+                SlotSet("send_confirmed", None)]
 
 
 class ActionHandoff(Action):
@@ -178,7 +145,8 @@ class ActionEmergency(Action):
     (:func:`qaid.red_flags.red_flag`; the NLU pipeline's ``bot.red_flags.RedFlagDetector`` makes any message
     with one an ``emergency``). Without one the patient hears when to call and the consultation is not marked
     urgent. With one it is, and ``urgent_reason`` names the flag and the message. Either way a message
-    answering the intake form's chief-complaint question is recorded as the chief complaint.
+    answering the intake form's chief-complaint question is recorded as the chief complaint, and a form it
+    interrupted goes on.
     """
 
     def name(self) -> str:
@@ -190,13 +158,15 @@ class ActionEmergency(Action):
         text = (tracker.latest_message.get("text") or "").strip()
         complaint = [SlotSet("chief_complaint", text)] if (
             tracker.get_slot("requested_slot") == "chief_complaint" and text) else []
+        loop = (tracker.active_loop or {}).get("name")
+        resume = [FollowupAction(loop)] if loop else []  # the interrupted form asks its question again
         flag = red_flag(text)
         if flag is None:
             dispatcher.utter_message(text=WHEN_TO_CALL)
-            return complaint
+            return [*complaint, *resume]
         dispatcher.utter_message(text=EMERGENCY_ADVICE)
         dispatcher.utter_message(text="I've marked your consultation as urgent for the hospital.")
-        return [*complaint, SlotSet("urgent", True), SlotSet("urgent_reason", f'{flag}: "{text}"')]
+        return [*complaint, SlotSet("urgent", True), SlotSet("urgent_reason", f'{flag}: "{text}"'), *resume]
 
 
 class ActionGoodbye(Action):

@@ -1,7 +1,8 @@
-"""Messages the bot did not understand: never a dead end.
+"""Messages the bot did not understand or cannot help with: never a dead end.
 
-The first one gets ``utter_default`` (what the patient can do). A second in a row gets
-``utter_fallback_choices``: the same choices as buttons, talking to a person among them.
+The first one gets ``utter_default`` (what the patient can do), or ``utter_out_of_scope`` for a request outside
+what the bot does. A second such message in a row gets ``utter_fallback_choices``: the choices as buttons,
+talking to a person among them.
 """
 
 from __future__ import annotations
@@ -11,23 +12,28 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-FALLBACK_INTENT = "nlu_fallback"
+NOT_UNDERSTOOD = {"nlu_fallback": "utter_default", "out_of_scope": "utter_out_of_scope"}
+
+
+def _intent(event: dict[str, Any]) -> str | None:
+    return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
 
 
 def fallbacks_in_a_row(events: list[dict[str, Any]]) -> int:
-    """How many of the latest user messages, counting back from the newest, were not understood."""
+    """How many of the latest user messages, counting back from the newest, were not understood (or were
+    out of scope)."""
     count = 0
     for event in reversed(events):
         if event.get("event") != "user":
             continue
-        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != FALLBACK_INTENT:
+        if _intent(event) not in NOT_UNDERSTOOD:
             break
         count += 1
     return count
 
 
 class ActionFallback(Action):
-    """Say what the patient can do; after two misunderstood messages in a row, offer it as buttons."""
+    """Say what the patient can do; after two such messages in a row, offer it as buttons."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -35,6 +41,9 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        repeated = fallbacks_in_a_row(tracker.events) >= 2
-        dispatcher.utter_message(response="utter_fallback_choices" if repeated else "utter_default")
+        if fallbacks_in_a_row(tracker.events) >= 2:
+            dispatcher.utter_message(response="utter_fallback_choices")
+        else:
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            dispatcher.utter_message(response=NOT_UNDERSTOOD.get(intent, "utter_default"))
         return []

@@ -12,6 +12,7 @@ import re
 
 ALL_WORDS = ("all of them", "both", "every", "all")
 NEAREST_WORDS = ("nearest", "first", "closest", "yes", "ok", "okay", "sure", "yep", "yeah")
+NEGATIONS = ("not", "no", "don", "dont", "never")  # "not sure" is no "sure"
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = {"hospital", "radiology", "imaging", "university", "the", "of", "general", "clinic", "to", "please", "send"}
 
@@ -36,6 +37,6 @@ def choose_hospitals(text: str, entity: str, names: list[str], affirmed: bool = 
     for n, keys in distinctive.items():
         if any(difflib.get_close_matches(k, words, n=1, cutoff=0.8) for k in keys):
             return [n]
-    if affirmed or any(w in NEAREST_WORDS for w in words):
+    if affirmed or (any(w in NEAREST_WORDS for w in words) and not any(w in NEGATIONS for w in words)):
         return list(names[:1])
     return []

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import metadata, patient_location
+from actions.form_interruptions import InterruptibleForm
 from actions.hospitals.types import HospitalInfo
 from actions.places import find_city
 from actions.runtime import get_services
@@ -205,8 +206,9 @@ class ActionAskLocation(AskIntakeSlot, Action):
     slot = "location"
 
 
-class ValidateIntakeForm(FormValidationAction):
-    """Validate the intake form's slots with helpful re-prompts; every slot can be skipped."""
+class ValidateIntakeForm(InterruptibleForm, FormValidationAction):
+    """Validate the intake form's slots with helpful re-prompts; every slot can be skipped; an emergency or
+    asking for a person interrupts it (:class:`actions.form_interruptions.InterruptibleForm`)."""
 
     def name(self) -> str:
         return "validate_intake_form"

@@ -14,11 +14,8 @@ from actions.common import (
     consented_image,
     now_iso,
     patient_location,
-    previous_action,
     question_type_distribution,
 )
-from actions.consultation import ActionChooseHospital, candidate_hospitals
-from actions.hospital_choice import choose_hospitals
 from actions.hospitals.types import HospitalError
 from actions.image_facts import FINDING_OF_TYPE, agrees, earlier_answer, label_fact
 from actions.runtime import get_services
@@ -51,10 +48,6 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         question = (tracker.latest_message.get("text") or "").strip()
-        if previous_action(tracker) == "action_show_summary":  # "St Thomas (London)" typed, read as a question
-            names = [h.name for h in await candidate_hospitals(await get_services(), tracker)]
-            if choose_hospitals(question, "", names):
-                return await ActionChooseHospital().run(dispatcher, tracker, domain)
         image = consented_image(tracker, dispatcher, "Please send the image you want to ask about first.")
         if image is None:
             return []

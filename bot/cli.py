@@ -129,6 +129,12 @@ def wait_healthy(url: str, supervisor: Supervisor, timeout: float, label: str) -
     raise RuntimeError(f"{label} did not become healthy at {url} within {timeout:.0f} s.")
 
 
+def rasa_argv(model: Path, endpoints: Path, credentials: Path, port: int) -> list[str]:
+    """The command line of one Rasa server (:mod:`bot.rasa_server`: Rasa's own, with our speed fix)."""
+    return [str(RASA_PY), "-m", "bot.rasa_server", "run", "--model", str(model), "--endpoints", str(endpoints),
+            "--credentials", str(credentials), "--port", str(port), "--cors", "*"]
+
+
 def child_environment(ports: Ports, state: Path) -> dict[str, str]:
     """The environment of both servers: this run's state folder and public URL, and Sanic's request-body limit
     lowered to what a channel can use (``SANIC_REQUEST_MAX_SIZE``, read by every Sanic app at start-up)."""
@@ -147,23 +153,7 @@ def start_stack(args: argparse.Namespace, supervisor: Supervisor) -> Ports:
     endpoints = write_runtime_endpoints(ports, state)
     started = time.monotonic()
     supervisor.start("actions", [str(MODELS_PY), "-m", "actions.server", "--port", str(ports.actions)], env)
-    rasa_argv = [
-        str(RASA_PY),
-        "-m",
-        "bot.rasa_server",
-        "run",
-        "--model",
-        str(args.model),
-        "--endpoints",
-        str(endpoints),
-        "--credentials",
-        str(args.credentials),
-        "--port",
-        str(ports.rasa),
-        "--cors",
-        "*",
-    ]
-    supervisor.start("rasa", rasa_argv, env)
+    supervisor.start("rasa", rasa_argv(args.model, endpoints, args.credentials, ports.rasa), env)
     wait_healthy(f"http://localhost:{ports.actions}/health", supervisor, args.timeout, "The action server")
     wait_healthy(f"http://localhost:{ports.rasa}/", supervisor, args.timeout, "The Rasa server")
     print(f"[qaid] ready in {time.monotonic() - started:.1f} s", flush=True)

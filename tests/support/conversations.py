@@ -58,7 +58,8 @@ def screen_photo(image: np.ndarray) -> np.ndarray:
     top, left = size // 4, int(size * 0.3)
     canvas[top:top + size, left:left + rgb.shape[1]] = rgb
     ys, xs = np.mgrid[: canvas.shape[0], : canvas.shape[1]]
-    canvas += 60 * np.exp(-(((xs - canvas.shape[1] * 0.7) ** 2 + (ys - canvas.shape[0] * 0.3) ** 2) / (size * 8.0)))
+    glare = np.exp(-(((xs - canvas.shape[1] * 0.7) ** 2 + (ys - canvas.shape[0] * 0.3) ** 2) / (size * 8.0)))
+    canvas += 60 * glare[..., None]
     canvas += np.random.default_rng(0).normal(0, 6, canvas.shape)
     photo = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8)).rotate(4, fillcolor=(20, 20, 20))
     return np.asarray(photo)

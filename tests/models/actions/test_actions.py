@@ -243,3 +243,47 @@ async def test_a_current_symptom_is_not_history() -> None:
     tracker.latest_message["entities"] = [{"entity": "symptom", "value": "headache", "start": 8, "end": 16}]
     events = slot_events(await ActionNoteSymptoms().run(CollectingDispatcher(), tracker, {}))
     assert events["symptoms"] == [{"name": "headache", "negated": False}] and "history" not in events
+
+
+@pytest.mark.parametrize("intent", ["emergency", "talk_to_human"])
+async def test_an_emergency_or_a_person_interrupts_the_intake_form(intent: str) -> None:
+    tracker = _said("the worst headache of my life started an hour ago", requested_slot="chief_complaint")
+    tracker.active_loop = {"name": "intake_form"}
+    tracker.latest_message["intent"] = {"name": intent, "confidence": 1.0}
+    events = await ValidateIntakeForm().run(CollectingDispatcher(), tracker, {"forms": {}})
+    assert [(e["event"], e["name"]) for e in events] == [("action_execution_rejected", "intake_form")]
+
+
+async def test_an_out_of_scope_request_is_declined_then_counts_towards_the_choices() -> None:
+    tracker = load_tracker("greeting")
+    tracker.latest_message["intent"] = {"name": "out_of_scope", "confidence": 0.9}
+    tracker.events = [*tracker.events, _user("out_of_scope")]
+    dispatcher = CollectingDispatcher()
+    await ActionFallback().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope"]
+    tracker.events = [*tracker.events, _user("nlu_fallback")]
+    dispatcher = CollectingDispatcher()
+    await ActionFallback().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_fallback_choices"]
+
+
+async def test_other_intents_are_validated_as_usual_inside_the_intake_form() -> None:
+    tracker = _said("headaches every morning", requested_slot="chief_complaint", chief_complaint="headaches every morning")
+    tracker.active_loop = {"name": "intake_form"}
+    tracker.latest_message["intent"] = {"name": "describe_symptoms", "confidence": 0.9}
+    tracker.events = [*tracker.events, _user("describe_symptoms"),
+                      {"event": "slot", "name": "chief_complaint", "value": "headaches every morning"}]
+    domain = {"forms": {"intake_form": {"required_slots": ["chief_complaint", "duration"]}},
+              "slots": {"chief_complaint": {}, "duration": {}}}
+    events = await ValidateIntakeForm().run(CollectingDispatcher(), tracker, domain)
+    assert slot_events(events) == {"chief_complaint": "headaches every morning"}
+
+
+@pytest.mark.parametrize("form", ["intake_form", "hospital_form"])
+async def test_an_emergency_inside_a_form_hands_back_to_the_form(form: str) -> None:
+    tracker = _said("I suddenly have crushing chest pain")
+    tracker.active_loop = {"name": form}
+    events = await ActionEmergency().run(CollectingDispatcher(), tracker, {})
+    assert events[-1] == {"event": "followup", "name": form, "timestamp": None}
+    outside = await ActionEmergency().run(CollectingDispatcher(), _said("I suddenly have crushing chest pain"), {})
+    assert all(e["event"] != "followup" for e in outside)

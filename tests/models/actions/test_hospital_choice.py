@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.hospital_choice import choose_hospitals
-from actions.questions import ActionAnswerQuestion
+from actions.hospital_step import ValidateHospitalForm
 from actions.runtime import Services
 from tests.support.actions import load_tracker
 
@@ -27,30 +27,59 @@ NAMES = ["St Thomas Radiology", "Charite Imaging", "Karolinska Neuroimaging"]
     ("/choose_hospital", "Charite Imaging", False, ["Charite Imaging"]),
     ("what organ is this?", "", False, []),
     ("7", "", False, []),
+    ("hmm I'm not sure", "", False, []),
 ])
 def test_choices_people_type(text: str, entity: str, affirmed: bool, expected: list[str]) -> None:
     assert choose_hospitals(text, entity, NAMES, affirmed=affirmed) == expected
 
 
-def _after_summary(text: str, **slots):
-    tracker = load_tracker("question", consent_given=True, **slots)
-    tracker.latest_message["text"] = text
-    tracker.events.extend([{"event": "action", "name": "action_show_summary"},
-                           {"event": "action", "name": "action_listen"},
-                           {"event": "user", "text": text, "parse_data": tracker.latest_message}])
+def _in_step(text: str, intent: str, requested: str, **slots):
+    tracker = load_tracker("question", consent_given=True, requested_slot=requested, **slots)
+    tracker.latest_message.update({"text": text, "intent": {"name": intent, "confidence": 0.5}, "entities": []})
+    tracker.active_loop = {"name": "hospital_form"}
     return tracker
 
 
-async def test_a_hospital_name_read_as_a_question_still_chooses_it(services: Services, stored_image: dict) -> None:
+@pytest.mark.parametrize(("text", "intent", "expected"), [
+    ("Charite Imaging (Berlin)", "ask_image_question", ["Charite Imaging"]),  # a name read as a question
+    ("2", "deny", ["Charite Imaging"]),  # the NLU read "2" as "deny"; it is still a number from the list
+    ("yes", "affirm", ["St Thomas Radiology"]),
+    ("All of them", "choose_hospital", ["St Thomas Radiology", "Charite Imaging"]),
+])
+async def test_the_hospital_step_reads_any_intent_as_an_answer(services: Services, text: str, intent: str,
+                                                               expected: list[str]) -> None:
+    tracker = _in_step(text, intent, "chosen_hospitals")
+    result = await ValidateHospitalForm().validate_chosen_hospitals(text, CollectingDispatcher(), tracker, {})
+    assert result == {"chosen_hospitals": expected}
+
+
+async def test_no_at_the_hospital_question_sends_nothing(services: Services) -> None:
+    tracker = _in_step("no thanks", "deny", "chosen_hospitals")
+    result = await ValidateHospitalForm().validate_chosen_hospitals("no", CollectingDispatcher(), tracker, {})
+    assert result == {"chosen_hospitals": [], "send_confirmed": False}
+
+
+async def test_an_answer_that_fits_nothing_re_asks_the_step(services: Services) -> None:
     dispatcher = CollectingDispatcher()
-    events = await ActionAnswerQuestion().run(dispatcher, _after_summary("Charite Imaging (Berlin)",
-                                                                         images=[stored_image]), {})
-    assert {"event": "slot", "name": "chosen_hospitals", "value": ["Charite Imaging"], "timestamp": None} in events
-    assert "Send your transcript to Charite Imaging now?" in dispatcher.messages[0]["text"]
+    tracker = _in_step("hmm I'm not sure", "ask_image_question", "chosen_hospitals")
+    result = await ValidateHospitalForm().validate_chosen_hospitals("hmm", dispatcher, tracker, {})
+    assert result == {"chosen_hospitals": None}
+    assert "didn't catch which hospital" in dispatcher.messages[0]["text"]
     assert not [c for c in services.hospitals.calls if c[0] == "ask"]
 
 
-async def test_a_real_question_after_the_summary_is_still_answered(services: Services, stored_image: dict) -> None:
+@pytest.mark.parametrize(("text", "intent", "expected"), [
+    ("yes", "affirm", True), ("Yes, send it", "choose_hospital", True), ("ok go ahead", "nlu_fallback", True),
+    ("no", "deny", False), ("not now", "out_of_scope", False), ("what?", "nlu_fallback", None),
+])
+def test_the_send_question_takes_yes_or_no_in_words(text: str, intent: str, expected: bool | None) -> None:
     dispatcher = CollectingDispatcher()
-    await ActionAnswerQuestion().run(dispatcher, _after_summary("is there a tumour?", images=[stored_image]), {})
-    assert [c for c in services.hospitals.calls if c[0] == "ask"]
+    tracker = _in_step(text, intent, "send_confirmed", chosen_hospitals=["Charite Imaging"])
+    assert ValidateHospitalForm().validate_send_confirmed(text, dispatcher, tracker, {}) == {"send_confirmed": expected}
+    assert bool(dispatcher.messages) == (expected is None)
+
+
+async def test_an_emergency_interrupts_the_hospital_step() -> None:
+    tracker = _in_step("I can't breathe", "emergency", "chosen_hospitals")
+    events = await ValidateHospitalForm().run(CollectingDispatcher(), tracker, {"forms": {}})
+    assert [(e["event"], e["name"]) for e in events] == [("action_execution_rejected", "hospital_form")]

@@ -1,0 +1,106 @@
+"""Throw-away local servers from Debian's packages, for the scaled topology and the tests that need them.
+
+:class:`LocalPostgres` (a private cluster: ``initdb`` + ``pg_ctl``, run as the ``postgres`` account when we are
+root, which PostgreSQL refuses), :func:`redis_argv` and :func:`haproxy_config`. Nothing here imports Rasa or
+torch: both interpreters use it.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+POSTGRES_USER = "qaid"
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def as_postgres_user(command: list[str]) -> list[str]:
+    """``command`` as the ``postgres`` account when run as root (PostgreSQL refuses root), else unchanged."""
+    if os.geteuid() != 0:
+        return command
+    pwd.getpwnam("postgres")
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+def _postgres_binary(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    if not versions:
+        raise FileNotFoundError(f"PostgreSQL's {name} is not installed (Debian: apt-get install postgresql)")
+    return str(versions[-1])
+
+
+class LocalPostgres:
+    """A private PostgreSQL cluster in ``folder`` on a free port, trust authentication for ``qaid``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+
+    def start(self) -> LocalPostgres:
+        """initdb (once) and start the server; returns self once it accepts connections."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+        if not self.data.exists():
+            subprocess.run(as_postgres_user([_postgres_binary("initdb"), "-D", str(self.data), "--auth=trust",
+                                             "-U", POSTGRES_USER]),
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        subprocess.run(as_postgres_user([_postgres_binary("pg_ctl"), "-D", str(self.data), "-l",
+                                         str(self.folder / "log"), "-w", "-o", options, "start"]),
+                       check=True, stdout=subprocess.DEVNULL)
+        return self
+
+    def url(self, driver: str = "psycopg") -> str:
+        """SQLAlchemy URL of the ``postgres`` database (``driver``: psycopg for psycopg 3, psycopg2)."""
+        return f"postgresql+{driver}://{POSTGRES_USER}@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        """Stop the server at once (the cluster is throw-away)."""
+        subprocess.run(as_postgres_user([_postgres_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                                         "stop"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def redis_argv(port: int) -> list[str]:
+    """A foreground redis-server on 127.0.0.1:``port`` that keeps nothing on disk."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise FileNotFoundError("redis-server is not installed (Debian: apt-get install redis-server)")
+    return [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+
+
+def haproxy_config(frontends: dict[str, tuple[int, list[int], str]]) -> str:
+    """HAProxy configuration: per name, (listening port, backend ports, health-check path). Round robin over
+    the backends that pass their health check (every second; out after 2 failures), a refused connection
+    re-sent to another backend."""
+    lines = ["global", "  maxconn 4096", "defaults", "  mode http", "  timeout connect 2s",
+             "  timeout client 300s", "  timeout server 300s", "  option redispatch", "  retries 2", ""]
+    for name, (port, backends, health) in frontends.items():
+        lines += [f"frontend {name}", f"  bind 127.0.0.1:{port}", f"  default_backend {name}_servers", "",
+                  f"backend {name}_servers", "  balance roundrobin", f"  option httpchk GET {health}"]
+        lines += [f"  server {name}{index} 127.0.0.1:{backend} check inter 1s fall 2 rise 1"
+                  for index, backend in enumerate(backends, start=1)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def haproxy_argv(config: Path) -> list[str]:
+    """HAProxy in the foreground with ``config``."""
+    haproxy = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+    if haproxy is None:
+        raise FileNotFoundError("haproxy is not installed (Debian: apt-get install haproxy)")
+    return [haproxy, "-f", str(config), "-db"]
