@@ -268,7 +268,8 @@ async def test_an_out_of_scope_request_is_declined_then_counts_towards_the_choic
 
 
 async def test_other_intents_are_validated_as_usual_inside_the_intake_form() -> None:
-    tracker = _said("headaches every morning", requested_slot="chief_complaint", chief_complaint="headaches every morning")
+    complaint = "headaches every morning"
+    tracker = _said(complaint, requested_slot="chief_complaint", chief_complaint=complaint)
     tracker.active_loop = {"name": "intake_form"}
     tracker.latest_message["intent"] = {"name": "describe_symptoms", "confidence": 0.9}
     tracker.events = [*tracker.events, _user("describe_symptoms"),
@@ -287,3 +288,14 @@ async def test_an_emergency_inside_a_form_hands_back_to_the_form(form: str) -> N
     assert events[-1] == {"event": "followup", "name": form, "timestamp": None}
     outside = await ActionEmergency().run(CollectingDispatcher(), _said("I suddenly have crushing chest pain"), {})
     assert all(e["event"] != "followup" for e in outside)
+
+
+async def test_once_the_emergency_was_answered_the_form_goes_on() -> None:
+    tracker = _said("the worst headache of my life", requested_slot="duration")
+    tracker.active_loop = {"name": "intake_form"}
+    tracker.latest_message["intent"] = {"name": "emergency", "confidence": 1.0}
+    tracker.events = [*tracker.events, _user("emergency"), {"event": "action", "name": "action_emergency"}]
+    domain = {"forms": {"intake_form": {"required_slots": ["chief_complaint", "duration"]}},
+              "slots": {"chief_complaint": {}, "duration": {}}}
+    events = await ValidateIntakeForm().run(CollectingDispatcher(), tracker, domain)
+    assert all(e["event"] != "action_execution_rejected" for e in events)
