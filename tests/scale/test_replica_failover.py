@@ -41,8 +41,9 @@ def _pids_listening_as_rasa(port: int) -> list[int]:
                 argv = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"bot.rasa_server" in argv and b"--port" in argv and argv[argv.index(b"--port") + 1] == str(port).encode():
-                pids.append(int(entry.name))
+            if b"bot.rasa_server" in argv and b"--port" in argv:
+                if argv[argv.index(b"--port") + 1] == str(port).encode():
+                    pids.append(int(entry.name))
     return pids
 
 
