@@ -71,6 +71,7 @@ class Supervisor:
 
     def __init__(self, log: TextIO) -> None:
         self.children: list[tuple[str, subprocess.Popen]] = []
+        self.environments: dict[str, dict[str, str]] = {}
         self.log = log
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -86,7 +87,18 @@ class Supervisor:
         )
         threading.Thread(target=_pump, args=(process.stdout, f"[{name}]", self.log), daemon=True).start()
         self.children.append((name, process))
+        self.environments[name] = env
         return process
+
+    def restart_exited(self, names: set[str]) -> list[str]:
+        """Start again, with the same command, every child in ``names`` that has exited; returns their names."""
+        restarted = []
+        for name, process in list(self.children):
+            if name in names and process.poll() is not None:
+                self.children.remove((name, process))
+                self.start(name, process.args, self.environments[name])
+                restarted.append(name)
+        return restarted
 
     def check_alive(self) -> str | None:
         """Name of a child that exited, if any."""

@@ -8,7 +8,8 @@
   the first one also runs the embedded hospital inbox);
 * ``--replicas`` Rasa servers;
 * HAProxy in front of both: patients talk to ``--port`` (default 5005), the replicas talk to the action
-  servers through ``--port + 50``; a replica or worker that stops answering its health check is taken out.
+  servers through ``--port + 50``; a replica or worker that stops answering its health check is taken out,
+  and one that exits is started again.
 
 Everything runs on loopback with its state in ``var/scale`` and stops on Ctrl-C. ``bench/bench_load.py --url``
 measures it (``bench/README.md``).
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -78,10 +78,8 @@ def start_topology(replicas: int, workers: int, port: int, model: Path, credenti
                    supervisor: Supervisor, timeout: float = 600.0) -> Topology:
     """Start every part and return once HAProxy answers; ``supervisor`` owns the processes."""
     state = var_dir() / "scale"
-    if state.exists():
-        shutil.rmtree(state / "pg", ignore_errors=True)
     state.mkdir(parents=True, exist_ok=True)
-    postgres = LocalPostgres(state / "pg").start()
+    postgres = LocalPostgres().start()
     topology = Topology(port, port + 50, [free_port() for _ in range(replicas)], [free_port() for _ in range(workers)],
                         free_port(), postgres, state, supervisor)
     try:
@@ -138,9 +136,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{topology.redis_port}, PostgreSQL {topology.postgres.port}; chat at http://localhost:{args.port}/",
           flush=True)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    replaceable = {name for name, _ in supervisor.children if name.startswith(("rasa", "actions"))}
     try:
         while not stop.is_set():
-            dead = topology.supervisor.check_alive()
+            for name in supervisor.restart_exited(replaceable):
+                print(f"[qaid] {name} stopped; started it again (HAProxy routes around it meanwhile).", flush=True)
+            dead = supervisor.check_alive()
             if dead:
                 print(f"[qaid] {dead} stopped unexpectedly; shutting down.", flush=True)
                 return 1

@@ -12,6 +12,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 POSTGRES_USER = "qaid"
@@ -43,22 +44,21 @@ def _postgres_binary(name: str) -> str:
 
 
 class LocalPostgres:
-    """A private PostgreSQL cluster in ``folder`` on a free port, trust authentication for ``qaid``."""
+    """A throw-away PostgreSQL cluster in a new temporary folder (one the ``postgres`` account can enter) on a
+    free port, trust authentication for ``qaid``; :meth:`stop` deletes it."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.data = folder / "data"
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="qaid-pg-"))
+        self.data = self.folder / "data"
         self.port = free_port()
 
     def start(self) -> LocalPostgres:
-        """initdb (once) and start the server; returns self once it accepts connections."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """initdb and start the server; returns self once it accepts connections."""
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres")
-        if not self.data.exists():
-            subprocess.run(as_postgres_user([_postgres_binary("initdb"), "-D", str(self.data), "--auth=trust",
-                                             "-U", POSTGRES_USER]),
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(as_postgres_user([_postgres_binary("initdb"), "-D", str(self.data), "--auth=trust",
+                                         "-U", POSTGRES_USER]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
         subprocess.run(as_postgres_user([_postgres_binary("pg_ctl"), "-D", str(self.data), "-l",
                                          str(self.folder / "log"), "-w", "-o", options, "start"]),
@@ -70,9 +70,10 @@ class LocalPostgres:
         return f"postgresql+{driver}://{POSTGRES_USER}@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        """Stop the server at once (the cluster is throw-away)."""
+        """Stop the server at once and delete the cluster."""
         subprocess.run(as_postgres_user([_postgres_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate",
                                          "stop"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def redis_argv(port: int) -> list[str]:
@@ -85,10 +86,13 @@ def redis_argv(port: int) -> list[str]:
 
 def haproxy_config(frontends: dict[str, tuple[int, list[int], str]]) -> str:
     """HAProxy configuration: per name, (listening port, backend ports, health-check path). Round robin over
-    the backends that pass their health check (every second; out after 2 failures), a refused connection
-    re-sent to another backend."""
+    the backends that pass their health check (every second; out after 2 failures). A request whose backend
+    refused the connection or closed it without a byte of answer (it died before taking the message: Rasa
+    answers only after processing) is re-sent to another backend, so a replica lost between two health checks
+    costs the patient nothing."""
     lines = ["global", "  maxconn 4096", "defaults", "  mode http", "  timeout connect 2s",
-             "  timeout client 300s", "  timeout server 300s", "  option redispatch", "  retries 2", ""]
+             "  timeout client 300s", "  timeout server 300s", "  option redispatch 1", "  retries 3",
+             "  retry-on conn-failure empty-response", "  http-reuse never", ""]
     for name, (port, backends, health) in frontends.items():
         lines += [f"frontend {name}", f"  bind 127.0.0.1:{port}", f"  default_backend {name}_servers", "",
                   f"backend {name}_servers", "  balance roundrobin", f"  option httpchk GET {health}"]

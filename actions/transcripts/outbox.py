@@ -29,7 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from actions.transcripts.db import make_engine
 
@@ -128,8 +128,12 @@ class Outbox:
         self.dead_letter_after_s = dead_letter_after_s
 
     def create(self) -> None:
-        """Create the tables when missing."""
-        metadata.create_all(self.engine)
+        """Create the tables when missing. Several action-server workers may race to create them on a shared
+        database; the loser's CREATE fails (a duplicate type or table), and its second look finds them."""
+        try:
+            metadata.create_all(self.engine)
+        except (IntegrityError, ProgrammingError):
+            metadata.create_all(self.engine)
 
     def _existing(self, idempotency_key: str) -> str | None:
         with self.engine.connect() as connection:

@@ -45,3 +45,17 @@ def test_health_wait_reports_a_child_that_died() -> None:
     supervisor.start("broken", [sys.executable, "-c", "raise SystemExit(3)"], env={})
     with pytest.raises(RuntimeError, match="broken exited"):
         wait_healthy("http://127.0.0.1:9/health", supervisor, timeout=10, label="broken")
+
+
+def test_supervisor_restarts_only_the_named_children_that_exited() -> None:
+    supervisor = Supervisor(io.StringIO())
+    quitter = supervisor.start("replica", [sys.executable, "-c", "raise SystemExit(0)"], env={"A": "1"})
+    stayer = supervisor.start("proxy", [sys.executable, "-c", "import time; time.sleep(60)"], env={})
+    quitter.wait(10)
+    try:
+        assert supervisor.restart_exited({"replica", "proxy"}) == ["replica"]
+        names = {name: process for name, process in supervisor.children}
+        assert names["proxy"] is stayer and names["replica"] is not quitter
+        assert names["replica"].args == quitter.args and supervisor.environments["replica"] == {"A": "1"}
+    finally:
+        supervisor.stop(timeout=5)
