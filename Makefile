@@ -19,7 +19,7 @@ RASA_INPUTS := config.yml domain.yml $(shell find nlu_data bot -name '*.yml' -o 
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell bench nlu-report question-types test test-models test-security scale-demo test-rasa test-nlu-cv test-reliability test-e2e test-conversations test-browser validate test-stories lint lock clean
+.PHONY: help install run shell bench nlu-report question-types test test-models test-security scale-demo test-rasa test-nlu-cv test-reliability test-e2e test-conversations test-scale test-browser validate test-stories lint lock clean
 
 help:
 	@echo "make run               install what is missing, train if needed, start the assistant (web chat + REST)"
@@ -37,6 +37,7 @@ help:
 	@echo "make test-conversations 50 scripted consultations on the real stack, pass rate per property"
 	@echo "make test-browser      the web chat in headless Chromium"
 	@echo "make scale-demo        2 Rasa replicas + 2 action servers behind HAProxy, Redis locks, PostgreSQL"
+	@echo "make test-scale        fault tests on that topology (a replica killed mid-conversation)"
 	@echo "make test-nlu-cv       5-fold cross-validation of the NLU pipeline (report in results/nlu-cv)"
 	@echo "reports (need ../shared/data or DATA=...):"
 	@echo "make bench             speed reports (vision, VQA, hospitals, end to end)"
@@ -81,7 +82,7 @@ shell: install $(RASA_MODEL)
 
 # --- tests -----------------------------------------------------------------------------------------
 test: install $(RASA_MODEL)
-	$(MAKE) --no-print-directory lint test-models test-security test-rasa validate test-stories test-reliability test-e2e test-conversations test-browser \
+	$(MAKE) --no-print-directory lint test-models test-security test-rasa validate test-stories test-reliability test-e2e test-conversations test-scale test-browser \
 		test-nlu-cv
 
 lint: $(MODELS_VENV)/.installed
@@ -126,6 +127,11 @@ test-conversations: install $(RASA_MODEL)
 scale-demo: install $(RASA_MODEL)
 	scripts/install_servers.sh
 	$(RASA_PY) -m bot.scale --replicas 2 --workers 2
+
+# Fault tests on that topology: a Rasa replica killed mid-conversation loses nothing.
+test-scale: install $(RASA_MODEL)
+	scripts/install_servers.sh
+	$(MODELS_PY) -m pytest tests/scale -q
 
 test-browser: install
 	tests/browser/run.sh
