@@ -185,28 +185,33 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--profile", type=Path, help="sample both servers with py-spy into this folder")
     args = parser.parse_args(argv)
     if args.url:
-        report = asyncio.run(run_load(args.url.rstrip("/"), args.patients, args.max_seconds, args.timeout))
-        print(json.dumps(report, indent=2))
-        return 0
-    with tempfile.TemporaryDirectory(prefix="qaid-load-") as state:
-        stack = start_stack(Path(state))
-        try:
-            asyncio.run(run_load(f"http://localhost:{stack.rasa_port}", 1, 60, args.timeout, "warm-up"))
-            before = {name: cpu_seconds(marker) for name, marker in SERVERS}
-            profilers = start_profilers(args.profile, args.max_seconds) if args.profile else []
-            report = asyncio.run(run_load(f"http://localhost:{stack.rasa_port}", args.patients, args.max_seconds,
-                                          args.timeout))
-            report["cpu_s"] = {name: round(cpu_seconds(marker) - before[name], 1) for name, marker in SERVERS}
-            for profiler in profilers:
-                profiler.send_signal(signal.SIGINT)
-                profiler.wait(30)
-            if args.profile:
-                summarise(args.profile)
-            report["startup_s"] = round(stack.startup_s, 1)
-        finally:
-            stack.stop()
+        report = measure(args.url.rstrip("/"), args)
+    else:
+        with tempfile.TemporaryDirectory(prefix="qaid-load-") as state:
+            stack = start_stack(Path(state))
+            try:
+                report = measure(f"http://localhost:{stack.rasa_port}", args)
+                report["startup_s"] = round(stack.startup_s, 1)
+            finally:
+                stack.stop()
     print(json.dumps(report, indent=2))
     return 0
+
+
+def measure(url: str, args: argparse.Namespace) -> dict:
+    """Warm up with one consultation, then run the load on ``url``; the CPU the servers of this machine used
+    (every Rasa server and every action server, however many replicas) and, with ``--profile``, py-spy."""
+    asyncio.run(run_load(url, 1, 60, args.timeout, "warm-up"))
+    before = {name: cpu_seconds(marker) for name, marker in SERVERS}
+    profilers = start_profilers(args.profile, args.max_seconds) if args.profile else []
+    report = asyncio.run(run_load(url, args.patients, args.max_seconds, args.timeout))
+    report["cpu_s"] = {name: round(cpu_seconds(marker) - before[name], 1) for name, marker in SERVERS}
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
+    if args.profile:
+        summarise(args.profile)
+    return report
 
 
 if __name__ == "__main__":

@@ -86,17 +86,19 @@ def redis_argv(port: int) -> list[str]:
 
 def haproxy_config(frontends: dict[str, tuple[int, list[int], str]]) -> str:
     """HAProxy configuration: per name, (listening port, backend ports, health-check path). Round robin over
-    the backends that pass their health check (every second; out after 2 failures). A request whose backend
+    the backends that pass their health check (every 2 s, 10 s to answer: a busy Rasa server answers late, and
+    must not be taken out for it; out after 3 failures, a dead one within 6 s). A request whose backend
     refused the connection or closed it without a byte of answer (it died before taking the message: Rasa
     answers only after processing) is re-sent to another backend, so a replica lost between two health checks
     costs the patient nothing."""
     lines = ["global", "  maxconn 4096", "defaults", "  mode http", "  timeout connect 2s",
              "  timeout client 300s", "  timeout server 300s", "  option redispatch 1", "  retries 3",
-             "  retry-on conn-failure empty-response", "  http-reuse never", ""]
+             "  retry-on conn-failure empty-response", "  http-reuse never", "  timeout check 10s",
+             "  default-server inter 2s fall 3 rise 1", ""]
     for name, (port, backends, health) in frontends.items():
         lines += [f"frontend {name}", f"  bind 127.0.0.1:{port}", f"  default_backend {name}_servers", "",
                   f"backend {name}_servers", "  balance roundrobin", f"  option httpchk GET {health}"]
-        lines += [f"  server {name}{index} 127.0.0.1:{backend} check inter 1s fall 2 rise 1"
+        lines += [f"  server {name}{index} 127.0.0.1:{backend} check"
                   for index, backend in enumerate(backends, start=1)]
         lines.append("")
     return "\n".join(lines)
