@@ -6,11 +6,7 @@ Skipped when the PostgreSQL server binaries (``initdb``, ``pg_ctl``) are not ins
 from __future__ import annotations
 
 import asyncio
-import os
-import pwd
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,38 +18,20 @@ from actions.settings import load_settings
 from actions.transcripts.inbox import DUPLICATE, REPLAY, STORED, InboxStore, ReceivedTranscript
 from actions.transcripts.outbox import DELIVERED, NewDelivery, Outbox
 from actions.transcripts.service import TranscriptService
+from bot.servers import LocalPostgres
 from tests.reliability.conftest import free_port, make_transcript, wait_until
 
 pytestmark = pytest.mark.skipif(not (shutil.which("initdb") and shutil.which("pg_ctl")),
                                 reason="PostgreSQL server binaries are not installed")
 
 
-def _as_server_user(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: use the ``postgres`` account then."""
-    if os.geteuid() != 0:
-        return command
-    pwd.getpwnam("postgres")
-    return ["runuser", "-u", "postgres", "--", *command]
-
-
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    folder = Path(tempfile.mkdtemp(prefix="qaid-pg-"))
-    data = folder / "data"
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-    port = free_port()
-    subprocess.run(_as_server_user(["initdb", "-D", str(data), "--auth=trust", "-U", "qaid"]), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-                                    f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"]),
-                   check=True, stdout=subprocess.DEVNULL)
+    cluster = LocalPostgres().start()
     try:
-        yield f"postgresql+psycopg://qaid@127.0.0.1:{port}/postgres"
+        yield cluster.url("psycopg")
     finally:
-        subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"]),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(folder, ignore_errors=True)
+        cluster.stop()
 
 
 def test_outbox_and_inbox_work_on_postgres(postgres_url: str) -> None:
