@@ -100,6 +100,19 @@ class Supervisor:
                 restarted.append(name)
         return restarted
 
+    def watch(self, stop: threading.Event, restart: frozenset[str] = frozenset()) -> int:
+        """Until ``stop`` is set: start again the children named in ``restart`` that exit; return 1 as soon as
+        another child exits, 0 once stopped."""
+        while not stop.is_set():
+            for name in self.restart_exited(set(restart)):
+                print(f"[qaid] {name} stopped; started it again.", flush=True)
+            dead = self.check_alive()
+            if dead:
+                print(f"[qaid] {dead} stopped unexpectedly; shutting down.", flush=True)
+                return 1
+            stop.wait(0.5)
+        return 0
+
     def check_alive(self) -> str | None:
         """Name of a child that exited, if any."""
         for name, process in self.children:
@@ -196,13 +209,7 @@ def run(args: argparse.Namespace) -> int:
         # From here Ctrl-C only sets the event: a KeyboardInterrupt raised inside Popen.poll() can leave the
         # child's wait lock held, and the shutdown below would then block for ever on that child.
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        while not stop.is_set():
-            dead = supervisor.check_alive()
-            if dead:
-                print(f"[qaid] {dead} stopped unexpectedly; shutting down.", flush=True)
-                return 1
-            stop.wait(0.5)
-        return 0
+        return supervisor.watch(stop)
     except KeyboardInterrupt:
         return 0
     except RuntimeError as error:

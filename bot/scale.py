@@ -136,17 +136,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{topology.redis_port}, PostgreSQL {topology.postgres.port}; chat at http://localhost:{args.port}/",
           flush=True)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    replaceable = {name for name, _ in supervisor.children if name.startswith(("rasa", "actions"))}
+    replaceable = frozenset(name for name, _ in supervisor.children if name.startswith(("rasa", "actions")))
     try:
-        while not stop.is_set():
-            for name in supervisor.restart_exited(replaceable):
-                print(f"[qaid] {name} stopped; started it again (HAProxy routes around it meanwhile).", flush=True)
-            dead = supervisor.check_alive()
-            if dead:
-                print(f"[qaid] {dead} stopped unexpectedly; shutting down.", flush=True)
-                return 1
-            stop.wait(0.5)
-        return 0
+        return supervisor.watch(stop, restart=replaceable)  # HAProxy routes around a restarting one
     finally:
         print("[qaid] stopping...", flush=True)
         topology.stop()

@@ -59,3 +59,20 @@ def test_supervisor_restarts_only_the_named_children_that_exited() -> None:
         assert names["replica"].args == quitter.args and supervisor.environments["replica"] == {"A": "1"}
     finally:
         supervisor.stop(timeout=5)
+
+
+def test_watch_restarts_the_named_children_and_stops_on_any_other_exit() -> None:
+    import threading
+
+    supervisor = Supervisor(io.StringIO())
+    replica = supervisor.start("replica", [sys.executable, "-c", "raise SystemExit(0)"], env={})
+    replica.wait(10)
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    try:
+        assert supervisor.watch(stop, restart=frozenset({"replica"})) == 0
+        assert dict(supervisor.children)["replica"] is not replica
+        supervisor.start("proxy", [sys.executable, "-c", "raise SystemExit(2)"], env={})
+        assert supervisor.watch(threading.Event()) == 1
+    finally:
+        supervisor.stop(timeout=5)
