@@ -13,7 +13,11 @@ rules use that record:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+
+from actions.hospitals.types import AggregatedFinding
 
 CONFIDENT_LABEL = 0.9  # the labeller is right 99.5% of the time on val above this (vision_models card)
 
@@ -71,6 +75,15 @@ def label_fact(image: dict[str, Any], key: str) -> str | None:
     return LABEL_FACTS.get(str(image.get("label")), {}).get(key)
 
 
+def stated_findings(findings: Iterable[AggregatedFinding]) -> list[dict[str, Any]]:
+    """The hospitals' combined first-look findings that are confident enough to state, as slot dicts."""
+    return [
+        {"key": f.key, "answer": f.result.answer, "confidence": round(f.result.confidence, 4)}
+        for f in findings
+        if f.result.answer and not f.result.abstained
+    ]
+
+
 def consistent_findings(findings: list[dict[str, Any]], image: dict[str, Any]) -> list[dict[str, Any]]:
     """First-look findings that agree with the label: facts of a confident label replace the models' guess,
     and a finding that contradicts the label (even an unsure one) is left out."""
@@ -101,3 +114,35 @@ def earlier_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question
                 and entry.get("answer")):
             return str(entry["answer"])
     return None
+
+
+@dataclass(frozen=True)
+class StatedAnswer:
+    """What the bot states for a question about an image: ``source`` is ``image type`` (from the confident label),
+    ``models`` (the hospitals' answer), ``conflict`` (contradicts ``conflict_with``, not stated) or ``unsure``."""
+
+    answer: str | None
+    confidence: float
+    source: str
+    conflict_with: str | None = None
+
+    @property
+    def abstained(self) -> bool:
+        """True when no answer is stated as a fact."""
+        return self.source in ("conflict", "unsure")
+
+
+def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_type: str | None,
+                  answer: str | None, confidence: float, abstained: bool) -> StatedAnswer:
+    """Apply the image record's rules to the models' answer: a confident label answers modality and organ
+    questions, and an answer that contradicts what the bot already said about the image is not stated."""
+    key = FINDING_OF_TYPE.get(question_type or "")
+    fact = label_fact(image, key) if key in ("modality", "organ") else None
+    if fact is not None:
+        return StatedAnswer(fact, float(image["confidence"]), "image type")
+    if abstained or not answer:
+        return StatedAnswer(None, confidence, "unsure")
+    earlier = earlier_answer(image, qa_log, question_type)
+    if earlier is not None and not agrees(key or "", earlier, answer):
+        return StatedAnswer(None, confidence, "conflict", conflict_with=earlier)
+    return StatedAnswer(answer, confidence, "models")

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import consented_image, ensure_consent, images, metadata, now_iso, patient_location
 from actions.hospitals.types import HospitalError
-from actions.image_facts import consistent_findings
+from actions.image_facts import consistent_findings, stated_findings
 from actions.runtime import get_services
 from actions.wording import DISCLAIMER, confidence_words, image_type_phrase, percent
 from vision_models.imaging import ImageError
@@ -98,11 +98,7 @@ async def _first_findings(data: bytes, image_type: str | None, tracker: Tracker)
     except HospitalError as error:
         logger.info("No insights: %s", error)
         return []
-    return [
-        {"key": f.key, "answer": f.result.answer, "confidence": round(f.result.confidence, 4)}
-        for f in findings
-        if f.result.answer and not f.result.abstained
-    ]
+    return stated_findings(findings)
 
 
 class ActionProcessImage(Action):

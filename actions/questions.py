@@ -17,7 +17,7 @@ from actions.common import (
     question_type_distribution,
 )
 from actions.hospitals.types import HospitalError
-from actions.image_facts import FINDING_OF_TYPE, agrees, earlier_answer, label_fact
+from actions.image_facts import stated_answer
 from actions.runtime import get_services
 from actions.wording import (
     DISCLAIMER,
@@ -70,29 +70,25 @@ class ActionAnswerQuestion(Action):
         if result.answered == 0:
             dispatcher.utter_message(text="None of the hospitals answered in time. Please ask again in a moment.")
             return []
-        key = FINDING_OF_TYPE.get(result.question_type or "")
-        fact = label_fact(image, key) if key in ("modality", "organ") else None
-        earlier = earlier_answer(image, log, result.question_type)
-        conflict = (fact is None and earlier is not None and not result.abstained and bool(result.answer)
-                    and not agrees(key or "", earlier, result.answer))
-        answer, confidence, abstained = result.answer, result.confidence, result.abstained or not result.answer
-        if fact is not None:
-            answer, confidence, abstained = fact, float(image["confidence"]), False
-            text = label_answer_sentence(fact, str(image.get("label")), confidence)
-        elif conflict:
-            text, abstained = conflict_sentence(earlier or "", str(result.answer)), True
-        elif abstained:
+        stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained)
+        if stated.source == "image type":
+            text = label_answer_sentence(str(stated.answer), str(image.get("label")), stated.confidence)
+        elif stated.source == "conflict":
+            text = conflict_sentence(stated.conflict_with or "", str(result.answer))
+        elif stated.source == "unsure":
             text = abstain_sentence(result.answered, result.asked)
         else:
-            text = answer_sentence(str(answer), confidence, result.answered, result.asked, result.disagreement)
+            text = answer_sentence(str(stated.answer), stated.confidence, result.answered, result.asked,
+                                   result.disagreement)
+        abstained = stated.abstained
         if not log and not abstained:
             text += f" {DISCLAIMER}"
         dispatcher.utter_message(text=text)
         log.append(
             {
                 "question": question,
-                "answer": None if abstained else answer,
-                "confidence": round(confidence, 4),
+                "answer": stated.answer,
+                "confidence": round(stated.confidence, 4),
                 "question_type": result.question_type,
                 "question_types": question_types,
                 "answered": result.answered,
@@ -100,7 +96,7 @@ class ActionAnswerQuestion(Action):
                 "agreement": round(result.agreement, 4),
                 "disagreement": result.disagreement,
                 "abstained": abstained,
-                "conflict_with": earlier if conflict else None,
+                "conflict_with": stated.conflict_with,
                 "image_sha256": image["sha256"],
                 "timestamp": now_iso(),
             }

@@ -1,7 +1,12 @@
-"""The Rasa server's entry point: Rasa's own command line, with Q&Aid's speed fix installed first.
+"""The Rasa server's entry point: Rasa's own command line, with Q&Aid's two fixes installed first.
 
-``python -m bot.rasa_server run --model ...`` takes the arguments of ``rasa``. Before handing over it makes
-Rasa validate each action-server response against one compiled validator. Rasa 3.6's
+``python -m bot.rasa_server run --model ...`` takes the arguments of ``rasa``. Before handing over it
+
+* makes a custom action that fails on the action server's side (the server died mid-request, answered 5xx,
+  timed out) answer the patient with the domain's ``utter_action_failed`` ("please send it again") instead of
+  silence: Rasa 3.6 logs the error, drops the action's events and waits for the next message without a word.
+  A rejection (HTTP 400, what forms use) is left to Rasa;
+* makes Rasa validate each action-server response against one compiled validator. Rasa 3.6's
 ``RemoteAction._validate_action_result`` calls ``jsonschema.validate``, which checks the (constant) schema
 itself and builds a new validator on every call: 16.6% of the Rasa server's main thread with 50 patients
 (``bench/README.md``). The replacement accepts and refuses exactly the same responses, with the same error.
@@ -10,6 +15,7 @@ itself and builds a new validator on every call: 16.6% of the Rasa server's main
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from typing import Any
 
@@ -17,8 +23,19 @@ from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
+from rasa.core.channels.channel import OutputChannel
+from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
+
+logger = logging.getLogger(__name__)
+
+ACTION_FAILED_RESPONSE = "utter_action_failed"
+_rasa_remote_run = RemoteAction.run
 
 
 @functools.cache
@@ -43,8 +60,25 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     raise error
 
 
+async def run_or_apologise(self: RemoteAction, output_channel: OutputChannel, nlg: NaturalLanguageGenerator,
+                           tracker: DialogueStateTracker, domain: Domain) -> list[Event]:
+    """``RemoteAction.run``; when the action server fails, the patient hears ``utter_action_failed``."""
+    try:
+        return await _rasa_remote_run(self, output_channel, nlg, tracker, domain)
+    except ActionExecutionRejection:
+        raise
+    except RasaException as error:
+        logger.error("Custom action %r failed (%s); asking the patient to send the message again.",
+                     self.name(), error.__cause__ or error)
+        message = await nlg.generate(ACTION_FAILED_RESPONSE, tracker, output_channel.name())
+        if message is None:
+            raise
+        return [create_bot_utterance(message)]
+
+
 def install() -> None:
-    """Replace Rasa's per-call schema validation of action responses with :func:`validate_action_result`."""
+    """Install :func:`run_or_apologise` and :func:`validate_action_result` on Rasa's ``RemoteAction``."""
+    RemoteAction.run = run_or_apologise
     RemoteAction._validate_action_result = validate_action_result
 
 

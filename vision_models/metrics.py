@@ -27,17 +27,28 @@ def per_class_recall(cm: np.ndarray, classes: Sequence[str]) -> dict[str, float]
     return {name: float(cm[i, i] / support[i]) for i, name in enumerate(classes) if support[i] > 0}
 
 
-def expected_calibration_error(probabilities: np.ndarray, labels: Sequence[int], bins: int = 15) -> float:
-    """ECE of the top-1 confidence over equal-width confidence bins."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == np.asarray(labels)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    ece = 0.0
-    for low, high in itertools.pairwise(edges):
+def reliability_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> list[dict[str, float]]:
+    """Per equal-width confidence bin with samples: its edges, sample count, mean confidence and accuracy."""
+    confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=bool)
+    rows = []
+    for low, high in itertools.pairwise(np.linspace(0.0, 1.0, bins + 1)):
         in_bin = (confidence > low) & (confidence <= high)
         if in_bin.any():
-            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
-    return float(ece)
+            rows.append({"low": float(low), "high": float(high), "count": int(in_bin.sum()),
+                         "confidence": float(confidence[in_bin].mean()), "accuracy": float(correct[in_bin].mean())})
+    return rows
+
+
+def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """ECE: the sample-weighted gap between confidence and accuracy over equal-width confidence bins."""
+    total = len(np.asarray(confidence))
+    return float(sum(row["count"] / total * abs(row["accuracy"] - row["confidence"])
+                     for row in reliability_bins(confidence, correct, bins))) if total else 0.0
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: Sequence[int], bins: int = 15) -> float:
+    """ECE of the top-1 confidence of class ``probabilities`` against ``labels``."""
+    return calibration_error(probabilities.max(axis=1), probabilities.argmax(axis=1) == np.asarray(labels), bins)
 
 
 def dice(prediction: np.ndarray, target: np.ndarray) -> float:

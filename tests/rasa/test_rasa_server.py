@@ -6,9 +6,24 @@ from typing import Any
 
 import jsonschema
 import pytest
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
 
-from bot.rasa_server import action_response_validator, install, validate_action_result
+from bot import rasa_server
+from bot.cli import ROOT
+from bot.rasa_server import (
+    ACTION_FAILED_RESPONSE,
+    action_response_validator,
+    install,
+    run_or_apologise,
+    validate_action_result,
+)
+from bot.servers import free_port
 
 VALID: list[dict[str, Any]] = [
     {},
@@ -47,8 +62,38 @@ def test_invalid_responses_raise_rasas_error_with_its_hint(result: dict[str, Any
     assert raised.value.message.startswith(expected + ". Failed to validate Action server response")
 
 
-def test_install_replaces_the_method_and_the_validator_is_built_once(monkeypatch) -> None:
+def test_install_replaces_the_methods_and_the_validator_is_built_once(monkeypatch) -> None:
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
     install()
     assert RemoteAction._validate_action_result is validate_action_result
+    assert RemoteAction.run is run_or_apologise
     assert action_response_validator() is action_response_validator()
+
+
+def _domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+async def test_a_failed_action_server_call_asks_the_patient_to_send_it_again() -> None:
+    domain = _domain()
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    tracker = DialogueStateTracker("patient", domain.slots)
+    closed = EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")  # nothing listens there
+    events = await run_or_apologise(RemoteAction("action_answer_question", closed), CollectingOutputChannel(),
+                                    nlg, tracker, domain)
+    assert [type(event) for event in events] == [BotUttered]
+    assert events[0].text == domain.responses[ACTION_FAILED_RESPONSE][0]["text"]
+    assert "send your last message again" in events[0].text
+
+
+async def test_a_rejection_is_left_to_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def reject(*_: Any) -> list:
+        raise ActionExecutionRejection("validate_intake_form")
+
+    monkeypatch.setattr(rasa_server, "_rasa_remote_run", reject)
+    domain = _domain()
+    with pytest.raises(ActionExecutionRejection):
+        await run_or_apologise(RemoteAction("validate_intake_form", None), CollectingOutputChannel(),
+                               TemplatedNaturalLanguageGenerator(domain.responses),
+                               DialogueStateTracker("patient", domain.slots), domain)

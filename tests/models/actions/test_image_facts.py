@@ -6,7 +6,7 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.image_facts import agrees, consistent_findings
+from actions.image_facts import agrees, consistent_findings, stated_answer
 from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
 from actions.wording import percent, summary_lines
@@ -35,6 +35,20 @@ def test_a_confident_label_gives_the_first_look_modality_and_organ() -> None:
 def test_synonyms_agree_and_different_things_do_not() -> None:
     assert agrees("modality", "MR", "mri") and agrees("organ", "lungs", "chest")
     assert not agrees("modality", "ct", "mri") and not agrees("abnormal", "yes", "no")
+
+
+def test_stated_answer_follows_the_image_record() -> None:
+    image = {"sha256": "a", "label": "chest_xray", "confidence": 0.97, "findings": _findings(abnormal="yes")}
+    from_label = stated_answer(image, [], "MODALITY", "ct", 0.9, abstained=False)
+    assert (from_label.answer, from_label.confidence, from_label.source) == ("x-ray", 0.97, "image type")
+    contradiction = stated_answer(image, [], "ABN", "no", 0.95, abstained=False)
+    assert (contradiction.answer, contradiction.source, contradiction.conflict_with) == (None, "conflict", "yes")
+    assert contradiction.abstained
+    agreeing = stated_answer(image, [], "ABN", "yes", 0.8, abstained=False)
+    assert (agreeing.answer, agreeing.source, agreeing.abstained) == ("yes", "models", False)
+    assert stated_answer(image, [], "COLOR", "white", 0.3, abstained=True).source == "unsure"
+    earlier = [{"image_sha256": "a", "question_type": "PLANE", "answer": "axial"}]
+    assert stated_answer(image, earlier, "PLANE", "coronal", 0.7, abstained=False).source == "conflict"
 
 
 async def _ask(services: Services, image: dict, question_type: str, answer: str, confidence: float,

@@ -8,12 +8,14 @@ import pytest
 from vision_models.calibration import choose_threshold, fit_temperature, softmax
 from vision_models.metrics import (
     accuracy,
+    calibration_error,
     confusion_matrix,
     dice,
     distribution,
     expected_calibration_error,
     per_class_recall,
     per_volume_dice,
+    reliability_bins,
 )
 
 
@@ -50,6 +52,15 @@ def test_ece_is_zero_when_confidence_matches_accuracy() -> None:
     probs = np.array([[0.75, 0.25]] * 4)
     assert expected_calibration_error(probs, [0, 0, 0, 1]) == pytest.approx(0.0)
     assert expected_calibration_error(probs, [1, 1, 1, 1]) == pytest.approx(0.75)
+
+
+def test_reliability_bins_and_calibration_error_of_confidences() -> None:
+    confidence = np.array([0.95, 0.95, 0.55, 0.55])
+    correct = np.array([True, True, True, False])
+    bins = reliability_bins(confidence, correct, bins=10)
+    assert [(b["count"], b["accuracy"]) for b in bins] == [(2, 0.5), (2, 1.0)]
+    assert calibration_error(confidence, correct, bins=10) == pytest.approx(0.5 * 0.05 + 0.5 * 0.05)
+    assert calibration_error(np.array([]), np.array([], dtype=bool)) == 0.0
 
 
 def test_temperature_softens_overconfident_logits() -> None:

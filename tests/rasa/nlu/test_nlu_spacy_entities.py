@@ -194,6 +194,10 @@ def test_merger_component_uses_canonical_ruler_values(nlp: spacy.language.Langua
     ("not sure if it is a fever", "fever", False),
     ("my headache is not gone", "headache", False),
     ("my cough has not stopped", "cough", False),
+    ("no chest pain, just a mild cough", "cough", False),
+    ("no fever, only a sore throat", "sore throat", False),
+    ("no headache, no neck stiffness, just a runny nose", "neck stiffness", True),
+    ("no fever, cough or chills", "chills", True),
 ])
 def test_negation(text: str, symptom: str, negated: bool, rules: NegationRules) -> None:
     start = text.index(symptom)
