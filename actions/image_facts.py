@@ -1,14 +1,18 @@
 """What the bot already knows about an image, so that no answer contradicts another.
 
 The image record in the ``images`` slot holds the labeller's type and confidence and the first-look findings.
-From a confident label follow the image's modality and body region (a "head CT" is a CT of the head). Three
-rules use that record:
+From a label follow the image's modality and body region (a "head CT" is a CT of the head). The rules, chosen
+by measurement (``bench/consistency_report.py``; figures in ``bench/README.md``):
 
-- first-look modality and organ findings are taken from a confident label, and a finding that contradicts the
-  label shown in the same reply is dropped;
-- a later modality or organ question about a confidently labelled image is answered from the label;
+- a first-look modality or organ finding that contradicts the label shown in the same reply is dropped;
+- a later open modality or organ answer (not yes/no) that contradicts a confident label is not stated: the bot
+  says the models are unsure. One that agrees is stated as the models said it ("t2" is more precise than
+  "mri"). The label itself never answers: answering from it was measured worse (SLAKE validation organ
+  questions 12% right against 85% for the models; 1 of 11 right where the models abstained), because the
+  labeller is confidently wrong on many SLAKE scans (an abdominal CT labelled a breast MRI) and a region
+  ("chest") does not answer "which organ";
 - a later answer that contradicts what the bot already said about the same image and question type is not
-  stated as a fact: the bot says the models are unsure.
+  stated as a fact either.
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ LABEL_FACTS: dict[str, dict[str, str]] = {
 # Answers that name the same thing: a brain is shown on a head CT, "mr" and "t2" are MRI.
 SAME = {
     "modality": (
-        {"mri", "mr", "t1", "t2", "flair", "t1-weighted", "t2-weighted", "dwi", "mri - flair", "mri - t2 weighted"},
+        {"mri", "mr", "t1", "t2", "flair", "t1-weighted", "t2-weighted", "dwi", "mri - flair", "mri - t2 weighted",
+         "t2 weighted", "t1 weighted", "t2 weighted mri", "mri - t1 weighted", "mri - dwi"},
         {"ct", "ct scan", "cta", "computed tomography", "ct with contrast", "ct without contrast"},
-        {"x-ray", "xray", "radiograph", "plain film", "cxr", "x ray"},
+        {"x-ray", "xray", "radiograph", "plain film", "cxr", "x ray", "xr", "plain film x-ray", "x-ray radiograph"},
         {"mammography", "mammogram"},
         {"fundus photograph", "fundus", "photograph"},
     ),
@@ -85,20 +90,12 @@ def stated_findings(findings: Iterable[AggregatedFinding]) -> list[dict[str, Any
 
 
 def consistent_findings(findings: list[dict[str, Any]], image: dict[str, Any]) -> list[dict[str, Any]]:
-    """First-look findings that agree with the label: facts of a confident label replace the models' guess,
-    and a finding that contradicts the label (even an unsure one) is left out."""
-    kept = []
-    for finding in findings:
-        key = finding["key"]
-        fact = label_fact(image, key)
-        if fact is not None:
-            kept.append({**finding, "answer": fact, "confidence": image["confidence"], "source": "image type"})
-            continue
-        guessed = LABEL_FACTS.get(str(image.get("label")), {}).get(key)
-        if guessed is not None and not agrees(key, guessed, finding["answer"]):
-            continue
-        kept.append(finding)
-    return kept
+    """First-look findings without those that contradict the image's label (even an unsure one): the reply
+    that names the image type never contradicts itself."""
+    label_facts = LABEL_FACTS.get(str(image.get("label")), {})
+    return [finding for finding in findings
+            if finding["key"] not in label_facts or agrees(finding["key"], label_facts[finding["key"]],
+                                                           finding["answer"])]
 
 
 def earlier_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_type: str | None) -> str | None:
@@ -118,8 +115,8 @@ def earlier_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question
 
 @dataclass(frozen=True)
 class StatedAnswer:
-    """What the bot states for a question about an image: ``source`` is ``image type`` (from the confident label),
-    ``models`` (the hospitals' answer), ``conflict`` (contradicts ``conflict_with``, not stated) or ``unsure``."""
+    """What the bot states for a question about an image: ``source`` is ``models`` (the hospitals' answer),
+    ``conflict`` (it contradicts ``conflict_with``, not stated) or ``unsure``."""
 
     answer: str | None
     confidence: float
@@ -134,14 +131,14 @@ class StatedAnswer:
 
 def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_type: str | None,
                   answer: str | None, confidence: float, abstained: bool) -> StatedAnswer:
-    """Apply the image record's rules to the models' answer: a confident label answers modality and organ
-    questions, and an answer that contradicts what the bot already said about the image is not stated."""
+    """Apply the image record's rules (module docstring) to the models' answer."""
     key = FINDING_OF_TYPE.get(question_type or "")
-    fact = label_fact(image, key) if key in ("modality", "organ") else None
-    if fact is not None:
-        return StatedAnswer(fact, float(image["confidence"]), "image type")
+    closed = _normal(answer) in ("yes", "no")
+    fact = label_fact(image, key) if key in ("modality", "organ") and not closed else None
     if abstained or not answer:
         return StatedAnswer(None, confidence, "unsure")
+    if fact is not None and not agrees(key or "", fact, answer):
+        return StatedAnswer(None, confidence, "conflict", conflict_with=fact)
     earlier = earlier_answer(image, qa_log, question_type)
     if earlier is not None and not agrees(key or "", earlier, answer):
         return StatedAnswer(None, confidence, "conflict", conflict_with=earlier)

@@ -24,7 +24,6 @@ from actions.wording import (
     abstain_sentence,
     answer_sentence,
     conflict_sentence,
-    label_answer_sentence,
     lesion_size_sentence,
 )
 from vision_models.imaging import ImageError
@@ -71,9 +70,7 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text="None of the hospitals answered in time. Please ask again in a moment.")
             return []
         stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained)
-        if stated.source == "image type":
-            text = label_answer_sentence(str(stated.answer), str(image.get("label")), stated.confidence)
-        elif stated.source == "conflict":
+        if stated.source == "conflict":
             text = conflict_sentence(stated.conflict_with or "", str(result.answer))
         elif stated.source == "unsure":
             text = abstain_sentence(result.answered, result.asked)

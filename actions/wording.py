@@ -113,12 +113,6 @@ def answer_sentence(answer: str, confidence: float, answered: int, asked: int, d
     return text
 
 
-def label_answer_sentence(answer: str, label: str, confidence: float) -> str:
-    """An organ or modality answer taken from the image-type model's confident label."""
-    return (f"{answer.capitalize()} — this is {image_type_phrase(label)}, and I'm {confidence_words(confidence)} "
-            f"of that ({percent(confidence)}).")
-
-
 def lesion_size_sentence(segmentation: dict[str, Any]) -> str:
     """A size question on an outlined brain MRI, answered from the outline."""
     if not segmentation.get("lesion_pixels"):

@@ -11,15 +11,17 @@ The question type is the hospitals' own type head (Rasa NLU's distribution is no
 Figures per split (JSON in ``results/consistency/``, summary on stdout):
 
 * ``label_agreement``: on modality and organ questions about images the labeller is confident about, the
-  share of stated answers that agree with the label (target >= 99%), beside the same share for the hospitals'
-  raw answer; ``plane`` has no label fact and is reported as the VQA's own accuracy only.
+  share of stated open answers (not yes/no) that agree with the label (target >= 99%), beside the same share
+  for the hospitals' raw answers, and the share of questions answered at all; ``plane`` has no label fact
+  and is reported as the VQA's own accuracy only.
 * ``accuracy``: exact-match accuracy (the VQA card's normalisation) of the raw and the stated answers on those
   questions, so the choice "answer from the label" is measured, not assumed.
 * ``contradictions``: share of images where a later answer contradicts the first look or an earlier answer of
   the same question type (target <= 1%), raw and as stated.
 * ``calibration``: ECE of the shown confidence over stated answers (all, and per question type), the measured
-  accuracy of each confidence word ("very confident" ...), and the highest confidence shown; the reliability
-  diagram goes to ``--figure``.
+  accuracy of each confidence word ("very confident" ...), and the highest confidence shown; ``calibrated``:
+  the same for the candidate re-calibration of ``bench.confidence_map`` (fitted on other folds of images);
+  the reliability diagram of both goes to ``--figure``.
 
 Data provenance: VQA-RAD (CC0) and SLAKE (CC BY 4.0) as prepared in ``../shared/data`` (see its README). The
 default hospitals' VQA bundles saw VQA-RAD training images (all VQA-RAD test images also occur in its training
@@ -55,6 +57,7 @@ from actions.image_facts import (
 )
 from actions.settings import load_settings
 from actions.wording import MAX_SHOWN_CONFIDENCE, confidence_words
+from bench.confidence_map import cross_validated, fit_map
 from vision_models.metrics import calibration_error, reliability_bins
 from vision_models.plots import save_reliability_diagram
 from vision_models.vqa.data import VQARecord, read_split
@@ -63,7 +66,8 @@ from vision_models.vqa.text import normalise_answer
 REPO = Path(__file__).resolve().parents[1]
 SPLITS = (("vqa_rad", "test"), ("slake", "val"))
 WORDS = ("very confident", "fairly confident", "somewhat confident", "not confident")
-POLICIES = ("label", "specific", "restrict", "unsure")
+POLICIES = ("label", "specific", "restrict")
+CLOSED = ("yes", "no")
 TARGET_AGREEMENT = 0.99
 TARGET_CONTRADICTIONS = 0.01
 TARGET_ECE = 0.05
@@ -113,9 +117,10 @@ def _correct(answer: str | None, truth: str) -> bool:
 def policy_answer(row: dict[str, Any], policy: str) -> str | None:
     """What a policy would state for a modality or organ question about a confidently labelled image.
 
-    ``label``: the label's fact; ``specific``: the hospitals' answer when it agrees with the label (it may be
-    more precise: "t2" for "mri"), else the label's fact; ``restrict``: the best-ranked of the hospitals' answers
-    that agrees with the label, else nothing; ``unsure``: the hospitals' answer when it agrees, else nothing.
+    The alternatives to the bot's rule (``stated_answer``): ``label``, the label's fact whatever the question
+    (the rule before this report); ``specific``: the hospitals' answer when it agrees with the label (it may be
+    more precise: "t2" for "mri"), else the label's fact; ``restrict``: the best-ranked of the hospitals'
+    answers that agrees with the label, else nothing.
     """
     key, fact, raw = row["key"], row["label_fact"], row["raw_answer"]
     if policy == "label":
@@ -124,8 +129,6 @@ def policy_answer(row: dict[str, Any], policy: str) -> str | None:
         return raw if raw and agrees(key, fact, raw) else fact
     if policy == "restrict":
         return next((a for a in row["ranked"] if agrees(key, fact, a)), None)
-    if policy == "unsure":
-        return raw if raw and agrees(key, fact, raw) else None
     raise ValueError(f"unknown policy {policy!r}")
 
 
@@ -138,8 +141,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         agreement[key] = {
             "questions": len(chosen),
             "stated_agree": _share([agrees(key, r["label_fact"], r["stated_answer"])
-                                    for r in chosen if r["stated_answer"]]),
-            "raw_agree": _share([agrees(key, r["label_fact"], r["raw_answer"]) for r in chosen if r["raw_answer"]]),
+                                    for r in chosen if r["stated_answer"] and r["stated_answer"] not in CLOSED]),
+            "raw_agree": _share([agrees(key, r["label_fact"], r["raw_answer"])
+                                 for r in chosen if r["raw_answer"] and r["raw_answer"] not in CLOSED]),
+            "stated_coverage": _share([r["stated_answer"] is not None for r in chosen]),
             "stated_accuracy": _share([_correct(r["stated_answer"], r["truth"]) for r in chosen]),
             "raw_accuracy": _share([_correct(r["raw_answer"], r["truth"]) for r in chosen]),
             "policy_accuracy": {policy: _share([_correct(policy_answer(r, policy), r["truth"]) for r in chosen])
@@ -152,19 +157,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         by_image[row["image"]].append(row)
     stated = [r for r in rows if r["stated_answer"]]
-    confidence = np.asarray([min(r["stated_confidence"], MAX_SHOWN_CONFIDENCE) for r in stated])
-    correct = np.asarray([_correct(r["stated_answer"], r["truth"]) for r in stated])
-    per_type = {}
-    for question_type in sorted({r["question_type"] for r in stated}):
-        mask = np.asarray([r["question_type"] == question_type for r in stated])
-        per_type[question_type] = {"answers": int(mask.sum()),
-                                   "ece": round(calibration_error(confidence[mask], correct[mask]), 4),
-                                   "accuracy": round(float(correct[mask].mean()), 4)}
-    words = {}
-    for word in WORDS:
-        mask = np.asarray([confidence_words(c) == word for c in confidence], dtype=bool)
-        words[word] = {"answers": int(mask.sum()),
-                       "accuracy": round(float(correct[mask].mean()), 4) if mask.any() else None}
+    correct = np.asarray([_correct(r["stated_answer"], r["truth"]) for r in stated], dtype=bool)
+    types = [r["question_type"] for r in stated]
+    shown = np.asarray([min(r["stated_confidence"], MAX_SHOWN_CONFIDENCE) for r in stated])
+    calibrated = np.asarray([r.get("calibrated_confidence", np.nan) for r in stated], dtype=float)
     return {
         "images": len(by_image),
         "questions": len(rows),
@@ -178,17 +174,51 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "stated_images": _share([any(r["stated_contradicts"] for r in group) for group in by_image.values()]),
             "stated_answers": _share([r["stated_contradicts"] for r in rows]),
         },
-        "calibration": {
-            "stated_answers": len(stated),
-            "coverage": _share([bool(r["stated_answer"]) for r in rows]),
-            "accuracy": round(float(correct.mean()), 4) if len(stated) else None,
-            "ece": round(calibration_error(confidence, correct), 4),
-            "highest_shown": round(float(confidence.max()), 4) if len(stated) else None,
-            "per_type": per_type,
-            "words": words,
-            "bins": reliability_bins(confidence, correct, bins=10),
-        },
+        "stated_answers": len(stated),
+        "coverage": _share([bool(r["stated_answer"]) for r in rows]),
+        "accuracy": round(float(correct.mean()), 4) if len(stated) else None,
+        "calibration": calibration_figures(shown, correct, types),
+        "calibrated": calibration_figures(calibrated, correct, types) if not np.isnan(calibrated).any() else None,
     }
+
+
+def calibration_figures(confidence: np.ndarray, correct: np.ndarray, types: Sequence[str]) -> dict[str, Any]:
+    """ECE (all, per question type), each confidence word's measured accuracy, the highest value, the bins."""
+    per_type = {}
+    for question_type in sorted(set(types)):
+        mask = np.asarray([t == question_type for t in types])
+        per_type[question_type] = {"answers": int(mask.sum()),
+                                   "ece": round(calibration_error(confidence[mask], correct[mask]), 4),
+                                   "accuracy": round(float(correct[mask].mean()), 4)}
+    words = {}
+    for word in WORDS:
+        mask = np.asarray([confidence_words(c) == word for c in confidence], dtype=bool)
+        words[word] = {"answers": int(mask.sum()),
+                       "accuracy": round(float(correct[mask].mean()), 4) if mask.any() else None}
+    return {
+        "ece": round(calibration_error(confidence, correct), 4),
+        "highest": round(float(confidence.max()), 4) if len(confidence) else None,
+        "per_type": per_type,
+        "words": words,
+        "bins": reliability_bins(confidence, correct, bins=10),
+    }
+
+
+def calibration_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stated answers as ``actions.hospitals.confidence`` fits them (the image names keep folds whole)."""
+    return [{"image": r["image"], "confidence": r["stated_confidence"], "question_type": r["question_type"],
+             "correct": _correct(r["stated_answer"], r["truth"])}
+            for r in rows if r["stated_answer"]]
+
+
+def add_calibrated(rows_by_split: dict[str, list[dict[str, Any]]], pooled: bool) -> None:
+    """Give every stated answer the confidence a re-calibration map would show, fitted on the other folds
+    (``bench.confidence_map``: 5 folds of whole images over both splits; ``pooled``: one curve for all types)."""
+    stated = [r for rows in rows_by_split.values() for r in rows if r["stated_answer"]]
+    fit_rows = calibration_rows(stated)
+    fit = (lambda train: fit_map(train, min_answers=len(fit_rows) + 1)) if pooled else fit_map
+    for row, value in zip(stated, cross_validated(fit_rows, fit=fit)):
+        row["calibrated_confidence"] = float(value)
 
 
 async def run_split(network: HospitalNetwork, folder: Path, split: str, limit: int | None) -> list[dict[str, Any]]:
@@ -203,28 +233,35 @@ async def run_split(network: HospitalNetwork, folder: Path, split: str, limit: i
     return rows
 
 
-async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    """Run every split and write the JSON files and the reliability diagram."""
+async def replay(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """Rows of every split from consultations replayed on the default hospitals."""
     with tempfile.TemporaryDirectory(prefix="qaid-consistency-") as var_dir:
         os.environ["QAID_VAR_DIR"] = var_dir
         network = HospitalNetwork.from_settings(load_settings())
         await network.start()
         try:
-            report, curves = {}, {}
-            args.out.mkdir(parents=True, exist_ok=True)
-            for name, split in SPLITS:
-                rows = await run_split(network, args.data / name, split, args.limit)
-                summary = summarise(rows)
-                (args.out / f"{name}_{split}.json").write_text(json.dumps({"summary": summary, "rows": rows},
-                                                                          indent=1), encoding="utf-8")
-                report[f"{name}_{split}"] = summary
-                curves[f"{name} {split} (ECE {summary['calibration']['ece']:.3f})"] = summary["calibration"]["bins"]
+            return {f"{name}_{split}": await run_split(network, args.data / name, split, args.limit)
+                    for name, split in SPLITS}
         finally:
             await network.close()
-    save_reliability_diagram(curves, args.figure, "Confidence the bot shows vs its accuracy")
-    report["targets"] = {"label_agreement": TARGET_AGREEMENT, "contradictions": TARGET_CONTRADICTIONS,
-                         "ece": TARGET_ECE}
-    return report
+
+
+def report(args: argparse.Namespace, rows_by_split: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Summaries per split, the JSON files, the reliability diagram and (``--fit-map``) the confidence map."""
+    add_calibrated(rows_by_split, args.pooled_map)
+    summaries, curves = {}, {}
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, rows in rows_by_split.items():
+        summary = summarise(rows)
+        (args.out / f"{name}.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=1),
+                                               encoding="utf-8")
+        summaries[name] = summary
+        curves[f"{name}, shown (ECE {summary['calibration']['ece']:.3f})"] = summary["calibration"]["bins"]
+        curves[f"{name}, re-calibrated (ECE {summary['calibrated']['ece']:.3f})"] = summary["calibrated"]["bins"]
+    save_reliability_diagram(curves, args.figure, "Confidence shown vs accuracy (re-calibrated: 5-fold by image)")
+    summaries["targets"] = {"label_agreement": TARGET_AGREEMENT, "contradictions": TARGET_CONTRADICTIONS,
+                            "ece": TARGET_ECE}
+    return summaries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,12 +271,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure", type=Path, default=REPO / "vision_models" / "weights" / "vqa" /
                         "reliability_diagram.png")
     parser.add_argument("--limit", type=int, help="images per split (a quick look; the figures need all)")
+    parser.add_argument("--from-rows", action="store_true",
+                        help="recompute the figures from the rows in --out instead of replaying the consultations")
+    parser.add_argument("--pooled-map", action="store_true",
+                        help="the candidate re-calibration with one curve for every question type")
     args = parser.parse_args(argv)
-    report = asyncio.run(main_async(args))
-    for name, summary in report.items():
+    if args.from_rows:
+        rows_by_split = {f"{name}_{split}": json.loads((args.out / f"{name}_{split}.json").read_text())["rows"]
+                         for name, split in SPLITS}
+    else:
+        rows_by_split = asyncio.run(replay(args))
+    for name, summary in report(args, rows_by_split).items():
         if name != "targets":
-            summary = {k: v for k, v in summary.items() if k != "calibration"} | {
-                "calibration": {k: v for k, v in summary["calibration"].items() if k != "bins"}}
+            summary = summary | {block: {k: v for k, v in summary[block].items() if k != "bins"}
+                                 for block in ("calibration", "calibrated")}
         print(json.dumps({name: summary}))
     return 0
 

@@ -26,10 +26,10 @@ def test_first_look_never_contradicts_the_label_in_the_same_reply() -> None:
         "organ", "modality"]  # a brain is what a head CT shows
 
 
-def test_a_confident_label_gives_the_first_look_modality_and_organ() -> None:
-    kept = consistent_findings(_findings(modality="ct", organ="chest"), {"label": "brain_mri", "confidence": 0.98})
-    assert [(f["answer"], f["confidence"], f["source"]) for f in kept] == [
-        ("mri", 0.98, "image type"), ("brain", 0.98, "image type")]
+def test_a_confident_label_drops_contradicting_first_look_findings_and_keeps_agreeing_ones() -> None:
+    kept = consistent_findings(_findings(modality="t2", organ="chest", plane="axial"),
+                               {"label": "brain_mri", "confidence": 0.98})
+    assert [(f["key"], f["answer"]) for f in kept] == [("modality", "t2"), ("plane", "axial")]
 
 
 def test_synonyms_agree_and_different_things_do_not() -> None:
@@ -39,16 +39,24 @@ def test_synonyms_agree_and_different_things_do_not() -> None:
 
 def test_stated_answer_follows_the_image_record() -> None:
     image = {"sha256": "a", "label": "chest_xray", "confidence": 0.97, "findings": _findings(abnormal="yes")}
-    from_label = stated_answer(image, [], "MODALITY", "ct", 0.9, abstained=False)
-    assert (from_label.answer, from_label.confidence, from_label.source) == ("x-ray", 0.97, "image type")
+    against_label = stated_answer(image, [], "MODALITY", "ct", 0.9, abstained=False)
+    assert (against_label.answer, against_label.source, against_label.conflict_with) == (None, "conflict", "x-ray")
+    assert against_label.abstained
+    precise = stated_answer(image, [], "MODALITY", "radiograph", 0.8, abstained=False)
+    assert (precise.answer, precise.confidence, precise.source) == ("radiograph", 0.8, "models")
+    not_from_label = stated_answer(image, [], "ORGAN", None, 0.2, abstained=True)  # the label never answers
+    assert (not_from_label.answer, not_from_label.source) == (None, "unsure")
+    closed = stated_answer(image, [], "MODALITY", "no", 0.7, abstained=False)  # "is this a CT?": not the label's
+    assert (closed.answer, closed.source) == ("no", "models")
     contradiction = stated_answer(image, [], "ABN", "no", 0.95, abstained=False)
     assert (contradiction.answer, contradiction.source, contradiction.conflict_with) == (None, "conflict", "yes")
-    assert contradiction.abstained
     agreeing = stated_answer(image, [], "ABN", "yes", 0.8, abstained=False)
     assert (agreeing.answer, agreeing.source, agreeing.abstained) == ("yes", "models", False)
     assert stated_answer(image, [], "COLOR", "white", 0.3, abstained=True).source == "unsure"
     earlier = [{"image_sha256": "a", "question_type": "PLANE", "answer": "axial"}]
     assert stated_answer(image, earlier, "PLANE", "coronal", 0.7, abstained=False).source == "conflict"
+    unsure_label = image | {"confidence": 0.6}
+    assert stated_answer(unsure_label, [], "MODALITY", "ct", 0.9, abstained=False).answer == "ct"
 
 
 async def _ask(services: Services, image: dict, question_type: str, answer: str, confidence: float,
@@ -62,11 +70,14 @@ async def _ask(services: Services, image: dict, question_type: str, answer: str,
     return dispatcher.messages[0]["text"], log[-1]
 
 
-async def test_an_organ_question_on_a_confident_image_is_answered_from_the_label(
+async def test_an_organ_answer_on_a_confident_image_is_stated_only_when_it_agrees_with_the_label(
     services: Services, stored_image: dict
 ) -> None:
     text, entry = await _ask(services, stored_image, "ORGAN", "chest", 0.7)
-    assert text.startswith("Brain — this is a brain MRI") and "97%" in text
+    assert "unsure" in text and '"brain"' in text and '"chest"' in text
+    assert (entry["answer"], entry["abstained"], entry["conflict_with"]) == (None, True, "brain")
+    text, entry = await _ask(services, stored_image, "ORGAN", "brain", 0.7)
+    assert text.startswith("Brain — I'm fairly confident (70%)")
     assert (entry["answer"], entry["abstained"]) == ("brain", False)
 
 
