@@ -258,7 +258,7 @@ def report(args: argparse.Namespace, rows_by_split: dict[str, list[dict[str, Any
         summaries[name] = summary
         curves[f"{name}, shown (ECE {summary['calibration']['ece']:.3f})"] = summary["calibration"]["bins"]
         curves[f"{name}, re-calibrated (ECE {summary['calibrated']['ece']:.3f})"] = summary["calibrated"]["bins"]
-    save_reliability_diagram(curves, args.figure, "Confidence shown vs accuracy (re-calibrated: 5-fold by image)")
+    save_reliability_diagram(curves, args.figure, "Shown confidence vs accuracy")
     summaries["targets"] = {"label_agreement": TARGET_AGREEMENT, "contradictions": TARGET_CONTRADICTIONS,
                             "ece": TARGET_ECE}
     return summaries

@@ -50,7 +50,7 @@ def save_reliability_diagram(curves: dict[str, Sequence[dict[str, float]]], path
     ax.set_xlabel("confidence shown (mean per bin)")
     ax.set_ylabel("accuracy (share of answers right)")
     ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
