@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on my side. Please send your message again in a moment."
 BUSY = "I'm receiving a lot of messages right now and couldn't take that one. Please send it again in a minute."
+LOOKING = "One moment, I'm looking at your image."
+LOOKING_WHEN_IN_FLIGHT = 4  # messages being handled at once (this one included) from which an image is acknowledged
 CHOOSE = "Please choose:"
 NOT_SUPPORTED = "I can read text, photos, image files and DICOM files, and shared locations. Please send one of those."
 
@@ -129,8 +131,11 @@ class ProviderInput(InputChannel):
         message_id: str | None = None,
     ) -> None:
         """Hand one inbound message to Rasa (an image with a caption as two, :func:`user_messages`); if that
-        fails, apologise to the patient instead of going silent."""
+        fails, apologise to the patient instead of going silent. When many messages are being handled at once,
+        an image is acknowledged first (:data:`LOOKING`): under load screening it takes seconds."""
         try:
+            if "image" in metadata and self.workers.in_flight >= LOOKING_WHEN_IN_FLIGHT:
+                await output.send_text_message(sender, LOOKING)
             for index, (part, part_metadata) in enumerate(user_messages(text, metadata)):
                 part_id = message_id if index == 0 or message_id is None else f"{message_id}:caption"
                 await on_new_message(UserMessage(

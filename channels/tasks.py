@@ -34,6 +34,11 @@ class ConversationWorkers:
         self._waiting: dict[Hashable, int] = {}
         self._tasks: set[asyncio.Task] = set()
 
+    @property
+    def in_flight(self) -> int:
+        """Jobs waiting or running, for every conversation."""
+        return len(self._tasks)
+
     def submit(self, key: Hashable, job: Callable[[], Awaitable[None]]) -> asyncio.Task:
         """Schedule ``job`` after every job already submitted for ``key``; errors are logged.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 
@@ -11,6 +12,7 @@ from qaid_channel_testkit import dicom_bytes, jpeg_bytes, png_bytes
 from qaid_fake_providers import FakeTelegram
 from rasa.core.channels.channel import UserMessage
 
+from channels.provider import LOOKING, LOOKING_WHEN_IN_FLIGHT
 from channels.settings import ChannelSettings
 from channels.telegram import SECRET_HEADER, TelegramInput
 
@@ -239,6 +241,28 @@ async def test_bot_failure_sends_an_apology(serve, http, media_store, telegram):
     await post_update(http, server, update(15, text="hello"))
     await channel.workers.drain()
     assert "went wrong" in telegram.named("sendMessage")[0].data["text"]
+
+
+async def test_an_image_is_acknowledged_at_once_when_many_messages_are_in_flight(serve, http, media_store, telegram):
+    channel = webhook_channel(telegram, media_store)
+    server = await serve(channel)
+    telegram.add_file("AgAD-large", jpeg_bytes(), path="photos/file_8.jpg")
+    release = asyncio.Event()
+    for other in range(LOOKING_WHEN_IN_FLIGHT - 1):  # other patients' messages still being handled
+        channel.workers.submit(f"other-{other}", release.wait)
+    await post_update(http, server, update(16, photo=PHOTO_SIZES))
+    for _ in range(100):
+        if server.bot.messages:
+            break
+        await asyncio.sleep(0.02)
+    assert [m.data["text"] for m in telegram.named("sendMessage")][:1] == [LOOKING]
+    assert server.bot.messages[0].metadata["image"]["path"]  # and the image still reaches the bot
+    release.set()
+    await channel.workers.drain()
+
+    quiet = await post_update(http, server, update(17, photo=PHOTO_SIZES))
+    await channel.workers.drain()
+    assert quiet == 200 and [m.data["text"] for m in telegram.named("sendMessage")].count(LOOKING) == 1
 
 
 async def test_long_polling_shares_the_update_handler(serve, media_store, telegram):
