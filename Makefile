@@ -127,7 +127,8 @@ scale-demo: install $(RASA_MODEL)
 	scripts/install_servers.sh
 	$(RASA_PY) -m bot.scale --replicas 2 --workers 2
 
-# Fault tests on that topology: a Rasa replica killed mid-conversation loses nothing.
+# Fault tests on that topology: a Rasa replica killed mid-conversation, an action server killed during an image,
+# Redis restarted: the patient always gets an answer or "please send it again", one transcript arrives.
 test-scale: install $(RASA_MODEL)
 	scripts/install_servers.sh
 	$(MODELS_PY) -m pytest tests/scale -q

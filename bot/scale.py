@@ -9,7 +9,7 @@
 * ``--replicas`` Rasa servers;
 * HAProxy in front of both: patients talk to ``--port`` (default 5005), the replicas talk to the action
   servers through ``--port + 50``; a replica or worker that stops answering its health check is taken out,
-  and one that exits is started again.
+  and one that exits (or Redis) is started again.
 
 Everything runs on loopback with its state in ``var/scale`` and stops on Ctrl-C. ``bench/bench_load.py --url``
 measures it (``bench/README.md``).
@@ -136,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{topology.redis_port}, PostgreSQL {topology.postgres.port}; chat at http://localhost:{args.port}/",
           flush=True)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    replaceable = frozenset(name for name, _ in supervisor.children if name.startswith(("rasa", "actions")))
+    # HAProxy routes around a restarting replica or action server; Redis keeps only locks, so a fresh one will do.
+    replaceable = frozenset(name for name, _ in supervisor.children if name.startswith(("rasa", "actions", "redis")))
     try:
-        return supervisor.watch(stop, restart=replaceable)  # HAProxy routes around a restarting one
+        return supervisor.watch(stop, restart=replaceable)
     finally:
         print("[qaid] stopping...", flush=True)
         topology.stop()

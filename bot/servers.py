@@ -90,8 +90,9 @@ def haproxy_config(frontends: dict[str, tuple[int, list[int], str]]) -> str:
     must not be taken out for it; out after 3 failures, a dead one within 6 s). A request whose backend
     refused the connection or closed it without a byte of answer (it died before taking the message: Rasa
     answers only after processing) is re-sent to another backend, so a replica lost between two health checks
-    costs the patient nothing."""
-    lines = ["global", "  maxconn 4096", "defaults", "  mode http", "  timeout connect 2s",
+    costs the patient nothing. HAProxy re-sends only requests that fit in one buffer: 256 kB holds the whole
+    tracker Rasa posts to the action server for a long consultation."""
+    lines = ["global", "  maxconn 1024", "  tune.bufsize 262144", "defaults", "  mode http", "  timeout connect 2s",
              "  timeout client 300s", "  timeout server 300s", "  option redispatch 1", "  retries 3",
              "  retry-on conn-failure empty-response", "  http-reuse never", "  timeout check 10s",
              "  default-server inter 2s fall 3 rise 1", ""]
