@@ -12,7 +12,7 @@ from collections import Counter
 
 from actions.transcripts.service import envelope
 from actions.transcripts.signing import signed_headers
-from tests.reliability.conftest import Cluster, make_transcript, wait_until
+from tests.support.reliability import Cluster, make_transcript, wait_until
 
 
 def assert_exactly_once(cluster: Cluster, ids: list[str]) -> None:

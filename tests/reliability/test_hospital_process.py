@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.reliability.conftest import REPO, free_port, wait_until
+from bot.servers import free_port
+from tests.support.reliability import REPO, wait_until
 
 
 def _get(url: str) -> tuple[int, dict]:

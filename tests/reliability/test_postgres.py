@@ -18,8 +18,8 @@ from actions.settings import load_settings
 from actions.transcripts.inbox import DUPLICATE, REPLAY, STORED, InboxStore, ReceivedTranscript
 from actions.transcripts.outbox import DELIVERED, NewDelivery, Outbox
 from actions.transcripts.service import TranscriptService
-from bot.servers import LocalPostgres
-from tests.reliability.conftest import free_port, make_transcript, wait_until
+from bot.servers import LocalPostgres, free_port
+from tests.support.reliability import make_transcript, wait_until
 
 pytestmark = pytest.mark.skipif(not (shutil.which("initdb") and shutil.which("pg_ctl")),
                                 reason="PostgreSQL server binaries are not installed")

@@ -21,8 +21,8 @@ from rasa.core.channels.channel import InputChannel, UserMessage, register
 from rasa.server import configure_cors
 from sanic import Sanic
 
+from bot.servers import free_port
 from channels.media import MediaStore
-from tests.support.stack import free_port
 
 Reply = Callable[[UserMessage], Awaitable[None]]
 

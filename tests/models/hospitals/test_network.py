@@ -12,7 +12,7 @@ import pytest_asyncio
 from actions.hospitals import HospitalError, HospitalNetwork
 from actions.hospitals.local import ModelRegistry
 from actions.settings import Location, Settings, load_settings
-from tests.models.hospitals.conftest import (
+from tests.support.hospitals import (
     HOSPITALS,
     CallLog,
     png_bytes,

@@ -10,7 +10,7 @@ import torch
 
 from actions.hospitals import HospitalNetwork
 from actions.settings import load_settings
-from tests.models.hospitals.conftest import png_bytes, write_services
+from tests.support.hospitals import png_bytes, write_services
 from vision_models.bundle import BundleConfig, save_bundle
 from vision_models.labeller import config as labeller_config
 from vision_models.prefilter import config as prefilter_config

@@ -19,7 +19,7 @@ from actions.hospitals.local import LocalHospital
 from actions.hospitals.remote import RemoteHospital
 from actions.hospitals.service import OPENAPI_PATH, create_app
 from actions.settings import HospitalConfig, Location, RemoteConfig, Settings, load_settings
-from tests.models.hospitals.conftest import HOSPITALS, CallLog, png_bytes, registry_for, write_services
+from tests.support.hospitals import HOSPITALS, CallLog, png_bytes, registry_for, write_services
 
 DOC = json.loads(OPENAPI_PATH.read_text())
 

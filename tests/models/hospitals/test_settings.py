@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from actions.settings import DEFAULT_SERVICES_PATH, SettingsError, expand_env, load_settings
-from tests.models.hospitals.conftest import HOSPITALS, write_services
+from tests.support.hospitals import HOSPITALS, write_services
 
 
 def test_env_references_use_the_environment_or_the_default() -> None:

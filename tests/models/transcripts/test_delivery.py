@@ -16,7 +16,8 @@ from actions.transcripts.inbox import InboxStore, accounts_from_settings, create
 from actions.transcripts.model import Transcript
 from actions.transcripts.service import TranscriptError, TranscriptService, envelope
 from actions.transcripts.signing import signed_headers
-from tests.models.transcripts.conftest import free_port, services_config, write_config
+from bot.servers import free_port
+from tests.support.transcripts import services_config, write_config
 
 
 @pytest.fixture

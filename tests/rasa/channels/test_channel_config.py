@@ -6,8 +6,6 @@ import textwrap
 
 import pytest
 import pytest_asyncio
-from qaid_channel_testkit import png_bytes
-from qaid_fake_providers import FakeTelegram
 from rasa.core.run import create_http_input_channels
 from rasa.shared.exceptions import RasaException
 
@@ -18,6 +16,8 @@ from channels.telegram import TelegramInput
 from channels.twilio import TwilioWhatsAppInput
 from channels.webchat import WebChatInput
 from channels.whatsapp import WhatsAppCloudInput
+from tests.support.channel_images import png_bytes
+from tests.support.fake_providers import FakeTelegram
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from qaid_fake_providers import FakeServer
 
 from channels.download import fetch_media
+from tests.support.fake_providers import FakeServer
 from vision_models.imaging import ImageError
 
 pytestmark = pytest.mark.asyncio

@@ -8,13 +8,13 @@ import json
 
 import aiohttp
 import pytest
-from qaid_channel_testkit import dicom_bytes, png_bytes
 from rasa.core.channels.channel import UserMessage
 
 from channels.rest import MediaRestInput
 from channels.sessions import SESSION_HEADER
 from channels.settings import ChannelSettings
 from channels.signing import signed_media_path, signed_media_url
+from tests.support.channel_images import dicom_bytes, png_bytes
 
 pytestmark = pytest.mark.asyncio
 

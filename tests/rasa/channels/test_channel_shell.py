@@ -7,11 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
-from qaid_channel_testkit import dicom_bytes, png_bytes
 from rasa.core.channels.channel import UserMessage
 
 from channels.rest import MediaRestInput
 from channels.shell import Outgoing, ShellClient, parse_line
+from tests.support.channel_images import dicom_bytes, png_bytes
 
 WEBHOOK = "/webhooks/qaid_rest/webhook"
 

@@ -8,13 +8,13 @@ import hashlib
 
 import pytest
 import pytest_asyncio
-from qaid_channel_testkit import dicom_bytes, jpeg_bytes, png_bytes
-from qaid_fake_providers import FakeTelegram
 from rasa.core.channels.channel import UserMessage
 
 from channels.provider import LOOKING, LOOKING_WHEN_IN_FLIGHT
 from channels.settings import ChannelSettings
 from channels.telegram import SECRET_HEADER, TelegramInput
+from tests.support.channel_images import dicom_bytes, jpeg_bytes, png_bytes
+from tests.support.fake_providers import FakeTelegram
 
 pytestmark = pytest.mark.asyncio
 

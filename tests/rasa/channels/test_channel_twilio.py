@@ -7,14 +7,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import pytest_asyncio
-from qaid_channel_testkit import jpeg_bytes, png_bytes
-from qaid_fake_providers import FakeTwilio
 from rasa.core.channels.channel import UserMessage
 from twilio.request_validator import RequestValidator
 
 from channels.settings import ChannelSettings
 from channels.twilio import TwilioWhatsAppInput
 from qaid.media_links import verify_media_signature
+from tests.support.channel_images import jpeg_bytes, png_bytes
+from tests.support.fake_providers import FakeTwilio
 
 pytestmark = pytest.mark.asyncio
 

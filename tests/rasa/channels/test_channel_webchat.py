@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from qaid_channel_testkit import png_bytes
 from rasa.core.channels.channel import UserMessage
 
 from channels.rest import MediaRestInput
 from channels.signing import signed_media_path
 from channels.webchat import WebChatInput
+from tests.support.channel_images import png_bytes
 
 pytestmark = pytest.mark.asyncio
 

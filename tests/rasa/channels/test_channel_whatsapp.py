@@ -8,12 +8,12 @@ import json
 
 import pytest
 import pytest_asyncio
-from qaid_channel_testkit import dicom_bytes, jpeg_bytes, png_bytes
-from qaid_fake_providers import FakeGraph
 from rasa.core.channels.channel import UserMessage
 
 from channels.settings import ChannelSettings
 from channels.whatsapp import WhatsAppCloudInput
+from tests.support.channel_images import dicom_bytes, jpeg_bytes, png_bytes
+from tests.support.fake_providers import FakeGraph
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import actions.runtime as runtime
-from tests.models.transcripts.conftest import settings, tracker, transcript  # noqa: F401  (shared fixtures)
 from tests.support.actions import install_services
+from tests.support.transcripts import settings, tracker, transcript  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture

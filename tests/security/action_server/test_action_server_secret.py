@@ -17,9 +17,9 @@ from sanic import Sanic
 
 from actions.runtime import Services
 from actions.server import build_app
+from bot.servers import free_port
 from qaid.state import ACTION_SECRET_HEADER
 from tests.support.actions import load_tracker
-from tests.support.stack import free_port
 
 SECRET = b"s3cret-for-this-test"
 

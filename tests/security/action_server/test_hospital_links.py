@@ -25,7 +25,7 @@ from actions.transcripts.outbox import DEAD, PENDING, NewDelivery, Outbox
 from actions.transcripts.service import TranscriptService, envelope
 from actions.transcripts.signing import SIGNATURE_HEADER, signed_headers
 from actions.transcripts.worker import DeliveryWorker
-from tests.models.transcripts.conftest import services_config
+from tests.support.transcripts import services_config
 
 
 def _with_intake(tmp_path: Path, url: str, secret: str) -> dict:

@@ -1,4 +1,4 @@
-"""Helpers shared by the channel tests: tiny images in each format the channels accept."""
+"""Tiny images in each format the channels accept (PNG, JPEG, DICOM), for the channel tests."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from tests.support.dicom import dicom_file
 
 
 def png_bytes(size: int = 32, color: tuple = (200, 30, 30)) -> bytes:
+    """A ``size`` x ``size`` PNG of one ``color``."""
     buffer = io.BytesIO()
     Image.new("RGB", (size, size), color).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
 def jpeg_bytes(size: int = 32) -> bytes:
+    """A ``size`` x ``size`` JPEG of one colour."""
     buffer = io.BytesIO()
     Image.new("RGB", (size, size), (10, 120, 200)).save(buffer, format="JPEG")
     return buffer.getvalue()

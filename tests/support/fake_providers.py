@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.stack import free_port
+from bot.servers import free_port
 
 
 @dataclass
