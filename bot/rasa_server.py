@@ -6,6 +6,8 @@
   timed out) answer the patient with the domain's ``utter_action_failed`` ("please send it again") instead of
   silence: Rasa 3.6 logs the error, drops the action's events and waits for the next message without a word.
   A rejection (HTTP 400, what forms use) is left to Rasa;
+* parses a message that types the title of a button the bot just offered as the button's payload
+  (:mod:`bot.typed_buttons`), keeping the patient's words in the conversation;
 * makes Rasa validate each action-server response against one compiled validator. Rasa 3.6's
 ``RemoteAction._validate_action_result`` calls ``jsonschema.validate``, which checks the (constant) schema
 itself and builds a new validator on every call: 16.6% of the Rasa server's main thread with 50 patients
@@ -14,6 +16,7 @@ itself and builds a new validator on every call: 16.6% of the Rasa server's main
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import sys
@@ -24,18 +27,22 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
-from rasa.core.channels.channel import OutputChannel
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.nlg import NaturalLanguageGenerator
+from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 
+from bot.typed_buttons import offered_buttons, typed_button_payload
+
 logger = logging.getLogger(__name__)
 
 ACTION_FAILED_RESPONSE = "utter_action_failed"
 _rasa_remote_run = RemoteAction.run
+_rasa_parse_message = MessageProcessor.parse_message
 
 
 @functools.cache
@@ -76,9 +83,24 @@ async def run_or_apologise(self: RemoteAction, output_channel: OutputChannel, nl
         return [create_bot_utterance(message)]
 
 
+async def parse_typed_buttons(self: MessageProcessor, message: UserMessage,
+                              tracker: DialogueStateTracker | None = None,
+                              only_output_properties: bool = True) -> dict[str, Any]:
+    """``MessageProcessor.parse_message``; a typed button title is parsed as that button's payload."""
+    payload = typed_button_payload(message.text, offered_buttons(tracker.events)) if tracker is not None else None
+    if payload is None:
+        return await _rasa_parse_message(self, message, tracker, only_output_properties)
+    pressed = copy.copy(message)
+    pressed.text = payload
+    parse_data = await _rasa_parse_message(self, pressed, tracker, only_output_properties)
+    return {**parse_data, "text": message.text}
+
+
 def install() -> None:
-    """Install :func:`run_or_apologise` and :func:`validate_action_result` on Rasa's ``RemoteAction``."""
+    """Install :func:`run_or_apologise` and :func:`validate_action_result` on Rasa's ``RemoteAction`` and
+    :func:`parse_typed_buttons` on its ``MessageProcessor``."""
     RemoteAction.run = run_or_apologise
+    MessageProcessor.parse_message = parse_typed_buttons
     RemoteAction._validate_action_result = validate_action_result
 
 

@@ -9,6 +9,7 @@ import pytest
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.processor import MessageProcessor
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -20,6 +21,7 @@ from bot.rasa_server import (
     ACTION_FAILED_RESPONSE,
     action_response_validator,
     install,
+    parse_typed_buttons,
     run_or_apologise,
     validate_action_result,
 )
@@ -65,9 +67,11 @@ def test_invalid_responses_raise_rasas_error_with_its_hint(result: dict[str, Any
 def test_install_replaces_the_methods_and_the_validator_is_built_once(monkeypatch) -> None:
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
+    monkeypatch.setattr(MessageProcessor, "parse_message", MessageProcessor.parse_message)
     install()
     assert RemoteAction._validate_action_result is validate_action_result
     assert RemoteAction.run is run_or_apologise
+    assert MessageProcessor.parse_message is parse_typed_buttons
     assert action_response_validator() is action_response_validator()
 
 
