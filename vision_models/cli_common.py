@@ -42,6 +42,12 @@ def add_evaluation_arguments(p: argparse.ArgumentParser, default_bundle: Path) -
     p.add_argument("--json", action="store_true", help="print one JSON line")
 
 
+def add_screen_photo_argument(p: argparse.ArgumentParser) -> None:
+    """--screen-photos: score the robustness set (``vision_models.screen_photos``) built from the split."""
+    p.add_argument("--screen-photos", action="store_true",
+                   help="score each image photographed off a screen (the robustness set), not the file itself")
+
+
 def apply_training_arguments(settings: TrainSettings, args: argparse.Namespace) -> None:
     """Copy --epochs/--seed/--threads/--max-steps into ``settings``."""
     settings.epochs, settings.seed = args.epochs, args.seed

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vision_models.cli_common import (
     add_evaluation_arguments,
+    add_screen_photo_argument,
     add_training_arguments,
     apply_training_arguments,
     document_training,
@@ -20,6 +21,7 @@ from vision_models.labeller.config import DEFAULT_BUNDLE, LabellerConfig
 from vision_models.labeller.model import Labeller
 from vision_models.labeller.train import evaluate_samples
 from vision_models.labeller.train import train as train_model
+from vision_models.screen_photos import robustness_set
 
 NOTES = Path(__file__).with_name("card_notes.md")
 TITLE = "Image-type labeller"
@@ -56,11 +58,15 @@ def evaluate(argv: list[str]) -> int:
     p = parser("evaluate labeller", "Accuracy, per-class recall and calibration of the labeller.")
     add_evaluation_arguments(p, DEFAULT_BUNDLE)
     p.add_argument("--figure", type=Path, default=None, help="write the confusion matrix PNG here")
+    add_screen_photo_argument(p)
     args = p.parse_args(argv)
     samples = read_splits(args.data)
     split = args.split or default_eval_split([s.split for s in samples])
-    metrics = evaluate_samples(Labeller.load(args.bundle), select_split(samples, split), args.figure)
-    return report_evaluation("labeller", split, metrics, args.json)
+    chosen = select_split(samples, split)
+    sources = robustness_set([s.path for s in chosen]) if args.screen_photos else None
+    metrics = evaluate_samples(Labeller.load(args.bundle), chosen, args.figure, sources=sources)
+    return report_evaluation("labeller", split + (" photographed off a screen" if sources else ""), metrics,
+                             args.json)
 
 
 @friendly_errors

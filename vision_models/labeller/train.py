@@ -23,7 +23,7 @@ from vision_models.data import (
     select_split,
 )
 from vision_models.engine import seed_everything
-from vision_models.imaging import load_image
+from vision_models.imaging import ImageSource, load_image
 from vision_models.labeller.config import BUNDLE_NAME, LabellerConfig, create_network
 from vision_models.labeller.model import Labeller
 from vision_models.metrics import (
@@ -39,20 +39,23 @@ VERSION = "1.0.0"
 CONFUSION_PNG = "confusion_matrix.png"
 
 
-def _logits(runtime: ClassifierRuntime, paths: Sequence[Path], batch_size: int = 128) -> np.ndarray:
+def _logits(runtime: ClassifierRuntime, paths: Sequence[ImageSource], batch_size: int = 128) -> np.ndarray:
     chunks = [runtime.logits([load_image(p) for p in paths[i:i + batch_size]])
               for i in tqdm(range(0, len(paths), batch_size), desc="scoring", unit="batch", leave=False)]
     return np.concatenate(chunks) if chunks else np.zeros((0, len(runtime.config.classes)))
 
 
-def evaluate_samples(labeller: Labeller, samples: Sequence[Sample], figure: Path | None = None) -> dict[str, Any]:
-    """Accuracy, per-class recall, calibration and abstention figures; optional confusion-matrix PNG."""
+def evaluate_samples(labeller: Labeller, samples: Sequence[Sample], figure: Path | None = None,
+                     sources: Sequence[ImageSource] | None = None) -> dict[str, Any]:
+    """Accuracy, per-class recall, calibration and abstention figures; optional confusion-matrix PNG;
+    ``sources`` replaces the samples' files (the screen-photo robustness set)."""
     classes = labeller.classes
     unknown = sorted({s.label for s in samples} - set(classes))
     if unknown:
         raise DataError(f"Labels {unknown} are not classes of this labeller ({classes}).")
     truth = np.asarray([classes.index(s.label) for s in samples])
-    probabilities = softmax(_logits(labeller.runtime, [s.path for s in samples]), labeller.temperature)
+    sources = [s.path for s in samples] if sources is None else sources
+    probabilities = softmax(_logits(labeller.runtime, sources), labeller.temperature)
     predicted = probabilities.argmax(axis=1)
     cm = confusion_matrix(truth, predicted, len(classes))
     accepted = probabilities.max(axis=1) >= labeller.threshold

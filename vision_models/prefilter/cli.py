@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vision_models.cli_common import (
     add_evaluation_arguments,
+    add_screen_photo_argument,
     add_training_arguments,
     apply_training_arguments,
     document_training,
@@ -20,6 +21,7 @@ from vision_models.prefilter.config import DEFAULT_BUNDLE, PrefilterConfig
 from vision_models.prefilter.model import Prefilter
 from vision_models.prefilter.train import evaluate_items, items_of_split, read_items
 from vision_models.prefilter.train import train as train_model
+from vision_models.screen_photos import robustness_set
 
 NOTES = Path(__file__).with_name("card_notes.md")
 TITLE = "Medical-image prefilter"
@@ -53,11 +55,15 @@ def evaluate(argv: list[str]) -> int:
     """Score a bundle on one split of a data root holding ``modality/`` and ``nonmedical/``."""
     p = parser("evaluate prefilter", "Accuracy and per-class recall of the prefilter.")
     add_evaluation_arguments(p, DEFAULT_BUNDLE)
+    add_screen_photo_argument(p)
     args = p.parse_args(argv)
     items = read_items(args.data)
     split = args.split or default_eval_split([i.split for i in items])
-    metrics = evaluate_items(Prefilter.load(args.bundle), items_of_split(items, split))
-    return report_evaluation("prefilter", split, metrics, args.json)
+    chosen = items_of_split(items, split)
+    sources = robustness_set([i.path for i in chosen]) if args.screen_photos else None
+    metrics = evaluate_items(Prefilter.load(args.bundle), chosen, sources=sources)
+    return report_evaluation("prefilter", split + (" photographed off a screen" if sources else ""), metrics,
+                             args.json)
 
 
 @friendly_errors

@@ -25,6 +25,7 @@ class PrefilterConfig:
     features: tuple[int, ...] = (16, 32, 64, 128)
     threshold: float = 0.5
     grey_probability_non_medical: float = 0.3
+    screen_photo_probability: float = 0.5  # share of training samples (both classes) seen as photos of a screen
     lgg_train_slices: int = 400
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
         epochs=6, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))

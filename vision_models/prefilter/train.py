@@ -16,6 +16,7 @@ from vision_models.bundle import Bundle, BundleConfig, save_bundle
 from vision_models.classifier import ClassifierRuntime, train_classifier
 from vision_models.data import DataError, load_arrays, read_slices, read_splits
 from vision_models.engine import seed_everything
+from vision_models.imaging import ImageSource
 from vision_models.metrics import accuracy, confusion_matrix
 from vision_models.networks import count_parameters
 from vision_models.prefilter.config import (
@@ -75,13 +76,15 @@ def items_of_split(items: Sequence[LabelledImage], split: str) -> list[LabelledI
     return chosen
 
 
-def evaluate_items(prefilter: Prefilter, items: Sequence[LabelledImage], batch_size: int = 64) -> dict[str, Any]:
-    """Accuracy, confusion matrix, recall per group (each medical class, each non-medical collection)."""
+def evaluate_items(prefilter: Prefilter, items: Sequence[LabelledImage], batch_size: int = 64,
+                   sources: Sequence[ImageSource] | None = None) -> dict[str, Any]:
+    """Accuracy, confusion matrix, recall per group (each medical class, each non-medical collection);
+    ``sources`` replaces the items' files (the screen-photo robustness set)."""
+    sources = [i.path for i in items] if sources is None else sources
     predicted: list[int] = []
     rejected: Counter[str] = Counter()
     for begin in tqdm(range(0, len(items), batch_size), desc="evaluating", unit="batch", leave=False):
-        chunk = items[begin:begin + batch_size]
-        for result in prefilter.predict_batch([i.path for i in chunk]):
+        for result in prefilter.predict_batch(sources[begin:begin + batch_size]):
             predicted.append(int(result.is_medical))
             if result.code:
                 rejected[result.code] += 1
@@ -116,7 +119,8 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
     mean, std = 0.5, 0.25
     network = create_network(config)
     history = train_classifier(network, images, labels, len(CLASSES), settings, generator, mean, std,
-                               grey_probability=grey, desc="prefilter")
+                               grey_probability=grey, screen_photo_probability=config.screen_photo_probability,
+                               desc="prefilter")
     bundle_config = BundleConfig(
         name=BUNDLE_NAME, architecture=config.architecture, params=config.network_params(),
         input_size=config.input_size, channels=config.channels, classes=list(CLASSES), mean=mean, std=std,
@@ -129,6 +133,7 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
                 "lgg_slices": sum(i.group == LGG_GROUP for i in items),
                 "seconds": round(history.seconds, 1), "steps": history.steps,
                 "epoch_losses": [round(v, 4) for v in history.losses], "settings": asdict(settings),
+                "screen_photo_probability": config.screen_photo_probability,
                 "torch": torch.__version__,
             },
         },

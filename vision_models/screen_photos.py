@@ -1,0 +1,181 @@
+"""Photos of a screen, a light box or a print, simulated on batches of images (torch only, no pixel loops).
+
+Most patients do not have the file: they photograph the monitor. :func:`photograph` turns a batch (N, C, H, W) in
+[0, 1] into such photos: the displayed image under a random perspective and rotation, partly cropped, inside a
+bezel on a background, with the screen's raised black level and lower contrast, a colour cast, moiré, a glare
+spot, blur and sensor noise, applied in the order of ``params.order``. Two parameter sets exist on purpose:
+:data:`TRAINING` augments the prefilter's and the labeller's training batches; :data:`ROBUSTNESS` builds the
+robustness test set from ``val`` (:func:`screen_photo_bytes`, JPEG-compressed at the end) with other ranges and
+another order, so that a model is not scored on the very distortions it was trained with.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from tqdm import tqdm
+
+from vision_models.imaging import ImageSource, load_image, to_tensor_array
+
+
+@dataclass(frozen=True)
+class ScreenPhotoParams:
+    """Ranges (low, high) of each distortion; a range of (0, 0) turns it off."""
+
+    fill: tuple[float, float]        # half-width of the displayed image in the photo (1 = the whole frame)
+    tilt: tuple[float, float]        # perspective: corner displacement, fraction of the half-width
+    rotate_deg: tuple[float, float]
+    shift: tuple[float, float]       # centre offset of the displayed image (beyond the frame: a partial crop)
+    bezel: tuple[float, float]       # bezel width, fraction of the displayed image's half-width
+    black: tuple[float, float]       # the screen's black level
+    contrast: tuple[float, float]    # the screen's contrast (white level minus black level)
+    cast: tuple[float, float]        # per-channel gain deviation (colour inputs)
+    moire: tuple[float, float]       # amplitude of the interference pattern
+    moire_period: tuple[float, float]  # its period in pixels
+    glare: tuple[float, float]       # peak brightness added by a reflection
+    glare_radius: tuple[float, float]  # its radius, fraction of the frame
+    blur: tuple[float, float]        # Gaussian sigma in pixels
+    noise: tuple[float, float]       # sensor noise standard deviation
+    jpeg_quality: tuple[int, int]    # only in :func:`screen_photo_bytes`
+    order: tuple[str, ...] = ("screen", "frame", "cast", "moire", "glare", "blur", "noise")
+
+
+TRAINING = ScreenPhotoParams(
+    fill=(0.55, 1.05), tilt=(0.0, 0.12), rotate_deg=(-12.0, 12.0), shift=(-0.15, 0.15), bezel=(0.02, 0.12),
+    black=(0.0, 0.18), contrast=(0.65, 1.0), cast=(0.0, 0.12), moire=(0.0, 0.05), moire_period=(2.5, 6.0),
+    glare=(0.0, 0.35), glare_radius=(0.08, 0.35), blur=(0.0, 1.2), noise=(0.0, 0.04), jpeg_quality=(0, 0),
+)
+ROBUSTNESS = ScreenPhotoParams(
+    fill=(0.5, 0.95), tilt=(0.02, 0.18), rotate_deg=(-18.0, 18.0), shift=(-0.2, 0.2), bezel=(0.03, 0.2),
+    black=(0.04, 0.25), contrast=(0.55, 0.9), cast=(0.03, 0.18), moire=(0.01, 0.07), moire_period=(2.0, 8.0),
+    glare=(0.05, 0.45), glare_radius=(0.05, 0.3), blur=(0.3, 1.8), noise=(0.01, 0.05), jpeg_quality=(35, 85),
+    order=("cast", "screen", "glare", "frame", "moire", "noise", "blur"),
+)
+STEPS = frozenset(TRAINING.order)
+
+
+def _draw(n: int, bounds: tuple[float, float], generator: torch.Generator) -> torch.Tensor:
+    low, high = bounds
+    return low + (high - low) * torch.rand(n, generator=generator)
+
+
+def _homographies(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(N, 3, 3) maps sending the 4 ``target`` corners (N, 4, 2) to the 4 ``source`` corners."""
+    n = source.shape[0]
+    x, y = target[..., 0], target[..., 1]
+    u, v = source[..., 0], source[..., 1]
+    zeros, ones = torch.zeros_like(x), torch.ones_like(x)
+    rows_u = torch.stack([x, y, ones, zeros, zeros, zeros, -u * x, -u * y], dim=-1)
+    rows_v = torch.stack([zeros, zeros, zeros, x, y, ones, -v * x, -v * y], dim=-1)
+    a = torch.cat([rows_u, rows_v], dim=1)
+    b = torch.cat([u, v], dim=1)
+    h = torch.linalg.solve(a, b.unsqueeze(-1)).squeeze(-1)
+    return torch.cat([h, torch.ones(n, 1, dtype=h.dtype)], dim=1).view(n, 3, 3)
+
+
+def _frame(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> torch.Tensor:
+    """The displayed image under perspective, rotation and shift, in its bezel, on a smooth background."""
+    n, c, h, w = images.shape
+    square = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]).expand(n, 4, 2)
+    angle = _draw(n, p.rotate_deg, g) * math.pi / 180.0
+    rotation = torch.stack([torch.stack([angle.cos(), -angle.sin()], -1),
+                            torch.stack([angle.sin(), angle.cos()], -1)], -2)
+    corners = square * _draw(n, p.fill, g).view(n, 1, 1)
+    corners = corners + _draw(8 * n, p.tilt, g).view(n, 4, 2) * torch.sign(torch.randn(n, 4, 2, generator=g)) \
+        * corners.abs()
+    corners = corners @ rotation.transpose(1, 2) + _draw(2 * n, p.shift, g).view(n, 1, 2)
+    maps = _homographies(square.to(torch.float64), corners.to(torch.float64)).to(images.dtype)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+    points = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(1, h * w, 3)
+    mapped = points @ maps.transpose(1, 2)
+    grid = (mapped[..., :2] / mapped[..., 2:].clamp(min=1e-6)).view(n, h, w, 2)
+    shown = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    edge = grid.abs().amax(dim=-1, keepdim=True).permute(0, 3, 1, 2)
+    bezel_edge = 1.0 + _draw(n, p.bezel, g).view(n, 1, 1, 1)
+    bezel = _draw(n, (0.02, 0.2), g).view(n, 1, 1, 1).expand(n, c, 1, 1)
+    shade = torch.rand(n, 1, 4, 4, generator=g) * 0.4 + _draw(n, (0.1, 0.55), g).view(n, 1, 1, 1)
+    tint = (torch.rand(n, c, 1, 1, generator=g) - 0.5) * 0.2  # a desk, a wall, a room: muted colours
+    background = F.interpolate(shade + tint, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
+    return torch.where(edge <= 1.0, shown, torch.where(edge <= bezel_edge, bezel.expand(n, c, h, w), background))
+
+
+def _blur(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> torch.Tensor:
+    n, c, h, w = images.shape
+    sigma = _draw(n, p.blur, g).clamp(min=1e-3).view(n, 1)
+    radius = max(1, math.ceil(3 * p.blur[1]))
+    offsets = torch.arange(-radius, radius + 1, dtype=images.dtype).view(1, -1)
+    kernel = torch.exp(-offsets ** 2 / (2 * sigma ** 2))
+    kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(c, dim=0)  # (N*C, K)
+    flat = F.pad(images.reshape(1, n * c, h, w), (radius, radius, radius, radius), mode="replicate")
+    flat = F.conv2d(flat, kernel.view(n * c, 1, 1, -1), groups=n * c)
+    flat = F.conv2d(flat, kernel.view(n * c, 1, -1, 1), groups=n * c)
+    return flat.view(n, c, h, w)
+
+
+def _step(name: str, images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> torch.Tensor:
+    n, c, h, w = images.shape
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=images.dtype), torch.arange(w, dtype=images.dtype), indexing="ij")
+    if name == "screen":
+        black = _draw(n, p.black, g).view(n, 1, 1, 1)
+        return black + _draw(n, p.contrast, g).view(n, 1, 1, 1) * images
+    if name == "frame":
+        return _frame(images, p, g)
+    if name == "cast":
+        return images * (1.0 + _draw(n * c, p.cast, g).view(n, c, 1, 1) * torch.sign(
+            torch.randn(n, c, 1, 1, generator=g))) if c > 1 else images
+    if name == "moire":
+        period = _draw(n, p.moire_period, g).view(n, 1, 1, 1)
+        direction = _draw(n, (0.0, math.pi), g).view(n, 1, 1, 1)
+        phase = xs * direction.cos() + ys * direction.sin()
+        return images + _draw(n, p.moire, g).view(n, 1, 1, 1) * torch.sin(2 * math.pi * phase / period)
+    if name == "glare":
+        centre_x, centre_y = _draw(n, (0.0, w), g).view(n, 1, 1, 1), _draw(n, (0.0, h), g).view(n, 1, 1, 1)
+        radius = _draw(n, p.glare_radius, g).view(n, 1, 1, 1) * max(h, w)
+        spot = torch.exp(-((xs - centre_x) ** 2 + (ys - centre_y) ** 2) / (2 * radius ** 2))
+        return images + _draw(n, p.glare, g).view(n, 1, 1, 1) * spot
+    if name == "blur":
+        return _blur(images, p, g)
+    if name == "noise":
+        return images + _draw(n, p.noise, g).view(n, 1, 1, 1) * torch.randn(images.shape, generator=g)
+    raise ValueError(f"unknown screen-photo step {name!r}")
+
+
+def photograph(images: torch.Tensor, generator: torch.Generator, params: ScreenPhotoParams = TRAINING) -> torch.Tensor:
+    """A photo of each image shown on a screen (see the module docstring), clamped to [0, 1]."""
+    unknown = set(params.order) - STEPS
+    if unknown:
+        raise ValueError(f"unknown screen-photo steps {sorted(unknown)}")
+    out = images
+    for name in params.order:
+        out = _step(name, out, params, generator).clamp(0.0, 1.0)
+    return out
+
+
+def screen_photo_bytes(source: ImageSource, seed: int, params: ScreenPhotoParams = ROBUSTNESS,
+                       size: int = 256) -> bytes:
+    """One robustness-set image: ``source`` photographed off a screen at ``size`` px, as a JPEG file."""
+    generator = torch.Generator().manual_seed(seed)
+    pixels = torch.from_numpy(to_tensor_array(load_image(source), size, 3))[None]
+    photo = photograph(pixels, generator, params)[0]
+    low, high = params.jpeg_quality
+    quality = int(torch.randint(low, high + 1, (1,), generator=generator)) if high else 95
+    array = (photo.permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode="RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+ROBUSTNESS_SEED = 20261202
+
+
+def robustness_set(sources: Sequence[ImageSource]) -> list[bytes]:
+    """The robustness test set of ``sources`` (``val`` images): each photographed once, reproducibly."""
+    return [screen_photo_bytes(source, ROBUSTNESS_SEED + index)
+            for index, source in enumerate(tqdm(sources, desc="screen photos", unit="image", leave=False))]
