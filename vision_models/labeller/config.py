@@ -42,6 +42,8 @@ class LabellerConfig:
     calibration_fraction: float = 0.15
     target_accepted_accuracy: float = 0.99
     threshold_floor: float = 0.5
+    screen_photo_probability: float = 0.5  # share of training samples seen as photos of a screen (and the
+    # calibration carve-out is scored both as files and photographed)
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
         epochs=4, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
 
