@@ -37,6 +37,7 @@ from actions.transcripts.inbox import InboxStore
 from tests.support.dicom import dicom_file
 from tests.support.phantoms import head_phantom, photo_like, png_bytes
 from tests.support.stack import Stack
+from vision_models.screen_photos import screen_photo_bytes
 
 FALLBACK = "sorry, i didn't understand"
 EMERGENCY = "this may be an emergency"
@@ -47,30 +48,12 @@ FIRST_LOOK = re.compile(r"This looks like an? ([^(]+?) \(", re.I)
 ANSWER = re.compile(r"^\s*(?:A:\s*)?(ct|mri|x-?ray)\b\s*[—-]", re.I | re.M)
 
 
-def screen_photo(image: np.ndarray) -> np.ndarray:
-    """``image`` as if photographed off a monitor: dark bezel, tilt, colour cast, glare and noise."""
-    from PIL import Image
-
-    rgb = np.stack([image] * 3, axis=-1).astype(np.float32) if image.ndim == 2 else image.astype(np.float32)
-    rgb = rgb * np.array([0.95, 1.0, 1.08]) + 10  # blue cast of an LCD
-    size = rgb.shape[0]
-    canvas = np.full((int(size * 1.5), int(size * 1.6), 3), 25.0)
-    top, left = size // 4, int(size * 0.3)
-    canvas[top:top + size, left:left + rgb.shape[1]] = rgb
-    ys, xs = np.mgrid[: canvas.shape[0], : canvas.shape[1]]
-    glare = np.exp(-(((xs - canvas.shape[1] * 0.7) ** 2 + (ys - canvas.shape[0] * 0.3) ** 2) / (size * 8.0)))
-    canvas += 60 * glare[..., None]
-    canvas += np.random.default_rng(0).normal(0, 6, canvas.shape)
-    photo = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8)).rotate(4, fillcolor=(20, 20, 20))
-    return np.asarray(photo)
-
-
 IMAGES: dict[str, Callable[[], tuple[bytes, str]]] = {
     "head_scan": lambda: (png_bytes(head_phantom(256)), "head.png"),
     "second_head_scan": lambda: (png_bytes(head_phantom(200)), "second.png"),
     "holiday_photo": lambda: (png_bytes(photo_like()), "holiday.png"),
     "dicom_head": lambda: (dicom_file(head_phantom(256).astype(np.uint16) * 16), "scan.dcm"),
-    "screen_photo_head": lambda: (png_bytes(screen_photo(head_phantom(256))), "IMG_2041.jpg"),
+    "screen_photo_head": lambda: (screen_photo_bytes(png_bytes(head_phantom(256)), seed=0), "IMG_2041.jpg"),
     "not_an_image": lambda: (b"%PDF-1.4 this is a letter, not an image", "letter.pdf"),
 }
 
