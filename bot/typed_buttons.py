@@ -10,7 +10,7 @@ scaled deployment sees the same ones.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Reversible
 from typing import Any
 
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -22,10 +22,11 @@ def _normal(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
 
 
-def offered_buttons(events: Iterable[Any]) -> list[dict[str, Any]]:
-    """The buttons of the bot messages sent since the last user message (newest events last)."""
+def offered_buttons(events: Reversible[Any]) -> list[dict[str, Any]]:
+    """The buttons of the bot messages sent since the last user message (newest events last); reads back from
+    the end only, never the whole history."""
     buttons: list[dict[str, Any]] = []
-    for event in reversed(list(events)):
+    for event in reversed(events):
         if isinstance(event, UserUttered):
             break
         if isinstance(event, BotUttered):

@@ -119,9 +119,13 @@ def _blur(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> tor
     return flat.view(n, c, h, w)
 
 
+def _pixel_coordinates(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    h, w = images.shape[-2:]
+    return torch.meshgrid(torch.arange(h, dtype=images.dtype), torch.arange(w, dtype=images.dtype), indexing="ij")
+
+
 def _step(name: str, images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> torch.Tensor:
     n, c, h, w = images.shape
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=images.dtype), torch.arange(w, dtype=images.dtype), indexing="ij")
     if name == "screen":
         black = _draw(n, p.black, g).view(n, 1, 1, 1)
         return black + _draw(n, p.contrast, g).view(n, 1, 1, 1) * images
@@ -131,11 +135,13 @@ def _step(name: str, images: torch.Tensor, p: ScreenPhotoParams, g: torch.Genera
         return images * (1.0 + _draw(n * c, p.cast, g).view(n, c, 1, 1) * torch.sign(
             torch.randn(n, c, 1, 1, generator=g))) if c > 1 else images
     if name == "moire":
+        ys, xs = _pixel_coordinates(images)
         period = _draw(n, p.moire_period, g).view(n, 1, 1, 1)
         direction = _draw(n, (0.0, math.pi), g).view(n, 1, 1, 1)
         phase = xs * direction.cos() + ys * direction.sin()
         return images + _draw(n, p.moire, g).view(n, 1, 1, 1) * torch.sin(2 * math.pi * phase / period)
     if name == "glare":
+        ys, xs = _pixel_coordinates(images)
         centre_x, centre_y = _draw(n, (0.0, w), g).view(n, 1, 1, 1), _draw(n, (0.0, h), g).view(n, 1, 1, 1)
         radius = _draw(n, p.glare_radius, g).view(n, 1, 1, 1) * max(h, w)
         spot = torch.exp(-((xs - centre_x) ** 2 + (ys - centre_y) ** 2) / (2 * radius ** 2))
