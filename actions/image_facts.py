@@ -17,6 +17,7 @@ by measurement (``bench/consistency_report.py``; figures in ``bench/README.md``)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,8 @@ SAME = {
         {"hand", "wrist"},
     ),
 }
+_NORMALITY = re.compile(r"\b(?:normal|healthy)\b", re.I)  # "abnormal" does not match
+
 # Question types of Rasa NLU / the VQA aggregate, and the first-look finding each matches.
 FINDING_OF_TYPE = {"ABN": "abnormal", "MODALITY": "modality", "ORGAN": "organ", "PLANE": "plane"}
 
@@ -98,19 +101,34 @@ def consistent_findings(findings: list[dict[str, Any]], image: dict[str, Any]) -
                                                            finding["answer"])]
 
 
-def earlier_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_type: str | None) -> str | None:
-    """What the bot already said about ``image`` for this question type (first look, then earlier answers)."""
+def earlier_answer(image: dict[str, Any], qa_log: list[dict[str, Any]],
+                   question_type: str | None) -> tuple[str, str | None] | None:
+    """What the bot already said about ``image`` for this question type, and the question it answered (None for
+    the first look, whose abnormality question is "is this image abnormal?"): first look, then earlier answers."""
     key = FINDING_OF_TYPE.get(question_type or "")
     if key is None:
         return None
     for finding in image.get("findings") or []:
         if finding.get("key") == key and finding.get("answer"):
-            return str(finding["answer"])
+            return str(finding["answer"]), None
     for entry in qa_log:
         if (entry.get("image_sha256") == image.get("sha256") and entry.get("question_type") == question_type
                 and entry.get("answer")):
-            return str(entry["answer"])
+            return str(entry["answer"]), entry.get("question")
     return None
+
+
+def on_abnormal_scale(key: str | None, answer: Any, question: str | None) -> Any:
+    """A yes/no answer to "is this normal?" turned into the answer to "is it abnormal?", the question the first
+    look asks, so that "normal? no" agrees with "abnormal: yes"; other answers unchanged."""
+    if key == "abnormal" and question and _NORMALITY.search(question) and _normal(answer) in ("yes", "no"):
+        return "no" if _normal(answer) == "yes" else "yes"
+    return answer
+
+
+def answers_agree(key: str | None, first: tuple[Any, str | None], second: tuple[Any, str | None]) -> bool:
+    """Whether two (answer, question) pairs of the same question type say the same thing."""
+    return agrees(key or "", on_abnormal_scale(key, *first), on_abnormal_scale(key, *second))
 
 
 @dataclass(frozen=True)
@@ -130,8 +148,8 @@ class StatedAnswer:
 
 
 def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_type: str | None,
-                  answer: str | None, confidence: float, abstained: bool) -> StatedAnswer:
-    """Apply the image record's rules (module docstring) to the models' answer."""
+                  answer: str | None, confidence: float, abstained: bool, question: str | None = None) -> StatedAnswer:
+    """Apply the image record's rules (module docstring) to the models' answer to ``question``."""
     key = FINDING_OF_TYPE.get(question_type or "")
     closed = _normal(answer) in ("yes", "no")
     fact = label_fact(image, key) if key in ("modality", "organ") and not closed else None
@@ -140,6 +158,6 @@ def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_
     if fact is not None and not agrees(key or "", fact, answer):
         return StatedAnswer(None, confidence, "conflict", conflict_with=fact)
     earlier = earlier_answer(image, qa_log, question_type)
-    if earlier is not None and not agrees(key or "", earlier, answer):
-        return StatedAnswer(None, confidence, "conflict", conflict_with=earlier)
+    if earlier is not None and not answers_agree(key, earlier, (answer, question)):
+        return StatedAnswer(None, confidence, "conflict", conflict_with=earlier[0])
     return StatedAnswer(answer, confidence, "models")

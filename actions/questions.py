@@ -69,7 +69,8 @@ class ActionAnswerQuestion(Action):
         if result.answered == 0:
             dispatcher.utter_message(text="None of the hospitals answered in time. Please ask again in a moment.")
             return []
-        stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained)
+        stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained,
+                               question)
         if stated.source == "conflict":
             text = conflict_sentence(stated.conflict_with or "", str(result.answer))
         elif stated.source == "unsure":

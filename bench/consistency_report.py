@@ -49,6 +49,7 @@ from actions.image_facts import (
     CONFIDENT_LABEL,
     FINDING_OF_TYPE,
     agrees,
+    answers_agree,
     consistent_findings,
     earlier_answer,
     label_fact,
@@ -92,7 +93,8 @@ async def consult_image(network: HospitalNetwork, path: Path, records: list[VQAR
         result = await network.ask(data, record.question, None, image["label"])
         key = FINDING_OF_TYPE.get(result.question_type or "")
         raw_first = next((f["answer"] for f in raw_findings if f["key"] == key), None)
-        stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained)
+        stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained,
+                               record.question)
         shown_earlier = earlier_answer(image, log, result.question_type)
         rows.append({
             "image": str(path), "question": record.question, "truth": record.answer,
@@ -102,11 +104,12 @@ async def consult_image(network: HospitalNetwork, path: Path, records: list[VQAR
             "ranked": [] if result.abstained else [result.answer, *(a for a, _ in result.alternatives)],
             "stated_answer": stated.answer, "stated_confidence": stated.confidence, "source": stated.source,
             "raw_contradicts": bool(key and raw_first and result.answer and not result.abstained
-                                    and not agrees(key, raw_first, result.answer)),
+                                    and not answers_agree(key, (raw_first, None), (result.answer, record.question))),
             "stated_contradicts": bool(key and shown_earlier and stated.answer
-                                       and not agrees(key, shown_earlier, stated.answer)),
+                                       and not answers_agree(key, shown_earlier, (stated.answer, record.question))),
         })
-        log.append({"question_type": result.question_type, "answer": stated.answer, "image_sha256": image["sha256"]})
+        log.append({"question": record.question, "question_type": result.question_type, "answer": stated.answer,
+                    "image_sha256": image["sha256"]})
     return rows
 
 

@@ -59,6 +59,18 @@ def test_stated_answer_follows_the_image_record() -> None:
     assert stated_answer(unsure_label, [], "MODALITY", "ct", 0.9, abstained=False).answer == "ct"
 
 
+def test_is_it_normal_no_agrees_with_the_first_look_abnormal_yes() -> None:
+    image = {"sha256": "a", "label": "chest_xray", "confidence": 0.97, "findings": _findings(abnormal="yes")}
+    agreeing = stated_answer(image, [], "ABN", "no", 0.8, abstained=False, question="is this normal?")
+    assert (agreeing.answer, agreeing.source) == ("no", "models")
+    contradicting = stated_answer(image, [], "ABN", "yes", 0.8, abstained=False, question="Is my lung healthy?")
+    assert (contradicting.source, contradicting.conflict_with) == ("conflict", "yes")
+    earlier = [{"image_sha256": "b", "question_type": "ABN", "answer": "no", "question": "is it normal?"}]
+    later = stated_answer({"sha256": "b"}, earlier, "ABN", "yes", 0.8, abstained=False,
+                          question="is there anything abnormal?")
+    assert later.source == "models"
+
+
 async def _ask(services: Services, image: dict, question_type: str, answer: str, confidence: float,
                qa_log: list | None = None) -> tuple[str, dict]:
     services.hospitals.answer.answer, services.hospitals.answer.confidence = answer, confidence
