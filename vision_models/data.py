@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from vision_models.imaging import load_image, to_tensor_array
+from vision_models.imaging import ImageSource, load_image, to_tensor_array
 
 
 class DataError(ValueError):
@@ -68,11 +68,11 @@ def default_eval_split(splits: Sequence[str]) -> str:
     return "test" if "test" in set(splits) else "val"
 
 
-def load_arrays(paths: Sequence[Path], size: int, channels: int, desc: str = "loading") -> np.ndarray:
-    """Decode and normalise images into a uint8 array of shape (N, channels, size, size)."""
-    out = np.empty((len(paths), channels, size, size), dtype=np.uint8)
-    for i, path in enumerate(tqdm(paths, desc=desc, unit="img", leave=False)):
-        out[i] = np.round(to_tensor_array(load_image(path), size, channels) * 255.0).astype(np.uint8)
+def load_arrays(sources: Sequence[ImageSource], size: int, channels: int, desc: str = "loading") -> np.ndarray:
+    """Decode and normalise images (files, bytes or PIL images) into a uint8 array (N, channels, size, size)."""
+    out = np.empty((len(sources), channels, size, size), dtype=np.uint8)
+    for i, source in enumerate(tqdm(sources, desc=desc, unit="img", leave=False)):
+        out[i] = np.round(to_tensor_array(load_image(source), size, channels) * 255.0).astype(np.uint8)
     return out
 
 

@@ -34,6 +34,11 @@ NOT_MEDICAL = Rejection(
     "This does not look like a medical image (such as an X-ray, CT, MRI, mammogram or eye photo). "
     "Please send the scan itself.",
 )
+DOCUMENT = Rejection(
+    "document",
+    "This looks like a document or a screenshot of text, not a scan. Please send the scan itself (an X-ray, CT, "
+    "MRI, mammogram or eye photo), or a photo of the screen showing it.",
+)
 
 
 def check_image(image: Image.Image) -> Rejection | None:

@@ -12,7 +12,8 @@ from vision_models.networks import build_network
 
 BUNDLE_NAME = "prefilter"
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "weights" / BUNDLE_NAME
-CLASSES = ["non_medical", "medical"]
+# "document": documents, screenshots and text photos (vision_models.documents), refused with their own reason.
+CLASSES = ["non_medical", "medical", "document"]
 
 
 @dataclass
@@ -27,6 +28,7 @@ class PrefilterConfig:
     grey_probability_non_medical: float = 0.3
     screen_photo_probability: float = 0.5  # share of training samples (both classes) seen as photos of a screen
     lgg_train_slices: int = 400
+    documents: dict[str, int] = field(default_factory=lambda: {"train": 900, "val": 300})  # generated per split
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
         epochs=6, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
 

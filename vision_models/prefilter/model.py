@@ -11,7 +11,7 @@ from vision_models.calibration import softmax
 from vision_models.classifier import ClassifierRuntime
 from vision_models.imaging import ImageSource, load_image
 from vision_models.networks import network_from_config
-from vision_models.prefilter.checks import NOT_MEDICAL, check_image
+from vision_models.prefilter.checks import DOCUMENT, NOT_MEDICAL, Rejection, check_image
 from vision_models.prefilter.config import DEFAULT_BUNDLE
 
 
@@ -35,7 +35,10 @@ class Prefilter:
     def __init__(self, runtime: ClassifierRuntime) -> None:
         self.runtime = runtime
         self.threshold = float(runtime.config.extra.get("threshold", 0.5))
-        self._medical = runtime.config.classes.index("medical")
+        classes = runtime.config.classes
+        self._medical = classes.index("medical")
+        self._everyday = classes.index("non_medical")
+        self._document = classes.index("document") if "document" in classes else None
 
     @classmethod
     def load(cls, location: Path | str = DEFAULT_BUNDLE, cache_dir: Path | None = None) -> Prefilter:
@@ -51,15 +54,23 @@ class Prefilter:
         decoded = [load_image(im) for im in images]
         rejections = [check_image(im) for im in decoded]
         to_score = [im for im, rejection in zip(decoded, rejections) if rejection is None]
-        probabilities = iter(softmax(self.runtime.logits(to_score))[:, self._medical].tolist())
+        scored = iter(softmax(self.runtime.logits(to_score)).tolist())
         results = []
         for rejection in rejections:
             if rejection is not None:
                 results.append(PrefilterResult(False, 0.0, rejection.code, rejection.reason))
                 continue
-            p = next(probabilities)
+            probabilities = next(scored)
+            p = probabilities[self._medical]
             if p >= self.threshold:
                 results.append(PrefilterResult(True, p))
             else:
-                results.append(PrefilterResult(False, p, NOT_MEDICAL.code, NOT_MEDICAL.reason))
+                refusal = self._refusal(probabilities)
+                results.append(PrefilterResult(False, p, refusal.code, refusal.reason))
         return results
+
+    def _refusal(self, probabilities: list[float]) -> Rejection:
+        """``document`` when the bundle has that class and it beats the everyday-photo class, else ``not_medical``."""
+        if self._document is not None and probabilities[self._document] > probabilities[self._everyday]:
+            return DOCUMENT
+        return NOT_MEDICAL

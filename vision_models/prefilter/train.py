@@ -15,6 +15,7 @@ from tqdm import tqdm
 from vision_models.bundle import Bundle, BundleConfig, save_bundle
 from vision_models.classifier import ClassifierRuntime, train_classifier
 from vision_models.data import DataError, load_arrays, read_slices, read_splits
+from vision_models.documents import document_set
 from vision_models.engine import seed_everything
 from vision_models.imaging import ImageSource
 from vision_models.metrics import accuracy, confusion_matrix
@@ -30,13 +31,14 @@ from vision_models.prefilter.model import Prefilter
 VERSION = "1.0.0"
 MEDICAL_FOLDER, NON_MEDICAL_FOLDER, LGG_FOLDER = "modality", "nonmedical", "lgg_mri"
 LGG_GROUP = "brain_mri_lgg"
+DOCUMENT_GROUP = "non_medical/document"
 
 
 @dataclass(frozen=True)
 class LabelledImage:
     """An image with its prefilter target (1 = medical) and the group it is reported under."""
 
-    path: Path
+    source: ImageSource
     target: int
     group: str
     split: str
@@ -68,19 +70,26 @@ def limit_group(items: Sequence[LabelledImage], group: str, limit: int, seed: in
     return [item for i, item in enumerate(items) if item.group != group or i in keep]
 
 
-def items_of_split(items: Sequence[LabelledImage], split: str) -> list[LabelledImage]:
-    """Items of one split (both folders must contribute)."""
+def items_of_split(items: Sequence[LabelledImage], split: str, documents: int = 0) -> list[LabelledImage]:
+    """Items of one split (both folders must contribute), plus ``documents`` generated documents and
+    screenshots of that split (:func:`vision_models.documents.document_set`, group ``non_medical/document``)."""
     chosen = [i for i in items if i.split == split]
     if not any(i.target == 1 for i in chosen) or not any(i.target == 0 for i in chosen):
         raise DataError(f"Split {split!r} needs images in both {MEDICAL_FOLDER}/ and {NON_MEDICAL_FOLDER}/.")
-    return chosen
+    generated = document_set(split, documents) if documents else []
+    return chosen + [LabelledImage(image, 0, DOCUMENT_GROUP, split) for image in generated]
+
+
+def class_index(item: LabelledImage) -> int:
+    """The training class of ``item`` in :data:`CLASSES` (documents are a class of their own)."""
+    return CLASSES.index("document") if item.group == DOCUMENT_GROUP else item.target
 
 
 def evaluate_items(prefilter: Prefilter, items: Sequence[LabelledImage], batch_size: int = 64,
                    sources: Sequence[ImageSource] | None = None) -> dict[str, Any]:
     """Accuracy, confusion matrix, recall per group (each medical class, each non-medical collection);
     ``sources`` replaces the items' files (the screen-photo robustness set)."""
-    sources = [i.path for i in items] if sources is None else sources
+    sources = [i.source for i in items] if sources is None else sources
     predicted: list[int] = []
     rejected: Counter[str] = Counter()
     for begin in tqdm(range(0, len(items), batch_size), desc="evaluating", unit="batch", leave=False):
@@ -101,7 +110,7 @@ def evaluate_items(prefilter: Prefilter, items: Sequence[LabelledImage], batch_s
         "non_medical_recall": float(cm[0, 0] / max(cm[0].sum(), 1)),
         "min_medical_class_recall": float(min(medical)) if medical else 0.0,
         "recall_by_group": recall,
-        "confusion_matrix": {"rows_true_cols_pred": CLASSES, "counts": cm.tolist()},
+        "confusion_matrix": {"rows_true_cols_pred": ["non_medical", "medical"], "counts": cm.tolist()},
         "refusals_by_code": dict(sorted(rejected.items())),
         "n": len(items),
     }
@@ -111,11 +120,11 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
     """Train from scratch on the ``train`` split of both folders, evaluate on ``eval_split``, save."""
     settings = config.settings
     generator = seed_everything(settings.seed, settings.threads)
-    items = limit_group(items_of_split(read_items(data_root), "train"), LGG_GROUP, config.lgg_train_slices,
-                        settings.seed)
-    images = load_arrays([i.path for i in items], config.input_size, config.channels, desc="train images")
-    labels = np.asarray([i.target for i in items], dtype=np.int64)
-    grey = np.where(labels == 0, config.grey_probability_non_medical, 0.0)
+    items = limit_group(items_of_split(read_items(data_root), "train", config.documents.get("train", 0)),
+                        LGG_GROUP, config.lgg_train_slices, settings.seed)
+    images = load_arrays([i.source for i in items], config.input_size, config.channels, desc="train images")
+    labels = np.asarray([class_index(i) for i in items], dtype=np.int64)
+    grey = np.where(labels != 1, config.grey_probability_non_medical, 0.0)
     mean, std = 0.5, 0.25
     network = create_network(config)
     history = train_classifier(network, images, labels, len(CLASSES), settings, generator, mean, std,
@@ -129,7 +138,8 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
             "threshold": config.threshold,
             "parameters": count_parameters(network),
             "training": {
-                "train_images": len(items), "medical": int(labels.sum()), "non_medical": int((labels == 0).sum()),
+                "train_images": len(items), "medical": int((labels == 1).sum()),
+                "non_medical": int((labels == 0).sum()), "documents": int((labels == CLASSES.index("document")).sum()),
                 "lgg_slices": sum(i.group == LGG_GROUP for i in items),
                 "seconds": round(history.seconds, 1), "steps": history.steps,
                 "epoch_losses": [round(v, 4) for v in history.losses], "settings": asdict(settings),
@@ -141,7 +151,7 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
     save_bundle(network, bundle_config, out_dir)
     bundle = Bundle(config=bundle_config, network=network, path=Path(out_dir))
     if eval_split is not None:
-        evaluation_items = items_of_split(read_items(data_root), eval_split)
+        evaluation_items = items_of_split(read_items(data_root), eval_split, config.documents.get(eval_split, 0))
         metrics = evaluate_items(Prefilter(ClassifierRuntime(bundle)), evaluation_items)
         bundle_config.metrics = {"split": eval_split, **metrics}
     bundle_config.extra["weights_bytes"] = (Path(out_dir) / bundle_config.weights).stat().st_size

@@ -37,12 +37,23 @@ def test_textured_image_passes_rules() -> None:
 
 def test_trained_bundle_records_training_and_metrics(prefilter_bundle: Path) -> None:
     config = json.loads((prefilter_bundle / "config.json").read_text())
-    assert config["classes"] == ["non_medical", "medical"]
+    assert config["classes"] == ["non_medical", "medical", "document"]
     assert config["extra"]["training"]["steps"] == 2
+    assert config["extra"]["training"]["documents"] == 5
     metrics = config["metrics"]
-    assert metrics["split"] == "val" and metrics["n"] == 9
-    assert set(metrics["recall_by_group"]) == {"disc", "stripes", "non_medical/noise"}
-    assert sum(map(sum, metrics["confusion_matrix"]["counts"])) == 9
+    assert metrics["split"] == "val" and metrics["n"] == 11  # 9 files and 2 generated documents
+    assert set(metrics["recall_by_group"]) == {"disc", "stripes", "non_medical/noise", "non_medical/document"}
+    assert sum(map(sum, metrics["confusion_matrix"]["counts"])) == 11
+
+
+@pytest.mark.parametrize(("logits", "code"), [([0.0, -5.0, 3.0], "document"), ([3.0, -5.0, 0.0], "not_medical")])
+def test_refusal_says_document_when_that_class_wins(prefilter_bundle: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    logits: list[float], code: str) -> None:
+    model = Prefilter.load(prefilter_bundle)
+    monkeypatch.setattr(model.runtime, "logits", lambda images: np.asarray([logits] * len(images)))
+    result = model.predict(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)))
+    assert not result.is_medical and result.code == code
+    assert result.reason and "send the scan itself" in result.reason
 
 
 def test_batch_matches_single_predictions(prefilter_bundle: Path, data_root: Path) -> None:
