@@ -16,7 +16,7 @@ from actions.runtime import Services, get_services
 from actions.transcripts.build import transcript_from_events
 from actions.wording import DISCLAIMER, summary_lines
 from qaid.events import ERASED_EVENT
-from qaid.red_flags import red_flag
+from qaid.red_flags import RED_FLAG_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -141,10 +141,10 @@ class ActionHandoff(Action):
 class ActionEmergency(Action):
     """Red-flag symptoms: advise calling emergency services now and mark the consultation urgent.
 
-    The ``emergency`` intent is the first key; the message must also name a current red flag
-    (:func:`qaid.red_flags.red_flag`; the NLU pipeline's ``bot.red_flags.RedFlagDetector`` makes any message
-    with one an ``emergency``). Without one the patient hears when to call and the consultation is not marked
-    urgent. With one it is, and ``urgent_reason`` names the flag and the message. Either way a message
+    The ``emergency`` intent is the first key; the message must also carry a current red flag (``red_flag`` in
+    its parse data: the NLU pipeline's ``bot.red_flags.RedFlagDetector`` found one, by pattern or by its
+    classifier, and made the message an ``emergency``). Without one the patient hears when to call and the
+    consultation is not marked urgent. With one it is, and ``urgent_reason`` names the flag and the message. Either way a message
     answering the intake form's chief-complaint question is recorded as the chief complaint, and a form it
     interrupted goes on.
     """
@@ -160,8 +160,8 @@ class ActionEmergency(Action):
             tracker.get_slot("requested_slot") == "chief_complaint" and text) else []
         loop = (tracker.active_loop or {}).get("name")
         resume = [FollowupAction(loop)] if loop else []  # the interrupted form asks its question again
-        flag = red_flag(text)
-        if flag is None:
+        flag = tracker.latest_message.get(RED_FLAG_KEY)
+        if not flag:
             dispatcher.utter_message(text=WHEN_TO_CALL)
             return [*complaint, *resume]
         dispatcher.utter_message(text=EMERGENCY_ADVICE)

@@ -1,17 +1,21 @@
 """Red-flag report: how often the bot gives emergency advice on true red flags and on ordinary messages.
 
-Four files under ``tests/red_flags/``, none of them used for training: ``dev_*`` (the detector's patterns were
-tuned on them) and ``heldout_*`` (scored, not tuned on). ``*_red_flags.yml`` are current emergencies in many
-phrasings; ``*_ordinary.yml`` are mild, chronic, negated and past complaints, image questions, figurative
-speech and intake-form answers that must not raise one. Run from the repository root::
+Files under ``tests/red_flags/``: ``dev_*`` (the patterns were tuned on them; the classifier of
+``bot.red_flag_classifier`` is trained on them with ``nlu_data/red_flags/``), ``heldout_*`` (scored, not tuned
+on) and ``heldout2_*`` (written 2026-12-02 by someone who had not seen the detector, scored once per detector).
+``*_red_flags.yml`` are current emergencies in many phrasings; ``*_ordinary.yml`` are mild, chronic, negated
+and past complaints, image questions, figurative speech and intake-form answers that must not raise one. Run
+from the repository root::
 
-    .venv-models/bin/python bench/red_flag_report.py                  # the detector alone (any interpreter)
+    .venv-models/bin/python bench/red_flag_report.py                  # the patterns alone (any interpreter)
+    PYTHONPATH=. .venv-rasa/bin/python bench/red_flag_report.py --classifier   # patterns + classifier
     PYTHONPATH=. .venv-rasa/bin/python bench/red_flag_report.py --model models/qaid.tar.gz
 
 Figures per file:
 
-* ``urgent``: share of messages with a current red flag (:func:`qaid.red_flags.red_flag`): the bot tells the
-  patient to call emergency services now and marks the consultation urgent. Recall on ``*_red_flags``
+* ``urgent``: share of messages with a current red flag (:func:`qaid.red_flags.red_flag`, with
+  ``--classifier`` :func:`bot.red_flag_classifier.detect`): the bot tells the patient to call emergency
+  services now and marks the consultation urgent. Recall on ``*_red_flags``
   (target: all), false-alarm rate on ``*_ordinary`` (target: at most 2%).
 * with ``--model``, ``emergency_intent``: share the trained Rasa NLU pipeline (the detector included) parses as
   ``emergency``; those without a red flag get the softer "call if ..." safety-net sentence instead of advice.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +36,12 @@ import yaml
 
 from qaid.red_flags import red_flag
 
+Detector = Callable[[list[str]], list["str | None"]]
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "red_flags"
-FILES = ("dev_red_flags", "dev_ordinary", "heldout_red_flags", "heldout_ordinary")
+FILES = ("dev_red_flags", "dev_ordinary", "heldout_red_flags", "heldout_ordinary", "heldout2_red_flags",
+         "heldout2_ordinary")
 
 
 def load_messages(name: str) -> list[dict[str, str]]:
@@ -49,17 +57,30 @@ async def parse_intents(model: Path, texts: list[str]) -> list[str]:
     return [(await agent.parse_message(text))["intent"]["name"] for text in texts]
 
 
-def report(name: str, intents: list[str] | None) -> dict[str, Any]:
+def patterns(texts: list[str]) -> list[str | None]:
+    """The patterns alone."""
+    return [red_flag(text) for text in texts]
+
+
+def patterns_and_classifier(texts: list[str]) -> list[str | None]:
+    """What the NLU pipeline's ``RedFlagDetector`` decides: patterns, then the classifier (Rasa environment)."""
+    from bot.minilm import shared_encoder
+    from bot.red_flag_classifier import detect, load_classifier
+
+    classifier = load_classifier()
+    return [detect(text, vector, classifier) for text, vector in zip(texts, shared_encoder().encode(texts))]
+
+
+def report(name: str, intents: list[str] | None, detector: Detector = patterns) -> dict[str, Any]:
     """Figures for one file; ``intents`` from the Rasa model, when given."""
     messages = load_messages(name)
-    flags = [red_flag(m["text"]) for m in messages]
+    flags = detector([m["text"] for m in messages])
     wants_flag = name.endswith("red_flags")
-    wrong = [m for m, flag in zip(messages, flags) if (flag is not None) != wants_flag]
     result: dict[str, Any] = {
         "messages": len(messages),
         "urgent": round(sum(flag is not None for flag in flags) / len(messages), 4),
-        "misses": [f"[{m['kind']}] {m['text']}" + ("" if wants_flag else f" -> {red_flag(m['text'])}")
-                   for m in wrong],
+        "misses": [f"[{m['kind']}] {m['text']}" + ("" if wants_flag else f" -> {flag}")
+                   for m, flag in zip(messages, flags) if (flag is not None) != wants_flag],
     }
     if intents is not None:
         result["emergency_intent"] = round(sum(i == "emergency" for i in intents) / len(messages), 4)
@@ -70,6 +91,8 @@ def main() -> None:
     """Print the JSON report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="a trained Rasa model (needs the Rasa environment)")
+    parser.add_argument("--classifier", action="store_true", help="patterns + classifier (Rasa environment)")
+    parser.add_argument("--no-misses", action="store_true", help="figures only")
     parser.add_argument("--files", nargs="+", default=list(FILES), choices=FILES)
     args = parser.parse_args()
     results = {}
@@ -77,7 +100,9 @@ def main() -> None:
         intents = None
         if args.model:
             intents = asyncio.run(parse_intents(args.model, [m["text"] for m in load_messages(name)]))
-        results[name] = report(name, intents)
+        results[name] = report(name, intents, patterns_and_classifier if args.classifier else patterns)
+        if args.no_misses:
+            results[name].pop("misses")
     print(json.dumps(results, indent=2))
 
 

@@ -1,15 +1,19 @@
 """Red flags in the Rasa NLU pipeline: every message, in every state, is checked for a current emergency.
 
-:class:`RedFlagDetector` runs last (after the ``FallbackClassifier``). When :func:`qaid.red_flags.red_flag`
-finds a red flag that is neither negated nor in the past, the message's intent becomes ``emergency`` whatever
-the classifier said (an intake-form answer, an image caption, a hospital choice), so the emergency rules run
-in any state, and the message carries ``red_flag`` (the flag's name) for the action and the transcript.
-A message the classifier alone calls ``emergency`` keeps that intent: the patient hears when to call, and the
-consultation is not marked urgent (``actions.consultation.ActionEmergency``).
+:class:`RedFlagDetector` runs last (after the ``FallbackClassifier``). A red flag is found by the patterns of
+:func:`qaid.red_flags.red_flag` (named, neither negated nor in the past) or, when none matched, by the learned
+classifier of :mod:`bot.red_flag_classifier` on the message's MiniLM embedding, for a message that
+:func:`qaid.red_flags.reported_now`. Then the message's intent becomes ``emergency`` whatever the intent
+classifier said (an intake-form answer, an image caption, a hospital choice), so the emergency rules run in any
+state, and the message carries ``red_flag`` (the flag's name, or ``qaid.red_flags.DESCRIBED_EMERGENCY``) for the action
+(``actions.consultation.ActionEmergency`` marks the consultation urgent) and the transcript. A message the
+intent classifier alone calls ``emergency`` keeps that intent: the patient hears when to call, and the
+consultation is not marked urgent.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -19,7 +23,9 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from qaid.red_flags import RED_FLAG_KEY, red_flag
+from bot.intent_classifier import sentence_features
+from bot.red_flag_classifier import MODEL_FILE, detect, load_classifier
+from qaid.red_flags import RED_FLAG_KEY
 
 EMERGENCY_INTENT = "emergency"
 
@@ -40,19 +46,24 @@ class RedFlagDetector(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """No options: the red-flag patterns live in :mod:`qaid.red_flags`."""
-        return {}
+        """``classifier``: the trained classifier's file (``bot/red_flag_classifier.py`` writes it), or null
+        for the patterns alone; the patterns live in :mod:`qaid.red_flags`."""
+        return {"classifier": str(MODEL_FILE)}
+
+    def __init__(self, classifier_file: str | None) -> None:
+        """Load the classifier, when one is configured."""
+        self._classifier = load_classifier(Path(classifier_file)) if classifier_file else None
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> RedFlagDetector:
         """Create the component."""
-        return cls()
+        return cls(config.get("classifier"))
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Mark each message that reports a current red flag as an emergency."""
         for message in messages:
-            flag = red_flag(message.get(TEXT) or "")
+            flag = detect(message.get(TEXT) or "", sentence_features(message), self._classifier)
             if flag is not None:
                 mark_emergency(message, flag)
         return messages

@@ -15,6 +15,8 @@ import re
 
 # The key under which the Rasa NLU pipeline (``bot.red_flags.RedFlagDetector``) puts a message's red flag.
 RED_FLAG_KEY = "red_flag"
+# The flag of an emergency the learned classifier (``bot.red_flag_classifier``) found and no pattern named.
+DESCRIBED_EMERGENCY = "emergency described in the patient's words"
 
 _W = r"(?:\W+\w+){0,%d}\W+"  # up to N words in between
 _PERSON = r"(?:my|his|her|their|the|your)"
@@ -133,6 +135,10 @@ _FIGURATIVE = re.compile(
     r"\b(?:lol|haha|lmao|jk|dying to|battery|phone|wifi|laptop|plants?|paperwork|queue|film|movie|laughing|"
     r"onto the sofa|asleep|spreadsheet|traffic|emails?|match|game|so tense)\b|😂", re.IGNORECASE)
 _PART = re.compile(r"[.;!?]+|\bbut\b|,", re.IGNORECASE)
+# A part that opens with a negation denies what follows ("no pain in my chest", "haven't fainted").
+_DENIES = re.compile(r"^\W*(?:(?:i|i'?m|he|he'?s|she|she'?s|they|we|it|it'?s)\s+)?(?:no|not|never|without|none|"
+                     r"nothing|denies|haven'?t|hasn'?t|didn'?t|don'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|do not|"
+                     r"did not|have not|has not)\b", re.IGNORECASE)
 
 _SINGLE = {name: re.compile("|".join(patterns), re.IGNORECASE) for name, patterns in RED_FLAGS.items()}
 _PAIRS = [(name, re.compile(first, re.IGNORECASE), re.compile(second, re.IGNORECASE))
@@ -147,6 +153,14 @@ def _reports(part: str, match: re.Match[str]) -> bool:
 
 def _parts(text: str) -> list[str]:
     return [part for part in _PART.split(text.replace("\u2019", "'")) if part.strip()]
+
+
+def reported_now(text: str) -> bool:
+    """Whether some part of ``text`` could report something happening now: one that does not deny, date in
+    the past, ask about, imagine or joke. The learned classifier (``bot.red_flag_classifier``) names no
+    words, so its emergencies count only for such a message."""
+    return any(not (_DENIES.search(part) or _PAST.search(part) or _ASKING.search(part) or _FIGURATIVE.search(part))
+               for part in _parts(text or ""))
 
 
 def red_flag(text: str) -> str | None:

@@ -21,6 +21,7 @@ from actions.images import ActionProcessImage, ActionSegmentImage
 from actions.patient import ActionNoteSymptoms, ValidateIntakeForm
 from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
+from qaid.red_flags import DESCRIBED_EMERGENCY, RED_FLAG_KEY, red_flag
 from tests.support.actions import load_tracker
 
 
@@ -150,9 +151,12 @@ async def test_send_transcript_needs_consent(services: Services) -> None:
 
 
 def _said(text: str, **slots: Any):
+    """A tracker whose last message was parsed as an emergency, with the red flag the NLU pipeline's
+    patterns give it (``bot.red_flags.RedFlagDetector``)."""
     tracker = load_tracker("greeting", **slots)
     tracker.latest_message["text"] = text
     tracker.latest_message["intent"] = {"name": "emergency", "confidence": 0.9}
+    tracker.latest_message[RED_FLAG_KEY] = red_flag(text)
     return tracker
 
 
@@ -161,6 +165,16 @@ async def test_emergency_marks_urgent() -> None:
     events = slot_events(await ActionEmergency().run(dispatcher, _said("I have crushing chest pain"), {}))
     assert events["urgent"] is True and "emergency number" in texts(dispatcher)
     assert events["urgent_reason"] == 'chest pain: "I have crushing chest pain"'
+
+
+async def test_an_emergency_the_classifier_found_is_marked_urgent_too() -> None:
+    """No pattern names "he's gone grey and won't answer me"; the NLU pipeline's classifier flagged it."""
+    tracker = _said("he's gone grey and won't answer me")
+    assert tracker.latest_message[RED_FLAG_KEY] is None
+    tracker.latest_message[RED_FLAG_KEY] = DESCRIBED_EMERGENCY
+    events = slot_events(await ActionEmergency().run(CollectingDispatcher(), tracker, {}))
+    assert events["urgent"] is True
+    assert events["urgent_reason"] == f'{DESCRIBED_EMERGENCY}: "he\'s gone grey and won\'t answer me"'
 
 
 async def test_an_urgent_chief_complaint_is_recorded_and_marked() -> None:

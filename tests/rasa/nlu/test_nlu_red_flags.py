@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.red_flag_classifier import MODEL_FILE, load_classifier
 from bot.red_flags import RedFlagDetector
-from qaid.red_flags import RED_FLAG_KEY
+from qaid.red_flags import DESCRIBED_EMERGENCY, RED_FLAG_KEY
+
+ALARMING = np.eye(4)[0]  # the direction a fake classifier calls an emergency
+CALM = np.eye(4)[1]
 
 
 def parsed(text: str, intent: str) -> Message:
@@ -22,7 +31,7 @@ def parsed(text: str, intent: str) -> Message:
     ("is this normal? I can't breathe properly", "ask_image_question", "trouble breathing"),
 ])
 def test_a_current_red_flag_becomes_an_emergency_in_any_state(text: str, intent: str, flag: str) -> None:
-    message = RedFlagDetector().process([parsed(text, intent)])[0]
+    message = RedFlagDetector(None).process([parsed(text, intent)])[0]
     assert message.get(INTENT) == {"name": "emergency", "confidence": 1.0}
     names = [entry["name"] for entry in message.get(INTENT_RANKING_KEY)]
     assert names == ["emergency", intent]
@@ -32,6 +41,47 @@ def test_a_current_red_flag_becomes_an_emergency_in_any_state(text: str, intent:
 
 @pytest.mark.parametrize("text", ["no chest pain, just a mild cough", "I had a stroke 5 years ago", "45"])
 def test_negated_past_and_ordinary_messages_keep_their_intent(text: str) -> None:
-    message = RedFlagDetector().process([parsed(text, "describe_symptoms")])[0]
+    message = RedFlagDetector(None).process([parsed(text, "describe_symptoms")])[0]
     assert message.get(INTENT)["name"] == "describe_symptoms"
     assert message.get(RED_FLAG_KEY) is None
+
+
+@pytest.fixture
+def fake_classifier(tmp_path: Path) -> str:
+    """A classifier file whose model flags :data:`ALARMING` embeddings (probability 0.99) and not others."""
+    path = tmp_path / "red_flag_classifier.json"
+    path.write_text(json.dumps({"weights": [10.0, 0.0, 0.0, 0.0], "bias": -5.0, "threshold": 0.5}))
+    return str(path)
+
+
+def embedded(text: str, embedding: np.ndarray) -> Message:
+    """A parsed message carrying ``embedding`` as its dense sentence feature (what MiniLMFeaturizer adds)."""
+    message = parsed(text, "describe_symptoms")
+    message.add_features(Features(embedding[None, :], FEATURE_TYPE_SENTENCE, TEXT, "MiniLMFeaturizer"))
+    return message
+
+
+def test_the_classifier_flags_an_emergency_no_pattern_names(fake_classifier: str) -> None:
+    message = RedFlagDetector(fake_classifier).process([embedded("he's gone grey and won't answer me", ALARMING)])[0]
+    assert message.get(INTENT)["name"] == "emergency" and message.get(RED_FLAG_KEY) == DESCRIBED_EMERGENCY
+    calm = RedFlagDetector(fake_classifier).process([embedded("he's gone grey and won't answer me", CALM)])[0]
+    assert calm.get(INTENT)["name"] == "describe_symptoms" and calm.get(RED_FLAG_KEY) is None
+
+
+@pytest.mark.parametrize("text", ["what should I do if he goes grey and won't answer?", "I'm not grey at all",
+                                  "he went grey and silent years ago", "this traffic is killing me lol"])
+def test_the_classifier_is_not_asked_about_questions_denials_the_past_or_jokes(fake_classifier: str,
+                                                                              text: str) -> None:
+    message = RedFlagDetector(fake_classifier).process([embedded(text, ALARMING)])[0]
+    assert message.get(RED_FLAG_KEY) is None
+
+
+def test_a_named_red_flag_keeps_its_name(fake_classifier: str) -> None:
+    message = RedFlagDetector(fake_classifier).process([embedded("crushing chest pain", ALARMING)])[0]
+    assert message.get(RED_FLAG_KEY) == "chest pain"
+
+
+def test_the_committed_classifier_matches_the_encoder() -> None:
+    """The shipped weights fit all-MiniLM-L6-v2's 384 dimensions and carry a cross-validated threshold."""
+    classifier = load_classifier(MODEL_FILE)
+    assert classifier.weights.shape == (384,) and 0.5 <= classifier.threshold < 1.0
