@@ -144,9 +144,9 @@ class ActionEmergency(Action):
     The ``emergency`` intent is the first key; the message must also carry a current red flag (``red_flag`` in
     its parse data: the NLU pipeline's ``bot.red_flags.RedFlagDetector`` found one, by pattern or by its
     classifier, and made the message an ``emergency``). Without one the patient hears when to call and the
-    consultation is not marked urgent. With one it is, and ``urgent_reason`` names the flag and the message. Either way a message
-    answering the intake form's chief-complaint question is recorded as the chief complaint, and a form it
-    interrupted goes on.
+    consultation is not marked urgent. With one it is, and ``urgent_reason`` names the flag and the message.
+    Either way a message answering the intake form's chief-complaint question is recorded as the chief
+    complaint, and a form it interrupted goes on.
     """
 
     def name(self) -> str:
