@@ -11,12 +11,12 @@ from rasa_sdk.events import AllSlotsReset, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import ensure_consent, images, patient_location
-from actions.hospitals.types import HospitalInfo
 from actions.runtime import Services, get_services
-from actions.transcripts.build import transcript_from_events
 from actions.wording import DISCLAIMER, summary_lines
+from hospitals.types import HospitalInfo
 from qaid.events import ERASED_EVENT
 from qaid.red_flags import RED_FLAG_KEY
+from transcripts.build import transcript_from_events
 
 logger = logging.getLogger(__name__)
 

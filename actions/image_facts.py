@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from actions.hospitals.types import AggregatedFinding
+from hospitals.types import AggregatedFinding
 
 CONFIDENT_LABEL = 0.9  # above it the labeller was right 99.8% of the time on val, 98.0% on val photographed
 

@@ -11,10 +11,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import consented_image, ensure_consent, images, metadata, now_iso, patient_location
-from actions.hospitals.types import HospitalError
 from actions.image_facts import consistent_findings, stated_findings
 from actions.runtime import get_services
 from actions.wording import DISCLAIMER, confidence_words, image_type_phrase, percent
+from hospitals.types import HospitalError
 from vision_models.imaging import ImageError
 
 logger = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import metadata, patient_location
 from actions.form_interruptions import InterruptibleForm
-from actions.hospitals.types import HospitalInfo
 from actions.places import find_city
 from actions.runtime import get_services
 from actions.wording import INTAKE_PROMPTS, age_band, capability_words, join_words
+from hospitals.types import HospitalInfo
 
 SKIPPED = "skipped"
 DURATION_WORDS = re.compile(

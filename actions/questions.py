@@ -16,7 +16,6 @@ from actions.common import (
     patient_location,
     question_type_distribution,
 )
-from actions.hospitals.types import HospitalError
 from actions.image_facts import stated_answer
 from actions.runtime import get_services
 from actions.wording import (
@@ -26,6 +25,7 @@ from actions.wording import (
     conflict_sentence,
     lesion_size_sentence,
 )
+from hospitals.types import HospitalError
 from vision_models.imaging import ImageError
 
 logger = logging.getLogger(__name__)

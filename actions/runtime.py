@@ -6,22 +6,25 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from actions.hospitals.network import HospitalNetwork
 from actions.intake import ImageIntake
-from actions.settings import Settings, load_settings
-from actions.transcripts.service import TranscriptService
+from hospital_service.inbox import EmbeddedInbox
+from hospitals.network import HospitalNetwork
+from qaid.settings import Settings, load_settings
+from transcripts.service import TranscriptService
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
-    """Everything the actions call: settings, image intake, the hospital network and transcripts."""
+    """Everything the actions call: settings, image intake, the hospital network and transcripts
+    (and, in the local default, the hospitals' inbox that receives them)."""
 
     settings: Settings
     intake: ImageIntake
     hospitals: HospitalNetwork
     transcripts: TranscriptService
+    inbox: EmbeddedInbox | None = None
 
 
 _services: Services | None = None
@@ -35,6 +38,7 @@ def build_services(settings: Settings) -> Services:
         intake=ImageIntake(settings.var_dir, settings.max_image_bytes),
         hospitals=HospitalNetwork.from_settings(settings),
         transcripts=TranscriptService.from_settings(settings),
+        inbox=EmbeddedInbox(settings) if settings.inbox.embedded else None,
     )
 
 
@@ -45,6 +49,8 @@ async def get_services() -> Services:
         if _services is None:
             services = build_services(load_settings())
             await services.hospitals.start()
+            if services.inbox is not None:
+                await services.inbox.start()
             await services.transcripts.start()
             _services = services
             logger.info("Services ready: %d hospitals.", len(services.settings.hospitals))
@@ -57,5 +63,7 @@ async def stop_services() -> None:
     async with _lock:
         if _services is not None:
             await _services.transcripts.stop()
+            if _services.inbox is not None:
+                await _services.inbox.stop()
             await _services.hospitals.close()
             _services = None

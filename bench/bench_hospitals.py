@@ -34,10 +34,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from actions.hospitals import HospitalNetwork
-from actions.settings import IntakeConfig, Settings, load_settings
-from actions.transcripts.model import Consent, PatientFacts, QAEntry, Symptom, Transcript
-from actions.transcripts.service import TranscriptService
+from hospital_service.inbox import EmbeddedInbox
+from hospitals import HospitalNetwork
+from qaid.settings import IntakeConfig, Settings, load_settings
+from transcripts.model import Consent, PatientFacts, QAEntry, Symptom, Transcript
+from transcripts.service import TranscriptService
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = [
@@ -102,6 +103,8 @@ async def bench_delivery(settings: Settings, count: int) -> dict[str, object]:
             await asyncio.to_thread(service.queue, bench_transcript(index), names)
         queue_s = time.perf_counter() - started
         total = count * len(names)
+        inbox = EmbeddedInbox(config)
+        await inbox.start()
         started = time.perf_counter()
         await service.start()
         try:
@@ -110,6 +113,7 @@ async def bench_delivery(settings: Settings, count: int) -> dict[str, object]:
         finally:
             elapsed = time.perf_counter() - started
             await service.stop()
+            await inbox.stop()
         rows = service.outbox.find(limit=total)
         attempts = sum(r.attempts for r in rows)
         durations = [a.duration_ms / 1000.0 for r in rows for a in service.outbox.attempts_of(r.id)]
@@ -143,7 +147,7 @@ def start_remote(settings: Settings, names: list[str]) -> tuple[Settings, list[s
         if config.name not in names:
             continue
         port = free_port()
-        command = [sys.executable, "-m", "actions.hospitals", "serve", "--config", str(settings.path),
+        command = [sys.executable, "-m", "hospital_service", "--config", str(settings.path), "serve",
                    "--hospital", config.name, "--port", str(port)]
         processes.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))

@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from actions.hospitals.network import HospitalNetwork
 from actions.image_facts import (
     CONFIDENT_LABEL,
     FINDING_OF_TYPE,
@@ -56,9 +55,10 @@ from actions.image_facts import (
     stated_answer,
     stated_findings,
 )
-from actions.settings import load_settings
 from actions.wording import MAX_SHOWN_CONFIDENCE, confidence_words
 from bench.confidence_map import cross_validated, fit_map
+from hospitals.network import HospitalNetwork
+from qaid.settings import load_settings
 from vision_models.metrics import calibration_error, reliability_bins
 from vision_models.plots import save_reliability_diagram
 from vision_models.vqa.data import VQARecord, read_split
@@ -208,7 +208,7 @@ def calibration_figures(confidence: np.ndarray, correct: np.ndarray, types: Sequ
 
 
 def calibration_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The stated answers as ``actions.hospitals.confidence`` fits them (the image names keep folds whole)."""
+    """The stated answers as ``hospitals.confidence`` fits them (the image names keep folds whole)."""
     return [{"image": r["image"], "confidence": r["stated_confidence"], "question_type": r["question_type"],
              "correct": _correct(r["stated_answer"], r["truth"])}
             for r in rows if r["stated_answer"]]

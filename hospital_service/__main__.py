@@ -1,30 +1,36 @@
-"""Command line for hospitals.
+"""Command line of a hospital: its models over HTTP, and its transcript inbox.
 
-    python -m actions.hospitals serve --config services.yml --hospital "Charite Imaging" --port 5101
-    python -m actions.hospitals list --config services.yml [--lat 51.5 --lon -0.1]
+    python -m hospital_service [--config services.yml] serve --hospital "Charite Imaging" [--port 5101]
+    python -m hospital_service [--config services.yml] inbox serve [--host H] [--port N]
+    python -m hospital_service [--config services.yml] inbox list [--hospital NAME]
+    python -m hospital_service [--config services.yml] inbox show IDEMPOTENCY_KEY [--format html|fhir|transcript]
+
+Every command reads ``--config`` (default ``$QAID_SERVICES`` or ``services.yml``).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from aiohttp import web
 
-from actions.hospitals.local import LocalHospital, ModelRegistry
-from actions.hospitals.network import HospitalNetwork
-from actions.hospitals.service import create_app
-from actions.hospitals.types import to_dict
-from actions.settings import Location, SettingsError, load_settings
+from hospital_service.app import create_app
+from hospital_service.inbox import InboxStore, inbox_app_from_settings
+from hospitals.local import LocalHospital, ModelRegistry
+from qaid.settings import Settings, SettingsError, load_settings
 
 
-def serve(args: argparse.Namespace) -> int:
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
     """Serve one configured hospital's models over HTTP (loaded in-process here)."""
-    settings = load_settings(args.config)
     config = settings.hospital(args.hospital)
     executor = ThreadPoolExecutor(settings.aggregator.inference_threads, thread_name_prefix="hospital-model")
     hospital = LocalHospital(config, settings.bundle_path, ModelRegistry(), executor)
@@ -35,42 +41,67 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def list_hospitals(args: argparse.Namespace) -> int:
-    """Print the configured hospitals with their available capabilities (and distances from --lat/--lon)."""
-    settings = load_settings(args.config)
-    location = Location(args.lat, args.lon) if args.lat is not None and args.lon is not None else None
-
-    async def run() -> list[dict]:
-        network = HospitalNetwork.from_settings(settings)
-        try:
-            await network.start()
-            return [to_dict(info) for info in await network.nearest(location)]
-        finally:
-            await network.close()
-
-    print(json.dumps(asyncio.run(run()), indent=2))
+def inbox_serve(settings: Settings, args: argparse.Namespace) -> int:
+    app, _ = inbox_app_from_settings(settings)
+    host, port = args.host or settings.inbox.host, args.port or settings.inbox.port
+    print(f"Hospital inbox on http://{host}:{port}/intake/<hospital>", flush=True)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0
 
 
+def inbox_list(settings: Settings, args: argparse.Namespace) -> int:
+    store = InboxStore(settings.inbox.database_url)
+    store.create()
+    for item in store.find(args.hospital, args.limit):
+        when, hospital, conversation = _when(item.received_at), item.hospital[:24], item.conversation_id[:24]
+        print(f"{when}  {hospital:24}  {conversation:24}  {item.idempotency_key}")
+    return 0
+
+
+def inbox_show(settings: Settings, args: argparse.Namespace) -> int:
+    store = InboxStore(settings.inbox.database_url)
+    store.create()
+    item = store.get(args.key)
+    if item is None:
+        print(f"No transcript with key {args.key!r} in the inbox.", file=sys.stderr)
+        return 1
+    envelope = json.loads(item.body)
+    print(envelope["html"] if args.format == "html" else json.dumps(envelope[args.format], indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    root = argparse.ArgumentParser(prog="python -m hospital_service", description=__doc__.splitlines()[0])
+    root.add_argument("--config", default=None, help="services.yml (default: $QAID_SERVICES or the repo's)")
+    commands = root.add_subparsers(dest="command", required=True)
+    models = commands.add_parser("serve", help="serve one hospital's models over HTTP")
+    models.add_argument("--hospital", required=True, help="hospital name as in the config")
+    models.add_argument("--host", default="127.0.0.1")
+    models.add_argument("--port", type=int, default=5101)
+    models.set_defaults(func=serve)
+    inbox = commands.add_parser("inbox").add_subparsers(dest="inbox_command", required=True)
+    receiver = inbox.add_parser("serve", help="run the hospital inbox receiver")
+    receiver.add_argument("--host")
+    receiver.add_argument("--port", type=int)
+    receiver.set_defaults(func=inbox_serve)
+    received = inbox.add_parser("list", help="transcripts received")
+    received.add_argument("--hospital")
+    received.add_argument("--limit", type=int, default=50)
+    received.set_defaults(func=inbox_list)
+    show = inbox.add_parser("show", help="one received transcript in one of its renderings")
+    show.add_argument("key", help="idempotency key, as printed by `inbox list`")
+    show.add_argument("--format", choices=["html", "fhir", "transcript"], default="html")
+    show.set_defaults(func=inbox_show)
+    return root
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m actions.hospitals``."""
-    parser = argparse.ArgumentParser(prog="python -m actions.hospitals", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve_parser = commands.add_parser("serve", help="serve one hospital over HTTP")
-    serve_parser.add_argument("--config", default=None, help="services.yml (default: $QAID_SERVICES or repo root)")
-    serve_parser.add_argument("--hospital", required=True, help="hospital name as in the config")
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=5101)
-    serve_parser.set_defaults(func=serve)
-    list_parser = commands.add_parser("list", help="list hospitals and their available capabilities")
-    list_parser.add_argument("--config", default=None)
-    list_parser.add_argument("--lat", type=float, default=None)
-    list_parser.add_argument("--lon", type=float, default=None)
-    list_parser.set_defaults(func=list_hospitals)
-    args = parser.parse_args(argv)
+    """Entry point of ``python -m hospital_service``."""
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.func(args))
+        return int(args.func(load_settings(args.config), args))
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2

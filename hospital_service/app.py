@@ -13,16 +13,16 @@ import binascii
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from actions.hospitals.base import Hospital
-from actions.hospitals.types import HospitalError, to_dict
+from hospitals.base import Hospital
+from hospitals.types import HospitalError, to_dict
+from qaid.state import REPO_ROOT
 
 logger = logging.getLogger(__name__)
-OPENAPI_PATH = Path(__file__).resolve().parents[2] / "schemas" / "hospital.openapi.json"
+OPENAPI_PATH = REPO_ROOT / "schemas" / "hospital.openapi.json"
 HOSPITAL_KEY = web.AppKey("hospital", Hospital)
 LIMIT_KEY = web.AppKey("max_image_bytes", int)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

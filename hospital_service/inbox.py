@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,11 +26,14 @@ from aiohttp import web
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from actions.settings import Settings
-from actions.transcripts.db import make_engine
-from actions.transcripts.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from qaid.settings import Settings
+from qaid.state import REPO_ROOT
+from transcripts.db import make_engine
+from transcripts.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "transcript.schema.json"
+logger = logging.getLogger(__name__)
+
+SCHEMA_PATH = REPO_ROOT / "schemas" / "transcript.schema.json"
 STORED, DUPLICATE, REPLAY = "stored", "duplicate", "replay"
 metadata = MetaData()
 
@@ -261,3 +264,37 @@ def inbox_app_from_settings(settings: Settings) -> tuple[web.Application, InboxS
         store, accounts_from_settings(settings), settings.inbox.max_body_bytes, settings.inbox.timestamp_window_s
     )
     return app, store
+
+
+class EmbeddedInbox:
+    """The inbox run inside another process (the action server's local default, ``inbox.embedded``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen on the configured host and port; a port in use is logged and deliveries retry until it is up."""
+        if self._runner is not None:
+            return
+        app, _ = await asyncio.to_thread(inbox_app_from_settings, self.settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        inbox = self.settings.inbox
+        try:
+            await web.TCPSite(runner, inbox.host, inbox.port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            logger.error(
+                "Embedded hospital inbox could not listen on %s:%d (%s); deliveries will retry until it is up.",
+                inbox.host, inbox.port, exc,
+            )
+            return
+        self._runner = runner
+        logger.info("Hospital inbox listening on http://%s:%d/intake/", inbox.host, inbox.port)
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

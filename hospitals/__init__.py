@@ -1,11 +1,11 @@
 """Hospitals (Health Intel Providers): local or remote model services, combined by an aggregator.
 
-The actions use :class:`HospitalNetwork` only; see :mod:`actions.hospitals.network`.
+The actions use :class:`HospitalNetwork` only; see :mod:`hospitals.network`.
 """
 
-from actions.hospitals.base import Hospital
-from actions.hospitals.network import HospitalNetwork, as_location
-from actions.hospitals.types import (
+from hospitals.base import Hospital
+from hospitals.network import HospitalNetwork, as_location
+from hospitals.types import (
     AggregatedAnswer,
     AggregatedFinding,
     HospitalAnswer,

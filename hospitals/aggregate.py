@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from actions.hospitals.types import AggregatedAnswer, HospitalAnswer
-from actions.settings import Location
+from hospitals.types import AggregatedAnswer, HospitalAnswer
+from qaid.settings import Location
 
 EARTH_RADIUS_KM = 6371.0088
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from actions.hospitals.types import (
+from hospitals.types import (
     CapabilityInfo,
     FindingOutcome,
     LabelOutcome,
@@ -12,15 +12,15 @@ from actions.hospitals.types import (
     SegmentationOutcome,
     VQAOutcome,
 )
-from actions.settings import HospitalConfig
+from qaid.settings import HospitalConfig
 
 
 class Hospital(ABC):
     """A Health Intel Provider: a named set of model capabilities.
 
-    Implementations: :class:`actions.hospitals.local.LocalHospital` (models in this process)
-    and :class:`actions.hospitals.remote.RemoteHospital` (the hospital service over HTTP).
-    Every method raises :class:`actions.hospitals.types.HospitalError` on failure.
+    Implementations: :class:`hospitals.local.LocalHospital` (models in this process)
+    and :class:`hospitals.remote.RemoteHospital` (the hospital service over HTTP).
+    Every method raises :class:`hospitals.types.HospitalError` on failure.
     """
 
     def __init__(self, config: HospitalConfig) -> None:

@@ -17,8 +17,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from actions.hospitals.base import Hospital
-from actions.hospitals.types import (
+from hospitals.base import Hospital
+from hospitals.types import (
     CapabilityInfo,
     FindingOutcome,
     HospitalError,
@@ -27,7 +27,7 @@ from actions.hospitals.types import (
     SegmentationOutcome,
     VQAOutcome,
 )
-from actions.settings import HospitalConfig
+from qaid.settings import HospitalConfig
 from vision_models.bundle import BundleConfig, BundleError, read_config
 from vision_models.imaging import ImageError
 from vision_models.vqa import QuestionError

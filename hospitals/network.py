@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from actions.hospitals.aggregate import combine_answers, dominant_type, haversine_km
-from actions.hospitals.base import Hospital
-from actions.hospitals.local import LocalHospital, ModelRegistry
-from actions.hospitals.remote import RemoteHospital
-from actions.hospitals.types import (
+from hospitals.aggregate import combine_answers, dominant_type, haversine_km
+from hospitals.base import Hospital
+from hospitals.local import LocalHospital, ModelRegistry
+from hospitals.remote import RemoteHospital
+from hospitals.types import (
     AggregatedAnswer,
     AggregatedFinding,
     CapabilityInfo,
@@ -35,7 +35,7 @@ from actions.hospitals.types import (
     SegmentationReport,
     VQAOutcome,
 )
-from actions.settings import Location, Settings
+from qaid.settings import Location, Settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

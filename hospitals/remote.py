@@ -12,8 +12,8 @@ from typing import Any
 
 import aiohttp
 
-from actions.hospitals.base import Hospital
-from actions.hospitals.types import (
+from hospitals.base import Hospital
+from hospitals.types import (
     CapabilityInfo,
     FindingOutcome,
     HospitalError,
@@ -23,7 +23,7 @@ from actions.hospitals.types import (
     VQAOutcome,
     from_dict,
 )
-from actions.settings import HospitalConfig, RemoteConfig
+from qaid.settings import HospitalConfig, RemoteConfig
 
 logger = logging.getLogger(__name__)
 RETRYABLE_STATUS = {500, 502, 503, 504}

@@ -2,7 +2,7 @@
 
 The ``*Outcome`` classes are one hospital's answer (the JSON bodies of the hospital
 service, see ``schemas/hospital.openapi.json``); the other classes are what
-:class:`actions.hospitals.network.HospitalNetwork` returns after combining hospitals.
+:class:`hospitals.network.HospitalNetwork` returns after combining hospitals.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from qaid.state import REPO_ROOT
+
 DEFAULT_SERVICES_PATH = REPO_ROOT / "services.yml"
 CAPABILITIES = ("prefilter", "label", "vqa", "segmentation")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\{[^{}]*\})*))?\}")

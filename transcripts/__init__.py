@@ -3,8 +3,8 @@
 The actions use :func:`transcript_from_events` and :class:`TranscriptService` only.
 """
 
-from actions.transcripts.build import transcript_from_events
-from actions.transcripts.model import Transcript
-from actions.transcripts.service import TranscriptError, TranscriptService
+from transcripts.build import transcript_from_events
+from transcripts.model import Transcript
+from transcripts.service import TranscriptError, TranscriptService
 
 __all__ = ["Transcript", "TranscriptError", "TranscriptService", "transcript_from_events"]

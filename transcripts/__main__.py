@@ -1,12 +1,9 @@
-"""Operator commands for transcript delivery.
+"""Operator commands for transcript delivery (the hospital's side: ``python -m hospital_service inbox``).
 
-    python -m actions.transcripts outbox list [--status pending|delivered|dead] [--conversation ID] [--json]
-    python -m actions.transcripts outbox attempts DELIVERY_ID
-    python -m actions.transcripts outbox retry (DELIVERY_ID ... | --dead)
-    python -m actions.transcripts outbox deliver [--once]
-    python -m actions.transcripts inbox serve [--host H] [--port N]
-    python -m actions.transcripts inbox list [--hospital NAME]
-    python -m actions.transcripts inbox show IDEMPOTENCY_KEY [--format html|fhir|transcript]
+    python -m transcripts outbox list [--status pending|delivered|dead] [--conversation ID] [--json]
+    python -m transcripts outbox attempts DELIVERY_ID
+    python -m transcripts outbox retry (DELIVERY_ID ... | --dead)
+    python -m transcripts outbox deliver [--once]
 
 Every command reads ``--config`` (default ``$QAID_SERVICES`` or ``services.yml``).
 """
@@ -23,12 +20,10 @@ import time
 from datetime import UTC, datetime
 
 import aiohttp
-from aiohttp import web
 
-from actions.settings import Settings, SettingsError, load_settings
-from actions.transcripts.inbox import InboxStore, inbox_app_from_settings
-from actions.transcripts.outbox import PENDING
-from actions.transcripts.service import TranscriptService
+from qaid.settings import Settings, SettingsError, load_settings
+from transcripts.outbox import PENDING
+from transcripts.service import TranscriptService
 
 
 def _when(epoch: float | None) -> str:
@@ -99,38 +94,9 @@ def outbox_deliver(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def inbox_serve(settings: Settings, args: argparse.Namespace) -> int:
-    app, _ = inbox_app_from_settings(settings)
-    host, port = args.host or settings.inbox.host, args.port or settings.inbox.port
-    print(f"Hospital inbox on http://{host}:{port}/intake/<hospital>", flush=True)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
-    return 0
-
-
-def inbox_list(settings: Settings, args: argparse.Namespace) -> int:
-    store = InboxStore(settings.inbox.database_url)
-    store.create()
-    for item in store.find(args.hospital, args.limit):
-        when, hospital, conversation = _when(item.received_at), item.hospital[:24], item.conversation_id[:24]
-        print(f"{when}  {hospital:24}  {conversation:24}  {item.idempotency_key}")
-    return 0
-
-
-def inbox_show(settings: Settings, args: argparse.Namespace) -> int:
-    store = InboxStore(settings.inbox.database_url)
-    store.create()
-    item = store.get(args.key)
-    if item is None:
-        print(f"No transcript with key {args.key!r} in the inbox.", file=sys.stderr)
-        return 1
-    envelope = json.loads(item.body)
-    print(envelope["html"] if args.format == "html" else json.dumps(envelope[args.format], indent=2))
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
-    root = argparse.ArgumentParser(prog="python -m actions.transcripts", description="Transcript outbox and inbox.")
+    root = argparse.ArgumentParser(prog="python -m transcripts", description="Transcript outbox.")
     root.add_argument("--config", default=None, help="services.yml (default: $QAID_SERVICES or the repo's)")
     groups = root.add_subparsers(dest="group", required=True)
     outbox = groups.add_parser("outbox").add_subparsers(dest="command", required=True)
@@ -150,24 +116,11 @@ def parser() -> argparse.ArgumentParser:
     deliver = outbox.add_parser("deliver", help="run the delivery worker")
     deliver.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     deliver.set_defaults(func=outbox_deliver)
-    inbox = groups.add_parser("inbox").add_subparsers(dest="command", required=True)
-    serve = inbox.add_parser("serve", help="run the hospital inbox receiver")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.set_defaults(func=inbox_serve)
-    received = inbox.add_parser("list", help="transcripts received")
-    received.add_argument("--hospital")
-    received.add_argument("--limit", type=int, default=50)
-    received.set_defaults(func=inbox_list)
-    show = inbox.add_parser("show", help="one received transcript in one of its renderings")
-    show.add_argument("key", help="idempotency key, as printed by `inbox list`")
-    show.add_argument("--format", choices=["html", "fhir", "transcript"], default="html")
-    show.set_defaults(func=inbox_show)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m actions.transcripts``."""
+    """Entry point of ``python -m transcripts``."""
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from actions.transcripts.model import (
+from transcripts.model import (
     Consent,
     DialogueTurn,
     ImageRecord,

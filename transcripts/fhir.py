@@ -18,9 +18,9 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
-from actions.transcripts.model import Transcript
 from qaid.media_links import transcript_media_url
 from qaid.state import media_secret
+from transcripts.model import Transcript
 
 QAID_SYSTEM = "https://qaid.example/fhir"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"

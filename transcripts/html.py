@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from actions.transcripts.model import Transcript
 from qaid.media_links import transcript_media_url
 from qaid.state import media_secret
+from transcripts.model import Transcript
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}"

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-from actions.transcripts.db import make_engine
+from transcripts.db import make_engine
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 metadata = MetaData()

@@ -1,7 +1,7 @@
 """What the actions call to send transcripts, and the background work behind it.
 
     service = TranscriptService.from_settings(settings)
-    await service.start()          # tables, embedded inbox (if configured), delivery worker task
+    await service.start()          # tables, delivery worker task (if configured)
     ids = service.queue(transcript, ["Charite Imaging"])   # blocking DB write: call via asyncio.to_thread
     await service.stop()
 """
@@ -15,16 +15,14 @@ import time
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
-from actions.settings import Settings
-from actions.transcripts.fhir import transcript_to_fhir
-from actions.transcripts.html import transcript_to_html
-from actions.transcripts.inbox import inbox_app_from_settings
-from actions.transcripts.model import Transcript
-from actions.transcripts.outbox import NewDelivery, Outbox
-from actions.transcripts.signing import signed_headers
-from actions.transcripts.worker import DeliveryWorker
+from qaid.settings import Settings
+from transcripts.fhir import transcript_to_fhir
+from transcripts.html import transcript_to_html
+from transcripts.model import Transcript
+from transcripts.outbox import NewDelivery, Outbox
+from transcripts.signing import signed_headers
+from transcripts.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
 SECONDS_PER_DAY = 86400.0
@@ -73,7 +71,7 @@ def secret_lookup(settings: Settings):
 
 
 class TranscriptService:
-    """Queues transcripts in the durable outbox and runs the delivery worker (and embedded inbox)."""
+    """Queues transcripts in the durable outbox and runs the delivery worker."""
 
     def __init__(self, settings: Settings, outbox: Outbox) -> None:
         self.settings = settings
@@ -81,7 +79,6 @@ class TranscriptService:
         self.worker = DeliveryWorker(outbox, settings.delivery, secret_lookup(settings))
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._inbox_runner: web.AppRunner | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TranscriptService:
@@ -155,34 +152,14 @@ class TranscriptService:
         return False
 
     async def start(self) -> None:
-        """Create tables, start the embedded inbox and the delivery worker task (each when configured)."""
+        """Create tables and start the delivery worker task (when configured)."""
         await asyncio.to_thread(self.outbox.create)
-        if self.settings.inbox.embedded and self._inbox_runner is None:
-            await self._start_inbox()
         if self.settings.delivery.embedded_worker and self._task is None:
             self._stop.clear()
             self._task = asyncio.create_task(self.worker.run(self._stop), name="transcript-delivery-worker")
 
-    async def _start_inbox(self) -> None:
-        app, _ = await asyncio.to_thread(inbox_app_from_settings, self.settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.settings.inbox.host, self.settings.inbox.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            await runner.cleanup()
-            logger.error(
-                "Embedded hospital inbox could not listen on %s:%d (%s); deliveries will retry until it is up.",
-                self.settings.inbox.host, self.settings.inbox.port, exc,
-            )
-            return
-        self._inbox_runner = runner
-        inbox = self.settings.inbox
-        logger.info("Hospital inbox listening on http://%s:%d/intake/", inbox.host, inbox.port)
-
     async def stop(self) -> None:
-        """Stop the worker (finishing its current batch) and the embedded inbox."""
+        """Stop the worker (finishing its current batch)."""
         self._stop.set()
         if self._task is not None:
             try:
@@ -190,6 +167,3 @@ class TranscriptService:
             except TimeoutError:
                 self._task.cancel()
             self._task = None
-        if self._inbox_runner is not None:
-            await self._inbox_runner.cleanup()
-            self._inbox_runner = None

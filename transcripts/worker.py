@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 import aiohttp
 
-from actions.settings import DeliveryConfig
-from actions.transcripts.outbox import Attempt, Delivery, Outbox
-from actions.transcripts.signing import signed_headers
+from qaid.settings import DeliveryConfig
+from transcripts.outbox import Attempt, Delivery, Outbox
+from transcripts.signing import signed_headers
 
 logger = logging.getLogger(__name__)
 SecretLookup = Callable[[str], "str | None"]

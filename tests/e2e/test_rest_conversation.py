@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 
-from actions.transcripts.inbox import InboxStore
-from actions.transcripts.outbox import Outbox
+from hospital_service.inbox import InboxStore
 from tests.support.phantoms import head_phantom, photo_like, png_bytes
 from tests.support.stack import Stack, start_stack
+from transcripts.outbox import Outbox
 
 
 @pytest.fixture(scope="module")

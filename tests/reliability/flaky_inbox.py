@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from actions.settings import load_settings
-from actions.transcripts.inbox import inbox_app_from_settings
+from hospital_service.inbox import inbox_app_from_settings
+from qaid.settings import load_settings
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ import urllib.error
 import urllib.request
 from collections import Counter
 
-from actions.transcripts.service import envelope
-from actions.transcripts.signing import signed_headers
 from tests.support.reliability import Cluster, make_transcript, wait_until
+from transcripts.service import envelope
+from transcripts.signing import signed_headers
 
 
 def assert_exactly_once(cluster: Cluster, ids: list[str]) -> None:

@@ -37,7 +37,7 @@ def test_serve_cli_runs_a_degraded_hospital_when_bundles_are_missing(tmp_path: P
     log = tmp_path / "serve.log"
     with open(log, "w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "actions.hospitals", "serve", "--config", str(path), "--hospital", "Lonely",
+            [sys.executable, "-m", "hospital_service", "--config", str(path), "serve", "--hospital", "Lonely",
              "--port", str(port)],
             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=output, stderr=subprocess.STDOUT,
         )

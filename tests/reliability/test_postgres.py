@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.settings import load_settings
-from actions.transcripts.inbox import DUPLICATE, REPLAY, STORED, InboxStore, ReceivedTranscript
-from actions.transcripts.outbox import DELIVERED, NewDelivery, Outbox
-from actions.transcripts.service import TranscriptService
 from bot.servers import LocalPostgres, free_port
+from hospital_service.inbox import DUPLICATE, REPLAY, STORED, EmbeddedInbox, InboxStore, ReceivedTranscript
+from qaid.settings import load_settings
 from tests.support.reliability import make_transcript, wait_until
+from transcripts.outbox import DELIVERED, NewDelivery, Outbox
+from transcripts.service import TranscriptService
 
 pytestmark = pytest.mark.skipif(not (shutil.which("initdb") and shutil.which("pg_ctl")),
                                 reason="PostgreSQL server binaries are not installed")
@@ -62,9 +62,11 @@ def test_full_delivery_through_postgres(postgres_url: str, tmp_path: Path) -> No
     }
     path = tmp_path / "services.yml"
     path.write_text(yaml.safe_dump(config))
-    service = TranscriptService.from_settings(load_settings(path, env={}))
+    settings = load_settings(path, env={})
+    service, inbox = TranscriptService.from_settings(settings), EmbeddedInbox(settings)
 
     async def run() -> None:
+        await inbox.start()
         await service.start()
         try:
             ids = await asyncio.to_thread(service.queue, make_transcript(7), ["PgHospital"])
@@ -75,6 +77,7 @@ def test_full_delivery_through_postgres(postgres_url: str, tmp_path: Path) -> No
             assert len(ids) == 1
         finally:
             await service.stop()
+            await inbox.stop()
 
     asyncio.run(run())
     assert [r.hospital for r in InboxStore(postgres_url).find(hospital="PgHospital")] == ["PgHospital"]

@@ -16,7 +16,8 @@ import pytest
 from rasa_sdk import Tracker
 
 import actions.runtime as runtime
-from actions.hospitals.types import (
+from actions.intake import ImageIntake
+from hospitals.types import (
     AggregatedAnswer,
     AggregatedFinding,
     HospitalInfo,
@@ -24,9 +25,8 @@ from actions.hospitals.types import (
     LabelOutcome,
     SegmentationReport,
 )
-from actions.intake import ImageIntake
-from actions.settings import load_settings
-from actions.transcripts.service import TranscriptService
+from qaid.settings import load_settings
+from transcripts.service import TranscriptService
 
 DATA = Path(__file__).resolve().parents[1] / "models" / "actions" / "data"
 

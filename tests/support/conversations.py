@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from actions.transcripts.inbox import InboxStore
+from hospital_service.inbox import InboxStore
 from tests.support.dicom import dicom_file
 from tests.support.phantoms import head_phantom, photo_like, png_bytes
 from tests.support.stack import Stack

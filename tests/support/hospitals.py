@@ -13,7 +13,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
-from actions.hospitals.local import ModelRegistry
+from hospitals.local import ModelRegistry
 from vision_models.bundle import BundleConfig
 from vision_models.imaging import load_image
 

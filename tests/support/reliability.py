@@ -15,11 +15,11 @@ from typing import Any
 
 import yaml
 
-from actions.settings import Settings, load_settings
-from actions.transcripts.inbox import InboxStore
-from actions.transcripts.model import Consent, PatientFacts, QAEntry, Transcript
-from actions.transcripts.service import TranscriptService
 from bot.servers import free_port
+from hospital_service.inbox import InboxStore
+from qaid.settings import Settings, load_settings
+from transcripts.model import Consent, PatientFacts, QAEntry, Transcript
+from transcripts.service import TranscriptService
 
 REPO = Path(__file__).resolve().parents[2]
 HOSPITALS = ("North", "South")
@@ -91,7 +91,7 @@ class Cluster:
             process = self._spawn(str(REPO / "tests/reliability/flaky_inbox.py"), "--config", str(self.config_path),
                                   "--fail-rate", str(fail_rate), "--delay", str(delay), "--log", str(self.log_path))
         else:
-            process = self._spawn("-m", "actions.transcripts", "inbox", "serve")
+            process = self._spawn("-m", "hospital_service", "inbox", "serve")
         wait_until(lambda: self._healthy(process), 20, "the inbox to answer /health")
         return process
 
@@ -106,7 +106,7 @@ class Cluster:
 
     def start_worker(self) -> subprocess.Popen:
         """Start the delivery worker CLI (``outbox deliver``)."""
-        return self._spawn("-m", "actions.transcripts", "outbox", "deliver")
+        return self._spawn("-m", "transcripts", "outbox", "deliver")
 
     def queue(self, count: int, first: int = 0) -> list[str]:
         """Queue transcripts ``first .. first+count-1`` for every hospital; returns the delivery ids."""

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from actions.transcripts.inbox import InboxStore
+from hospital_service.inbox import InboxStore
 from tests.support.stack import Stack
 
 

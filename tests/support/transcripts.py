@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.settings import Settings, load_settings
-from actions.transcripts.build import transcript_from_events
-from actions.transcripts.model import Transcript
 from bot.servers import free_port
+from qaid.settings import Settings, load_settings
+from transcripts.build import transcript_from_events
+from transcripts.model import Transcript
 
 DATA = Path(__file__).resolve().parents[1] / "models" / "transcripts" / "data"
 

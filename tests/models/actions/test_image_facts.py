@@ -125,8 +125,8 @@ async def test_a_size_question_after_an_outline_is_answered_from_it(services: Se
 
 
 def test_hospital_capabilities_are_said_in_plain_words() -> None:
-    from actions.hospitals.types import HospitalInfo
     from actions.patient import hospital_lines
+    from hospitals.types import HospitalInfo
 
     lines = hospital_lines([HospitalInfo("St Thomas Radiology", "London", 2.0, ["label", "prefilter", "vqa"]),
                             HospitalInfo("Karolinska", "Stockholm", None, ["segmentation", "label"])])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.settings import Settings, load_settings
+from qaid.settings import Settings, load_settings
 from tests.support.hospitals import ACCURACY, HOSPITALS, QUESTION_TYPES, CallLog, write_bundle, write_services
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from actions.hospitals.aggregate import combine_answers, haversine_km
-from actions.hospitals.types import CapabilityInfo, HospitalAnswer
-from actions.settings import Location
+from hospitals.aggregate import combine_answers, haversine_km
+from hospitals.types import CapabilityInfo, HospitalAnswer
+from qaid.settings import Location
 
 
 def test_haversine_matches_known_distances() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from actions.hospitals import HospitalError, HospitalNetwork
-from actions.hospitals.local import ModelRegistry
-from actions.settings import Location, Settings, load_settings
+from hospitals import HospitalError, HospitalNetwork
+from hospitals.local import ModelRegistry
+from qaid.settings import Location, Settings, load_settings
 from tests.support.hospitals import (
     HOSPITALS,
     CallLog,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from actions.hospitals import HospitalNetwork
-from actions.settings import load_settings
+from hospitals import HospitalNetwork
+from qaid.settings import load_settings
 from tests.support.hospitals import png_bytes, write_services
 from vision_models.bundle import BundleConfig, save_bundle
 from vision_models.labeller import config as labeller_config

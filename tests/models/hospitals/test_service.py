@@ -14,11 +14,11 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from actions.hospitals import HospitalError, HospitalNetwork
-from actions.hospitals.local import LocalHospital
-from actions.hospitals.remote import RemoteHospital
-from actions.hospitals.service import OPENAPI_PATH, create_app
-from actions.settings import HospitalConfig, Location, RemoteConfig, Settings, load_settings
+from hospital_service.app import OPENAPI_PATH, create_app
+from hospitals import HospitalError, HospitalNetwork
+from hospitals.local import LocalHospital
+from hospitals.remote import RemoteHospital
+from qaid.settings import HospitalConfig, Location, RemoteConfig, Settings, load_settings
 from tests.support.hospitals import HOSPITALS, CallLog, png_bytes, registry_for, write_services
 
 DOC = json.loads(OPENAPI_PATH.read_text())
@@ -201,7 +201,7 @@ async def test_unreachable_hospital_times_out_into_a_hospital_error() -> None:
 
 
 def test_breaker_half_opens_after_the_reset_period() -> None:
-    from actions.hospitals.remote import CircuitBreaker
+    from hospitals.remote import CircuitBreaker
 
     now = [0.0]
     breaker = CircuitBreaker(failures=2, reset_s=10, clock=lambda: now[0])

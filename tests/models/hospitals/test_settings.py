@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.settings import DEFAULT_SERVICES_PATH, SettingsError, expand_env, load_settings
+from qaid.settings import DEFAULT_SERVICES_PATH, SettingsError, expand_env, load_settings
 from tests.support.hospitals import HOSPITALS, write_services
 
 

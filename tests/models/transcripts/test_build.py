@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from actions.transcripts.build import transcript_from_events
-from actions.transcripts.model import Transcript
+from transcripts.build import transcript_from_events
+from transcripts.model import Transcript
 
 SCHEMA = json.loads((Path(__file__).parents[3] / "schemas" / "transcript.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())

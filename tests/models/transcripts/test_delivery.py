@@ -11,13 +11,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from actions.settings import Settings, load_settings
-from actions.transcripts.inbox import InboxStore, accounts_from_settings, create_inbox_app
-from actions.transcripts.model import Transcript
-from actions.transcripts.service import TranscriptError, TranscriptService, envelope
-from actions.transcripts.signing import signed_headers
 from bot.servers import free_port
+from hospital_service.inbox import EmbeddedInbox, InboxStore, accounts_from_settings, create_inbox_app
+from qaid.settings import Settings, load_settings
 from tests.support.transcripts import services_config, write_config
+from transcripts.model import Transcript
+from transcripts.service import TranscriptError, TranscriptService, envelope
+from transcripts.signing import signed_headers
 
 
 @pytest.fixture
@@ -104,7 +104,8 @@ async def test_a_replayed_request_is_refused(settings: Settings, store: InboxSto
 
 @pytest.mark.asyncio
 async def test_service_delivers_to_the_embedded_inbox(settings: Settings, transcript: Transcript) -> None:
-    service = TranscriptService.from_settings(settings)
+    service, inbox = TranscriptService.from_settings(settings), EmbeddedInbox(settings)
+    await inbox.start()
     await service.start()
     try:
         ids = await asyncio.to_thread(service.queue, transcript, ["North", "South", "North"])
@@ -120,6 +121,7 @@ async def test_service_delivers_to_the_embedded_inbox(settings: Settings, transc
         assert all(len(service.outbox.attempts_of(i)) == 1 for i in ids)
     finally:
         await service.stop()
+        await inbox.stop()
     with pytest.raises(TranscriptError, match="no intake"):
         service.queue(transcript, ["NoIntake"])
     with pytest.raises(TranscriptError, match="Unknown hospital"):
@@ -169,6 +171,6 @@ async def test_worker_can_run_outside_the_action_server(tmp_path: Path, transcri
     try:
         await asyncio.to_thread(service.queue, transcript, ["North"])
         await asyncio.sleep(0.5)
-        assert service.outbox.counts() == {"pending": 1}  # left to `python -m actions.transcripts outbox deliver`
+        assert service.outbox.counts() == {"pending": 1}  # left to `python -m transcripts outbox deliver`
     finally:
         await service.stop()

@@ -1,4 +1,5 @@
-"""Operator commands: outbox list / attempts / retry / deliver --once and inbox list."""
+"""Operator commands: outbox list / attempts / retry / deliver --once (``python -m transcripts``) and the
+hospital's inbox list / show (``python -m hospital_service``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from actions.settings import Settings
-from actions.transcripts.__main__ import main
-from actions.transcripts.model import Transcript
-from actions.transcripts.outbox import Attempt
-from actions.transcripts.service import TranscriptService
+from hospital_service.__main__ import main as hospital_main
+from hospital_service.inbox import EmbeddedInbox
+from qaid.settings import Settings
+from transcripts.__main__ import main
+from transcripts.model import Transcript
+from transcripts.outbox import Attempt
+from transcripts.service import TranscriptService
 
 
 def test_outbox_commands_show_and_requeue_dead_deliveries(
@@ -50,7 +53,7 @@ def test_deliver_once_reports_attempts_and_inbox_list_is_empty_without_inbox(
     config = ["--config", str(settings.path)]
     assert main([*config, "outbox", "deliver", "--once"]) == 0  # nobody listens: both attempts fail
     assert "2 delivery attempts made" in capsys.readouterr().out
-    assert main([*config, "inbox", "list"]) == 0
+    assert hospital_main([*config, "inbox", "list"]) == 0
     assert capsys.readouterr().out == ""
 
 
@@ -63,7 +66,8 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
 async def test_inbox_list_and_show_a_delivered_transcript(
     settings: Settings, transcript: Transcript, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    service = TranscriptService.from_settings(settings)
+    service, inbox = TranscriptService.from_settings(settings), EmbeddedInbox(settings)
+    await inbox.start()
     await service.start()
     try:
         await asyncio.to_thread(service.queue, transcript, ["South"])
@@ -73,12 +77,13 @@ async def test_inbox_list_and_show_a_delivered_transcript(
             await asyncio.sleep(0.05)
     finally:
         await service.stop()
+        await inbox.stop()
     config = ["--config", str(settings.path)]
-    assert main([*config, "inbox", "list", "--hospital", "South"]) == 0
+    assert hospital_main([*config, "inbox", "list", "--hospital", "South"]) == 0
     key = f"{transcript.transcript_id}:South"
     assert key in capsys.readouterr().out
-    assert main([*config, "inbox", "show", key]) == 0
+    assert hospital_main([*config, "inbox", "show", key]) == 0
     assert capsys.readouterr().out.startswith("<!DOCTYPE html>")
-    assert main([*config, "inbox", "show", key, "--format", "fhir"]) == 0
+    assert hospital_main([*config, "inbox", "show", key, "--format", "fhir"]) == 0
     assert json.loads(capsys.readouterr().out)["resourceType"] == "Bundle"
-    assert main([*config, "inbox", "show", "nope"]) == 1
+    assert hospital_main([*config, "inbox", "show", "nope"]) == 1

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from actions.transcripts.outbox import DEAD, DELIVERED, PENDING, Attempt, NewDelivery, Outbox
-from actions.transcripts.worker import backoff_delay
+from transcripts.outbox import DEAD, DELIVERED, PENDING, Attempt, NewDelivery, Outbox
+from transcripts.worker import backoff_delay
 
 DAY = 86400.0
 

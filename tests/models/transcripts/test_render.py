@@ -9,11 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from fhir.resources.R4B.bundle import Bundle
 
-from actions.transcripts.build import transcript_from_events
-from actions.transcripts.fhir import transcript_to_fhir
-from actions.transcripts.html import transcript_to_html
-from actions.transcripts.model import Transcript
 from qaid.media_links import verify_media_signature
+from transcripts.build import transcript_from_events
+from transcripts.fhir import transcript_to_fhir
+from transcripts.html import transcript_to_html
+from transcripts.model import Transcript
 
 
 def test_fhir_bundle_is_valid_r4_with_the_expected_resources(transcript: Transcript) -> None:

@@ -18,14 +18,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from actions.settings import Settings, SettingsError, parse_settings
-from actions.transcripts.inbox import InboxStore, accounts_from_settings, create_inbox_app
-from actions.transcripts.model import Transcript
-from actions.transcripts.outbox import DEAD, PENDING, NewDelivery, Outbox
-from actions.transcripts.service import TranscriptService, envelope
-from actions.transcripts.signing import SIGNATURE_HEADER, signed_headers
-from actions.transcripts.worker import DeliveryWorker
+from hospital_service.inbox import InboxStore, accounts_from_settings, create_inbox_app
+from qaid.settings import Settings, SettingsError, parse_settings
 from tests.support.transcripts import services_config
+from transcripts.model import Transcript
+from transcripts.outbox import DEAD, PENDING, NewDelivery, Outbox
+from transcripts.service import TranscriptService, envelope
+from transcripts.signing import SIGNATURE_HEADER, signed_headers
+from transcripts.worker import DeliveryWorker
 
 
 def _with_intake(tmp_path: Path, url: str, secret: str) -> dict:
