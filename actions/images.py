@@ -15,7 +15,7 @@ from actions.image_facts import consistent_findings, stated_findings
 from actions.runtime import get_services
 from actions.wording import DISCLAIMER, confidence_words, image_type_phrase, percent
 from hospitals.types import HospitalError
-from vision_models.imaging import ImageError
+from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from actions.media_ledger import MediaLedger
 from qaid.contracts import MEDIA_REFERENCE
-from vision_models.imaging import TOO_LARGE_REASON, ImageError, is_dicom, load_image
+from qaid.images import ImageError
+from vision_models.imaging import is_dicom, load_image
 
 IMAGE_FORMATS = {
     "JPEG": "image/jpeg",
@@ -36,7 +37,6 @@ IMAGE_FORMATS = {
 # The extension the channels' media store writes for each media type (channels/media.py).
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
               "image/bmp": "bmp", "image/tiff": "tif"}
-MISSING = "I did not receive an image with that message. Please attach it again."
 
 
 def media_name(reference: dict[str, Any]) -> str | None:
@@ -78,22 +78,22 @@ class ImageIntake:
         """The media-store file of a reference; ``missing`` for anything that is not one (see module docstring)."""
         name = media_name(reference)
         if name is None:
-            raise ImageError("missing", MISSING)
+            raise ImageError("missing")
         path = self.media_dir / name
         if path.is_symlink() or not path.is_file() or path.resolve().parent != self.media_dir.resolve():
-            raise ImageError("missing", MISSING)
+            raise ImageError("missing")
         return path
 
     def read_reference(self, reference: dict[str, Any]) -> bytes:
         """Bytes of the media-store image a channel referenced; :class:`ImageError` when absent or refused."""
         path = self._media_file(reference)
         if path.stat().st_size > self.max_bytes:
-            raise ImageError("too_large", TOO_LARGE_REASON)
+            raise ImageError("too_large", limit_bytes=self.max_bytes)
         data = path.read_bytes()
         if not path.name.startswith(hashlib.sha256(data).hexdigest() + "."):
-            raise ImageError("missing", MISSING)
+            raise ImageError("missing")
         if not data:
-            raise ImageError("empty", "The file is empty; please send the image again.")
+            raise ImageError("empty")
         return data
 
     def _store(self, data: bytes, extension: str) -> tuple[str, Path]:

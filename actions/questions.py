@@ -26,7 +26,7 @@ from actions.wording import (
     lesion_size_sentence,
 )
 from hospitals.types import HospitalError
-from vision_models.imaging import ImageError
+from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from channels.media import DOWNLOAD_FAILED, TOO_LARGE
-from vision_models.imaging import MAX_FILE_BYTES, ImageError
+from qaid.images import MAX_FILE_BYTES, ImageError
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +53,17 @@ async def fetch_media(
                     continue
                 if resp.status != 200:
                     logger.warning("media download from %s failed: HTTP %s", origin[1], resp.status)
-                    raise ImageError("download_failed", DOWNLOAD_FAILED)
+                    raise ImageError("download_failed")
                 if (resp.content_length or 0) > max_bytes:
-                    raise ImageError("too_large", TOO_LARGE)
+                    raise ImageError("too_large", limit_bytes=max_bytes)
                 body = bytearray()
                 async for chunk in resp.content.iter_chunked(CHUNK):
                     body.extend(chunk)
                     if len(body) > max_bytes:
-                        raise ImageError("too_large", TOO_LARGE)
+                        raise ImageError("too_large", limit_bytes=max_bytes)
                 return bytes(body)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # noqa: UP041 (Python 3.10: not the builtin)
         logger.warning("media download from %s failed: %s", origin[1], exc)
-        raise ImageError("download_failed", DOWNLOAD_FAILED) from exc
+        raise ImageError("download_failed") from exc
     logger.warning("media download from %s: too many redirects", origin[1])
-    raise ImageError("download_failed", DOWNLOAD_FAILED)
+    raise ImageError("download_failed")

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from channels.media import MediaStore, image_error_metadata
-from vision_models.imaging import ImageError
+from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,10 @@ from urllib.parse import unquote
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from qaid.contracts import MEDIA_REFERENCE
+from qaid.images import MAX_FILE_BYTES, ImageError
 from qaid.state import var_dir
 from vision_models.dicom import deidentify
-from vision_models.imaging import ACCEPTED_FORMATS, MAX_FILE_BYTES, TOO_LARGE_REASON, ImageError, is_dicom
+from vision_models.imaging import ACCEPTED_FORMATS, is_dicom
 
 MEDIA_SUBDIR = "media"
 
@@ -46,11 +47,6 @@ _MEDIA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.[A-Za-z0-9]{1,8}$")
 # The largest request body the Rasa server reads: a 20 MB image base64-encoded in JSON, plus 1 MB for the
 # rest. Larger bodies are refused (413) from their Content-Length, before they are read.
 MAX_REQUEST_BYTES = MAX_FILE_BYTES * 4 // 3 + 1024 * 1024
-TOO_LARGE = TOO_LARGE_REASON
-NOT_AN_IMAGE = "This file is not an image I can read. Please send a JPEG or PNG photo, or a DICOM file."
-UNREADABLE = "I could not read this image; it may be damaged. Please send it again."
-EMPTY = "The file is empty; please send the image again."
-DOWNLOAD_FAILED = "I could not receive your image. Please try sending it again."
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -73,9 +69,9 @@ def sniff_media_type(data: bytes) -> str | None:
 
 
 def check_size(size: int | None) -> None:
-    """Raise ``too_large`` when a declared or received size exceeds the 20 MB limit."""
+    """Raise ``too_large`` when a declared or received size exceeds the image-size limit."""
     if size is not None and size > MAX_FILE_BYTES:
-        raise ImageError("too_large", TOO_LARGE)
+        raise ImageError("too_large")
 
 
 def check_declared_type(media_type: str | None) -> None:
@@ -86,7 +82,7 @@ def check_declared_type(media_type: str | None) -> None:
     declared = (media_type or "").split(";")[0].strip().lower()
     maybe_image = declared.startswith("image/") or declared in ("application/dicom", "application/octet-stream")
     if declared and not maybe_image:
-        raise ImageError("not_an_image", NOT_AN_IMAGE)
+        raise ImageError("not_an_image")
 
 
 def _verify_raster(data: bytes) -> None:
@@ -94,7 +90,7 @@ def _verify_raster(data: bytes) -> None:
         with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError("unreadable", UNREADABLE) from exc
+        raise ImageError("unreadable") from exc
 
 
 # Formats whose camera metadata (EXIF with GPS position, XMP, comments, PNG text) is removed before storage,
@@ -174,12 +170,12 @@ class MediaStore:
         Raises ImageError with code ``empty``, ``too_large``, ``not_an_image`` or ``unreadable``.
         """
         if not data:
-            raise ImageError("empty", EMPTY)
+            raise ImageError("empty")
         if len(data) > self.max_bytes:
-            raise ImageError("too_large", TOO_LARGE)
+            raise ImageError("too_large", limit_bytes=self.max_bytes)
         media_type = sniff_media_type(data)
         if media_type is None:
-            raise ImageError("not_an_image", NOT_AN_IMAGE)
+            raise ImageError("not_an_image")
         if media_type == "application/dicom":
             data = deidentify(data)  # the patient's name and ids never reach the disk
         else:
@@ -199,15 +195,15 @@ class MediaStore:
     def store_base64(self, encoded: str) -> StoredMedia:
         """Decode a base64 (optionally ``data:`` URL) payload and store it."""
         if not isinstance(encoded, str):
-            raise ImageError("not_an_image", NOT_AN_IMAGE)
+            raise ImageError("not_an_image")
         if encoded.startswith("data:") and "," in encoded:
             encoded = encoded.split(",", 1)[1]
         if len(encoded) > (self.max_bytes * 4) // 3 + 8:
-            raise ImageError("too_large", TOO_LARGE)
+            raise ImageError("too_large", limit_bytes=self.max_bytes)
         try:
             data = base64.b64decode("".join(encoded.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise ImageError("unreadable", UNREADABLE) from exc
+            raise ImageError("unreadable") from exc
         return self.store(data)
 
     def path_for(self, name: str) -> Path | None:

@@ -20,7 +20,7 @@ from channels.sessions import namespaced, platform_id
 from channels.settings import ChannelSettings
 from channels.tasks import ConversationWorkers, Overloaded, SeenIds
 from qaid.events import EVENT_KEY
-from vision_models.imaging import ImageError
+from qaid.images import ImageError, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ BUSY = "I'm receiving a lot of messages right now and couldn't take that one. Pl
 LOOKING = "One moment, I'm looking at your image."
 LOOKING_WHEN_IN_FLIGHT = 4  # messages being handled at once (this one included) from which an image is acknowledged
 CHOOSE = "Please choose:"
-NOT_SUPPORTED = "I can read text, photos, image files and DICOM files, and shared locations. Please send one of those."
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -119,7 +118,7 @@ class ProviderInput(InputChannel):
     @staticmethod
     def unsupported() -> dict[str, Any]:
         """``image_error`` metadata for media the assistant cannot use (voice, video, stickers...)."""
-        return image_error_metadata(ImageError("not_an_image", NOT_SUPPORTED))
+        return image_error_metadata(ImageError("not_an_image", refusal("unsupported_message")))
 
     async def deliver(
         self,

@@ -43,15 +43,13 @@ from channels.serving import MediaServingBlueprint
 from channels.sessions import SESSION_HEADER, SessionSigner, namespaced, session_secret
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name, signed_media_path, signed_media_url
-from vision_models.imaging import ImageError
+from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 
 UPLOAD_FIELDS = ("image", "file")
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-NOT_FOUND = "I could not find that image any more; please send it again."
 SESSION_REQUIRED = f"This conversation belongs to another session; send its {SESSION_HEADER} token."
-ATTACH_FILE = "Please attach the image file itself rather than a link to it."
 
 
 class BadRequest(ValueError):
@@ -165,7 +163,7 @@ class MediaRestInput(RestInput):
         elif isinstance(image, dict):
             metadata.update(self._client_image(image, channel))
         elif image is not None:
-            metadata.update(image_error_metadata(ImageError("unsupported_source", ATTACH_FILE)))
+            metadata.update(image_error_metadata(ImageError("unsupported_source")))
         location = client.get("location")
         if isinstance(location, dict):
             metadata.update(location_metadata(location.get("latitude"), location.get("longitude")) or {})
@@ -179,9 +177,9 @@ class MediaRestInput(RestInput):
             if "path" in image:
                 stored = self.store.lookup(str(image["path"]))
                 if stored is None:
-                    raise ImageError("not_found", NOT_FOUND)
+                    raise ImageError("not_found")
                 return stored.metadata(channel, filename)
-            raise ImageError("unsupported_source", ATTACH_FILE)
+            raise ImageError("unsupported_source")
         except ImageError as error:
             return image_error_metadata(error)
 

@@ -23,10 +23,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 
-from channels.media import TOO_LARGE, safe_filename
+from channels.media import safe_filename
 from channels.sessions import SESSION_HEADER
+from qaid.images import MAX_FILE_BYTES, refusal
 from qaid.state import var_dir
-from vision_models.imaging import MAX_FILE_BYTES
 
 DEFAULT_URL = "http://localhost:5005/webhooks/qaid_rest/webhook"
 REQUEST_TIMEOUT_S = 300
@@ -114,7 +114,7 @@ class ShellClient:
         try:
             if outgoing.image is not None:
                 if outgoing.image.stat().st_size > MAX_FILE_BYTES:
-                    self.say(TOO_LARGE)
+                    self.say(refusal("too_large"))
                     return
                 with outgoing.image.open("rb") as handle:
                     files = {"image": (outgoing.image.name, handle)}

@@ -33,7 +33,7 @@ from channels.media import MediaStore, check_declared_type, check_size, content_
 from channels.provider import CHOOSE, NamespacedOutput, OnNewMessage, ProviderInput
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name
-from vision_models.imaging import ImageError
+from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +83,11 @@ class TelegramApi:
             info = await self.call("getFile", {"file_id": file_id})
         except TelegramError as exc:
             logger.warning("telegram getFile failed: %s", exc)
-            raise ImageError("download_failed", "I could not receive your image. Please send it again.") from exc
+            raise ImageError("download_failed") from exc
         check_size(info.get("file_size"))
         file_path = info.get("file_path")
         if not isinstance(file_path, str) or not file_path or ".." in file_path.split("/"):
-            raise ImageError("download_failed", "I could not receive your image. Please send it again.")
+            raise ImageError("download_failed")
         return await fetch_media(self.session, f"{self.api_base}/file/bot{self.token}/{file_path}")
 
 

@@ -31,7 +31,6 @@ from twilio.request_validator import RequestValidator
 from channels.download import fetch_media
 from channels.intake import image_metadata, location_metadata
 from channels.media import (
-    DOWNLOAD_FAILED,
     MediaStore,
     check_declared_type,
     image_error_metadata,
@@ -39,7 +38,7 @@ from channels.media import (
 from channels.provider import NamespacedOutput, OnNewMessage, ProviderInput
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name, signed_media_url
-from vision_models.imaging import ImageError
+from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +213,7 @@ class TwilioWhatsAppInput(ProviderInput):
         """Only media under our account on Twilio's API is fetched, with the account credentials."""
         if not url.startswith(f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/"):
             logger.warning("twilio: refused to fetch media outside the account's API path")
-            raise ImageError("download_failed", DOWNLOAD_FAILED)
+            raise ImageError("download_failed")
         return await fetch_media(self.session(), url, auth=aiohttp.BasicAuth(self.account_sid, self.auth_token))
 
 

@@ -33,8 +33,6 @@ from channels.buttons import ButtonPayloads
 from channels.download import fetch_media
 from channels.intake import location_metadata
 from channels.media import (
-    DOWNLOAD_FAILED,
-    UNREADABLE,
     MediaStore,
     check_declared_type,
     check_size,
@@ -43,7 +41,7 @@ from channels.media import (
 from channels.provider import CHOOSE, NamespacedOutput, OnNewMessage, ProviderInput
 from channels.settings import ChannelSettings
 from channels.signing import local_media_name
-from vision_models.imaging import ImageError
+from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 
@@ -122,16 +120,16 @@ class GraphApi:
             info = await self._request("GET", f"{self.base}/{media_id}")
         except GraphError as exc:
             logger.warning("whatsapp media lookup failed: %s", exc)
-            raise ImageError("download_failed", DOWNLOAD_FAILED) from exc
+            raise ImageError("download_failed") from exc
         check_size(info.get("file_size"))
         url = info.get("url")
         if not isinstance(url, str) or not self._trusted_media_url(url):
             logger.warning("whatsapp media URL on an unexpected host refused: %s", urlsplit(str(url)).hostname)
-            raise ImageError("download_failed", DOWNLOAD_FAILED)
+            raise ImageError("download_failed")
         data = await fetch_media(self.session, url, headers=self.auth)
         expected = info.get("sha256")
         if expected and hashlib.sha256(data).hexdigest() != str(expected).lower():
-            raise ImageError("unreadable", UNREADABLE)
+            raise ImageError("unreadable")
         return data
 
 
@@ -327,7 +325,7 @@ class WhatsAppCloudInput(ProviderInput):
         check_declared_type(content.get("mime_type"))
         media_id = content.get("id")
         if not media_id:
-            raise ImageError("download_failed", DOWNLOAD_FAILED)
+            raise ImageError("download_failed")
         return await self.api().download_media(str(media_id))
 
 

@@ -27,9 +27,9 @@ from hospitals.types import (
     SegmentationOutcome,
     VQAOutcome,
 )
+from qaid.images import ImageError
 from qaid.settings import HospitalConfig
 from vision_models.bundle import BundleConfig, BundleError, read_config
-from vision_models.imaging import ImageError
 from vision_models.vqa import QuestionError
 
 logger = logging.getLogger(__name__)

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from qaid.images import ImageError
 from vision_models.bundle import BundleConfig, BundleError
 from vision_models.cards import write_card
 from vision_models.data import DataError
 from vision_models.engine import TrainSettings
-from vision_models.imaging import ImageError
 
 
 def parser(prog: str, description: str) -> argparse.ArgumentParser:

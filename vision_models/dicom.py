@@ -24,7 +24,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, generate_uid
 
-from vision_models.imaging import MAX_PIXELS, ImageError
+from qaid.images import MAX_PIXELS, ImageError
 
 # Window (centre, width) per modality when the file stores none: soft tissue for CT.
 DEFAULT_WINDOWS = {"CT": (40.0, 400.0)}
@@ -55,13 +55,6 @@ EMPTIED_KEYWORDS = (
 REGENERATED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID")
 DEIDENTIFICATION_METHOD = "PS3.15 Basic Profile; study date kept as month"
 
-UNREADABLE = ImageError("dicom_unreadable", "This DICOM file is damaged or incomplete and cannot be read.")
-NO_IMAGE = ImageError("dicom_no_image", "This DICOM file holds no image (it may be a report); please send an image.")
-UNSUPPORTED = ImageError(
-    "dicom_unsupported",
-    "This DICOM image is stored in a way I cannot display; please export it as PNG or JPEG and send that.",
-)
-TOO_MANY_PIXELS = ImageError("too_many_pixels", "The image dimensions are too large; please send a smaller image.")
 # Transfer syntaxes refused before the data set is parsed: a deflated data set is inflated whole by pydicom,
 # so 20 MB on the wire can become gigabytes in memory (a zip bomb).
 REFUSED_TRANSFER_SYNTAXES = {pydicom.uid.DeflatedExplicitVRLittleEndian}
@@ -101,11 +94,11 @@ def transfer_syntax(data: bytes) -> str | None:
 
 def _read(data: bytes) -> Dataset:
     if transfer_syntax(data) in REFUSED_TRANSFER_SYNTAXES:
-        raise ImageError(UNSUPPORTED.code, UNSUPPORTED.reason)
+        raise ImageError("dicom_unsupported")
     try:
         return pydicom.dcmread(io.BytesIO(data), force=False)
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ImageError(UNREADABLE.code, UNREADABLE.reason) from exc
+        raise ImageError("dicom_unreadable") from exc
 
 
 def _number(value: Any) -> float | None:
@@ -122,21 +115,21 @@ def _number(value: Any) -> float | None:
 
 def _pixels(ds: Dataset) -> np.ndarray:
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        raise ImageError(NO_IMAGE.code, NO_IMAGE.reason)
+        raise ImageError("dicom_no_image")
     rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     if rows < 1 or columns < 1:
-        raise ImageError(UNREADABLE.code, UNREADABLE.reason)
+        raise ImageError("dicom_unreadable")
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     samples, bits = int(ds.get("SamplesPerPixel", 1) or 1), int(ds.get("BitsAllocated", 8) or 8)
     buffer_bytes = rows * columns * max(samples, 1) * max(frames, 1) * max(bits // 8, 1)
     if rows * columns > MAX_PIXELS or buffer_bytes > MAX_PIXEL_BUFFER_BYTES:
-        raise ImageError(TOO_MANY_PIXELS.code, TOO_MANY_PIXELS.reason)
+        raise ImageError("too_many_pixels")
     try:
         array = ds.pixel_array if frames == 1 else pydicom.pixels.pixel_array(ds, index=frames // 2)
     except (NotImplementedError, RuntimeError, ImportError) as exc:
-        raise ImageError(UNSUPPORTED.code, UNSUPPORTED.reason) from exc
+        raise ImageError("dicom_unsupported") from exc
     except (ValueError, AttributeError, KeyError, TypeError, EOFError) as exc:
-        raise ImageError(UNREADABLE.code, UNREADABLE.reason) from exc
+        raise ImageError("dicom_unreadable") from exc
     return np.asarray(array)
 
 
@@ -173,7 +166,7 @@ def render_dicom(data: bytes) -> RenderedDicom:
         if photometric == "PALETTE COLOR":
             pixels = pydicom.pixels.apply_color_lut(pixels, ds)
         if pixels.ndim != 3 or pixels.shape[-1] != 3:
-            raise ImageError(UNSUPPORTED.code, UNSUPPORTED.reason)
+            raise ImageError("dicom_unsupported")
         top = 255.0 if pixels.dtype == np.uint8 else float(2 ** (8 * pixels.dtype.itemsize) - 1)
         if photometric != "PALETTE COLOR":
             top = float(2 ** int(ds.get("BitsStored", 8)) - 1)
@@ -181,7 +174,7 @@ def render_dicom(data: bytes) -> RenderedDicom:
         image = Image.fromarray(np.round(rgb * 255).astype(np.uint8), mode="RGB")
     else:
         if pixels.ndim != 2:
-            raise ImageError(UNSUPPORTED.code, UNSUPPORTED.reason)
+            raise ImageError("dicom_unsupported")
         slope = _number(ds.get("RescaleSlope")) or 1.0
         intercept = _number(ds.get("RescaleIntercept")) or 0.0
         values = pixels.astype(np.float64) * slope + intercept
@@ -247,5 +240,5 @@ def deidentify(data: bytes) -> bytes:
     try:
         clean.save_as(buffer, enforce_file_format=True)
     except (ValueError, AttributeError, TypeError) as exc:
-        raise ImageError(UNREADABLE.code, UNREADABLE.reason) from exc
+        raise ImageError("dicom_unreadable") from exc
     return buffer.getvalue()

@@ -14,25 +14,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 50_000_000
+from qaid.images import MAX_FILE_BYTES, MAX_PIXELS, ImageError
+
 MIN_SIDE = 16
-TOO_MANY_PIXELS_REASON = "The image dimensions are too large; please send a smaller image."
-TOO_LARGE_REASON = "The file is larger than 20 MB; please send a smaller image."
 # The only raster formats Pillow is allowed to open (DICOM is parsed by pydicom): no PostScript, PDF,
 # ICNS, FITS or other decoders that a crafted file could reach.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 
 ImageSource = bytes | str | Path | Image.Image
-
-
-class ImageError(ValueError):
-    """An input that cannot be used as an image; ``reason`` is safe to show a patient."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 def _read_bytes(source: bytes | str | Path) -> bytes:
@@ -43,12 +32,12 @@ def _read_bytes(source: bytes | str | Path) -> bytes:
         if not path.is_file():
             raise ImageError("not_found", f"The file {path.name} could not be found.")
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ImageError("too_large", TOO_LARGE_REASON)
+            raise ImageError("too_large")
         data = path.read_bytes()
     if not data:
-        raise ImageError("empty", "The file is empty; please send the image again.")
+        raise ImageError("empty")
     if len(data) > MAX_FILE_BYTES:
-        raise ImageError("too_large", TOO_LARGE_REASON)
+        raise ImageError("too_large")
     return data
 
 
@@ -77,16 +66,16 @@ def load_image(source: ImageSource) -> Image.Image:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
             if image.width * image.height > MAX_PIXELS:
-                raise ImageError("too_many_pixels", TOO_MANY_PIXELS_REASON)
+                raise ImageError("too_many_pixels")
             image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError("too_many_pixels", TOO_MANY_PIXELS_REASON) from exc
+            raise ImageError("too_many_pixels") from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             if isinstance(exc, ImageError):
                 raise
-            raise ImageError("not_an_image", "This file is not an image I can read (JPEG, PNG or DICOM).") from exc
+            raise ImageError("not_an_image") from exc
     if min(image.size) < 1:
-        raise ImageError("empty", "The image has no pixels.")
+        raise ImageError("empty")
     return image
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
+from qaid.images import ImageError
 from vision_models.bundle import BundleError
-from vision_models.imaging import ImageError
 from vision_models.vqa.data import DatasetError, read_split
 from vision_models.vqa.evaluation import accuracy_report, image_pixels, predict_records
 from vision_models.vqa.model import QuestionError, VQAModel

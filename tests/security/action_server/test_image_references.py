@@ -17,8 +17,8 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.images import ActionProcessImage
-from actions.intake import MISSING
 from actions.runtime import Services
+from qaid.images import refusal
 from tests.support.actions import load_tracker
 from tests.support.media import put_in_media
 from tests.support.phantoms import head_phantom, png_bytes
@@ -69,7 +69,7 @@ async def test_no_reference_outside_the_media_store_is_read(services: Services, 
     for reference in _references(tmp_path, services.settings.var_dir):
         events, text = await _send(services, reference)
         assert events == [], reference
-        assert text.startswith(MISSING), (reference, text)
+        assert text.startswith(refusal("missing")), (reference, text)
         replies.add(text)
     assert len(replies) == 1  # one reply whatever exists: no oracle
     assert services.hospitals.calls == []
@@ -80,7 +80,7 @@ async def test_a_media_file_that_does_not_match_its_hash_is_refused(services: Se
     target = services.settings.var_dir / reference["path"]
     target.write_bytes(png_bytes(head_phantom(40)))  # replaced behind the channel's back
     events, text = await _send(services, reference)
-    assert events == [] and text.startswith(MISSING) and services.hospitals.calls == []
+    assert events == [] and text.startswith(refusal("missing")) and services.hospitals.calls == []
 
 
 async def test_a_channel_stored_image_is_still_accepted(services: Services) -> None:
