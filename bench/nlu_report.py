@@ -51,8 +51,9 @@ import yaml
 from tqdm import tqdm
 
 from bot.minilm import shared_encoder
-from bot.question_type_model import QUESTION_TYPES, QuestionTypeModel
+from bot.question_type_model import QuestionTypeModel
 from bot.question_types import QuestionTypeClassifier, find_data_files, load_examples
+from qaid.question_types import QUESTION_TYPES
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))

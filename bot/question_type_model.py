@@ -25,8 +25,8 @@ from sklearn.pipeline import Pipeline, make_union
 from sklearn.svm import LinearSVC
 
 from bot.minilm import shared_encoder
+from qaid.question_types import QUESTION_TYPES
 
-QUESTION_TYPES = ("PRES", "POS", "ABN", "MODALITY", "PLANE", "SIZE", "ORGAN", "ATTRIB", "COLOR", "COUNT", "OTHER")
 BIAS_GRID = np.linspace(-1.5, 1.5, 31)
 
 

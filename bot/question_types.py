@@ -30,7 +30,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.persistence import persist, restore
-from bot.question_type_model import QUESTION_TYPES, QuestionTypeModel
+from bot.question_type_model import QuestionTypeModel
+from qaid.question_types import QUESTION_TYPES
 
 logger = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-QUESTION_TYPES = ("PRES", "POS", "ABN", "MODALITY", "PLANE", "SIZE", "ORGAN", "ATTRIB", "COLOR", "COUNT", "OTHER")
+from qaid.question_types import LABEL_TYPOS, QUESTION_TYPES
+
 RETRIEVAL_INTENT = "question_type"
-LABEL_FIXES = {"ATRIB": "ATTRIB", "PRSE": "PRES"}
 
 # Ordered (type, pattern) rules for SLAKE questions; the first pattern that matches the lower-cased question wins.
 SLAKE_RULES: tuple[tuple[str, str], ...] = (
@@ -67,7 +67,7 @@ def normalise_text(question: str) -> str:
 def vqa_rad_type(raw_label: str) -> str:
     """Map a VQA-RAD ``question_type`` value (possibly multi-label, possibly misspelt) to one type."""
     first = raw_label.split(",")[0].strip().upper()
-    label = LABEL_FIXES.get(first, first)
+    label = LABEL_TYPOS.get(first, first)
     if label not in QUESTION_TYPES:
         raise ValueError(f"unknown VQA-RAD question type {raw_label!r}")
     return label

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from qaid.question_types import QUESTION_TYPES
 from vision_models.vqa.data import VQARecord, load_image_stack
 from vision_models.vqa.model import VQAModel
-from vision_models.vqa.qtypes import QUESTION_TYPES
 
 TARGET_SELECTIVE_ACCURACY = 0.85
 TEMPERATURES = tuple(round(0.25 + 0.05 * i, 2) for i in range(96))

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qaid.question_types import QUESTION_TYPES
 from vision_models.bundle import BundleConfig, load_bundle
 from vision_models.imaging import ImageSource, load_image, to_tensor_array
 from vision_models.vqa.memory import MemorySettings, fingerprints, mix_with_memory
 from vision_models.vqa.network import NetConfig, VQANet
 from vision_models.vqa.prior import dense_counts, normalise_rows
-from vision_models.vqa.qtypes import ANSWER_TYPES, QUESTION_TYPES
+from vision_models.vqa.qtypes import ANSWER_TYPES
 from vision_models.vqa.scoring import PriorTables, calibrated, final_log_probs
 from vision_models.vqa.sentence import SentenceEncoder, encoder_for
 from vision_models.vqa.text import Vocabulary

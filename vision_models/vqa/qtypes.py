@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import re
 
-QUESTION_TYPES: tuple[str, ...] = (
-    "PRES", "POS", "ABN", "MODALITY", "PLANE", "SIZE", "ORGAN", "ATTRIB", "COLOR", "COUNT", "OTHER",
-)
+from qaid.question_types import LABEL_TYPOS, QUESTION_TYPES
+
 ANSWER_TYPES: tuple[str, ...] = ("CLOSED", "OPEN")
-_TYPO_FIXES = {"ATRIB": "ATTRIB", "PRSE": "PRES", "COLOUR": "COLOR"}
 
 _RULES: tuple[tuple[str, str], ...] = (
     ("COUNT", r"\bhow many\b|\bnumber of\b"),
@@ -48,7 +46,7 @@ def parse_type_label(label: str) -> list[str]:
     """Parse a VQA-RAD ``question_type`` label such as ``"POS, PRES"`` into known types."""
     types: list[str] = []
     for part in str(label).split(","):
-        name = _TYPO_FIXES.get(part.strip().upper(), part.strip().upper())
+        name = LABEL_TYPOS.get(part.strip().upper(), part.strip().upper())
         if name in QUESTION_TYPES and name not in types:
             types.append(name)
     return types or ["OTHER"]

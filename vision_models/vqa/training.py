@@ -14,6 +14,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from qaid.question_types import QUESTION_TYPES
 from vision_models.bundle import BundleConfig, load_bundle, save_bundle
 from vision_models.vqa.data import VQARecord, find_images, load_image_stack, read_split
 from vision_models.vqa.evaluation import (
@@ -27,7 +28,7 @@ from vision_models.vqa.memory import MemorySettings, fingerprints
 from vision_models.vqa.model import VQAModel, build_network, encode_questions
 from vision_models.vqa.network import DenoisingAutoEncoder, NetConfig, VQANet
 from vision_models.vqa.prior import count_matrix, sparse_counts
-from vision_models.vqa.qtypes import ANSWER_TYPES, QUESTION_TYPES
+from vision_models.vqa.qtypes import ANSWER_TYPES
 from vision_models.vqa.sentence import PACKAGED, SentenceEncoder, shared_encoder
 from vision_models.vqa.text import Vocabulary
 

@@ -9,13 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
+from qaid.question_types import QUESTION_TYPES
 from vision_models.bundle import BundleError, read_config
 from vision_models.imaging import ImageError
 from vision_models.vqa import Finding, QuestionError, VQAModel, VQAResult
 from vision_models.vqa.cli import evaluate
 from vision_models.vqa.evaluation import choose_threshold, fit_temperature
 from vision_models.vqa.model import INSIGHT_QUESTIONS, MAX_QUESTION_CHARS
-from vision_models.vqa.qtypes import QUESTION_TYPES
 from vision_models.vqa.training import PRIOR_POWERS, TrainOptions, recalibrate
 
 

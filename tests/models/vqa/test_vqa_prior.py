@@ -5,6 +5,7 @@ from pathlib import Path
 
 import torch
 
+from qaid.question_types import QUESTION_TYPES
 from vision_models.vqa.data import read_split
 from vision_models.vqa.prior import (
     apply_prior,
@@ -14,7 +15,6 @@ from vision_models.vqa.prior import (
     prior_weights,
     sparse_counts,
 )
-from vision_models.vqa.qtypes import QUESTION_TYPES
 
 
 def test_prior_matrix_from_toy_json(rad_folder: Path) -> None:

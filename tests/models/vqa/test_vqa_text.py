@@ -2,7 +2,8 @@
 
 import pytest
 
-from vision_models.vqa.qtypes import QUESTION_TYPES, keyword_question_types, parse_type_label
+from qaid.question_types import QUESTION_TYPES
+from vision_models.vqa.qtypes import keyword_question_types, parse_type_label
 from vision_models.vqa.text import Vocabulary, normalise_answer, tokenize
 
 

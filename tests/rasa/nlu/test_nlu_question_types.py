@@ -12,7 +12,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.question_type_model import QUESTION_TYPES, QuestionTypeModel, fit_class_bias
+from bot.question_type_model import QuestionTypeModel, fit_class_bias
 from bot.question_types import (
     QuestionTypeClassifier,
     QuestionTypeDataError,
@@ -20,6 +20,7 @@ from bot.question_types import (
     find_data_files,
     load_examples,
 )
+from qaid.question_types import QUESTION_TYPES
 
 TINY_QUESTIONS = {
     "PRES": ["is there a mass", "is there a fracture", "is there any effusion", "are there nodules present"],
