@@ -6,19 +6,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-DISCLAIMER = "This is an automated answer from hospital models, not a diagnosis."
+from qaid.image_types import with_article
 
-IMAGE_TYPE_NAMES = {
-    "abdomen_ct": "an abdominal CT scan",
-    "brain_mri": "a brain MRI",
-    "breast_mri": "a breast MRI",
-    "chest_ct": "a chest CT scan",
-    "chest_xray": "a chest X-ray",
-    "fundus": "a fundus (retina) photo",
-    "hand_xray": "a hand X-ray",
-    "head_ct": "a head CT scan",
-    "mammogram": "a mammogram",
-}
+DISCLAIMER = "This is an automated answer from hospital models, not a diagnosis."
 
 QUESTION_EXAMPLES = (
     '"Is there anything abnormal?"',
@@ -74,7 +64,7 @@ def image_type_phrase(label: str | None) -> str:
     """'a chest X-ray' for a labeller class; a neutral phrase when unknown."""
     if not label:
         return "a medical image"
-    return IMAGE_TYPE_NAMES.get(label, "a " + label.replace("_", " "))
+    return with_article(label)
 
 
 def age_band(text: Any) -> str | None:

@@ -12,25 +12,6 @@ from vision_models.networks import build_network
 
 BUNDLE_NAME = "labeller"
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "weights" / BUNDLE_NAME
-UNSURE_DISPLAY_NAME = "unsure"
-DISPLAY_NAMES = {
-    "abdomen_ct": "abdomen CT",
-    "brain_mri": "brain MRI",
-    "breast_mri": "breast MRI",
-    "chest_ct": "chest CT",
-    "chest_xray": "chest X-ray",
-    "fundus": "fundus photo",
-    "hand_xray": "hand X-ray",
-    "head_ct": "head CT",
-    "mammogram": "mammogram",
-}
-
-
-def display_name(label: str) -> str:
-    """Patient-facing name of a class (the folder name with underscores as spaces when unknown)."""
-    return DISPLAY_NAMES.get(label, label.replace("_", " "))
-
-
 @dataclass
 class LabellerConfig:
     """Hyper-parameters of the labeller, its calibration and abstention rule."""

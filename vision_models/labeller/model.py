@@ -6,15 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qaid.image_types import UNSURE, display_name
 from vision_models.bundle import load_bundle
 from vision_models.calibration import softmax
 from vision_models.classifier import ClassifierRuntime
 from vision_models.imaging import ImageSource, load_image
-from vision_models.labeller.config import (
-    DEFAULT_BUNDLE,
-    UNSURE_DISPLAY_NAME,
-    display_name,
-)
+from vision_models.labeller.config import DEFAULT_BUNDLE
 from vision_models.networks import network_from_config
 
 
@@ -62,7 +59,7 @@ class Labeller:
             label = None if unsure else self.classes[best]
             results.append(LabelResult(
                 label=label,
-                display_name=UNSURE_DISPLAY_NAME if unsure else display_name(self.classes[best]),
+                display_name=UNSURE if unsure else display_name(self.classes[best]),
                 confidence=confidence,
                 probabilities={name: float(p) for name, p in zip(self.classes, row)},
                 unsure=unsure,
