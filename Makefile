@@ -26,7 +26,7 @@ help:
 	@echo "make test              install what is missing and run every test suite (what CI runs)"
 	@echo "make shell             talk to the bot in the terminal (/image PATH attaches an image)"
 	@echo "quick checks:"
-	@echo "make lint              ruff on the whole tree"
+	@echo "make lint              ruff on the whole tree, mypy on each interpreter's packages"
 	@echo "make test-models       model, action-server and transcript tests (Python 3.11)"
 	@echo "make test-security     the attacks of SECURITY.md, on both servers"
 	@echo "make test-rasa         NLU components, channels, CLI and tracker store (Python 3.10)"
@@ -84,8 +84,10 @@ shell: install $(RASA_MODEL)
 test: install $(RASA_MODEL)
 	$(MAKE) --no-print-directory lint test-models test-security test-rasa validate test-stories test-reliability test-e2e test-conversations test-scale test-browser
 
-lint: $(MODELS_VENV)/.installed
+lint: $(MODELS_VENV)/.installed $(RASA_VENV)/.installed
 	$(MODELS_VENV)/bin/ruff check .
+	$(MODELS_PY) -m mypy actions hospitals hospital_service transcripts qaid vision_models
+	$(RASA_PY) -m mypy bot channels qaid
 
 test-models: $(MODELS_VENV)/.installed
 	$(MODELS_PY) -m pytest tests/models -q

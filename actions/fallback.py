@@ -44,6 +44,6 @@ class ActionFallback(Action):
         if fallbacks_in_a_row(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_fallback_choices")
         else:
-            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
             dispatcher.utter_message(response=NOT_UNDERSTOOD.get(intent, "utter_default"))
         return []

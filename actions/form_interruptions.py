@@ -32,7 +32,7 @@ class InterruptibleForm:
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Reject on an interrupting intent, else validate as usual."""
-        handler = FORM_INTERRUPTIONS.get((tracker.latest_message.get("intent") or {}).get("name"))
+        handler = FORM_INTERRUPTIONS.get((tracker.latest_message.get("intent") or {}).get("name") or "")
         if handler and not handled_since_last_message(tracker, handler):
             return [ActionExecutionRejected(self.form_name())]  # type: ignore[attr-defined]
         return await super().run(dispatcher, tracker, domain)  # type: ignore[misc]

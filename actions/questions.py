@@ -52,7 +52,7 @@ class ActionAnswerQuestion(Action):
             return []
         question_types = question_type_distribution(tracker)
         outline = _segmentation_of(tracker, image)
-        if outline is not None and question_types and max(question_types, key=question_types.get) == "SIZE":
+        if outline is not None and question_types and max(question_types, key=question_types.__getitem__) == "SIZE":
             dispatcher.utter_message(text=lesion_size_sentence(outline))
             return []
         services = await get_services()

@@ -71,7 +71,7 @@ class Supervisor:
 
     def __init__(self, log: TextIO) -> None:
         self.children: list[tuple[str, subprocess.Popen]] = []
-        self.environments: dict[str, dict[str, str]] = {}
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}  # name -> (argv, environment)
         self.log = log
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -87,7 +87,7 @@ class Supervisor:
         )
         threading.Thread(target=_pump, args=(process.stdout, f"[{name}]", self.log), daemon=True).start()
         self.children.append((name, process))
-        self.environments[name] = env
+        self.commands[name] = (argv, env)
         return process
 
     def restart_exited(self, names: set[str]) -> list[str]:
@@ -96,7 +96,7 @@ class Supervisor:
         for name, process in list(self.children):
             if name in names and process.poll() is not None:
                 self.children.remove((name, process))
-                self.start(name, process.args, self.environments[name])
+                self.start(name, *self.commands[name])
                 restarted.append(name)
         return restarted
 

@@ -95,7 +95,9 @@ def _longest_per_span(entities: list[dict[str, Any]], processor_name: str) -> li
         if not rivals:
             kept.append(dict(candidate))
             continue
-        winner = dict(max([*rivals, candidate], key=length))  # max keeps the first of equals
+        contenders: list[dict[str, Any]] = [*rivals, candidate]
+        longest = max(contenders, key=length)  # max keeps the first of equals
+        winner = dict(longest)
         winner[_PROCESSORS] = [*winner.get(_PROCESSORS, []), *([processor_name] * len(rivals))]
         kept = [entity for entity in kept if not any(entity is rival for rival in rivals)] + [winner]
     return kept

@@ -83,7 +83,7 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         if len(set(labels)) < 2:
             raise ValueError("need examples of at least two intents")
         self._classifier = LogisticRegression(C=self._config["c"], max_iter=self._config["max_iter"])
-        self._classifier.fit(np.stack(features), labels)
+        self._classifier.fit(np.stack([f for f in features if f is not None]), labels)
         logger.info("Trained the intent classifier on %d examples of %d intents.", len(labels), len(set(labels)))
         return persist(self._model_storage, self._resource, _MODEL_FILE, self._classifier)
 
@@ -99,8 +99,8 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         """Set ``intent`` (name, confidence) and ``intent_ranking`` on every message with sentence features."""
         if self._classifier is None:
             return messages
-        indexed = [(message, sentence_features(message)) for message in messages]
-        indexed = [(message, vector) for message, vector in indexed if vector is not None]
+        pairs = [(message, sentence_features(message)) for message in messages]
+        indexed = [(message, vector) for message, vector in pairs if vector is not None]
         if not indexed:
             return messages
         probabilities = self._classifier.predict_proba(np.stack([vector for _, vector in indexed]))

@@ -165,7 +165,7 @@ def fit_class_bias(log_probs: np.ndarray, targets: np.ndarray, grid: np.ndarray 
     offsets the one nearest zero is kept.
     """
     bias = np.zeros(log_probs.shape[1])
-    grid = sorted(grid, key=abs)
+    offsets = sorted(grid, key=abs)
 
     def accuracy(candidate: np.ndarray) -> float:
         return float(np.mean((log_probs + candidate).argmax(axis=1) == targets))
@@ -173,7 +173,7 @@ def fit_class_bias(log_probs: np.ndarray, targets: np.ndarray, grid: np.ndarray 
     best = accuracy(bias)
     for _ in range(sweeps):
         for column in range(len(bias)):
-            for value in grid:
+            for value in offsets:
                 candidate = bias.copy()
                 candidate[column] = value
                 score = accuracy(candidate)

@@ -174,7 +174,7 @@ class QuestionTypeClassifier(GraphComponent):
 
 def distribution(classes: list[str], probabilities: np.ndarray) -> dict[str, Any]:
     """Build the contract's ``{"name", "confidence", "ranking"}`` dict, ranking sorted by confidence (desc)."""
-    ranking = sorted(
+    ranking: list[dict[str, Any]] = sorted(
         ({"name": name, "confidence": float(probability)} for name, probability in zip(classes, probabilities)),
         key=lambda item: (-item["confidence"], QUESTION_TYPES.index(item["name"])),
     )

@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import spacy
 import yaml
 from spacy.language import Language
+from spacy.pipeline import EntityRuler
 
 DEFAULT_PATTERNS = Path(__file__).parent / "patterns" / "entities.yml"
 RULER_NAME = "qaid_entity_ruler"
@@ -70,7 +71,7 @@ def _check_token_values(pattern: list[Any], where: str) -> None:
 def build_pipeline(patterns: list[dict[str, Any]]) -> Language:
     """Blank English pipeline with a case-insensitive entity ruler holding ``patterns``."""
     nlp = spacy.blank("en")
-    ruler = nlp.add_pipe("entity_ruler", name=RULER_NAME, config={"phrase_matcher_attr": "LOWER"})
+    ruler = cast(EntityRuler, nlp.add_pipe("entity_ruler", name=RULER_NAME, config={"phrase_matcher_attr": "LOWER"}))
     ruler.add_patterns(patterns)
     nlp.meta["name"] = "qaid_entities"
     nlp.meta["description"] = "Q&Aid: blank English + entity ruler built from bot/patterns/entities.yml"

@@ -77,6 +77,7 @@ class ProviderInput(InputChannel):
         """The credentials, or Rasa's missing-credentials error when one of ``keys`` is empty."""
         if not credentials or not all(credentials.get(key) for key in keys):
             cls.raise_missing_credentials_exception()
+            raise AssertionError("unreachable: Rasa's missing-credentials error was not raised")
         return credentials
 
     def health(self) -> dict[str, Any]:

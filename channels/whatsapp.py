@@ -160,6 +160,7 @@ class WhatsAppCloudOutput(NamespacedOutput):
         """Up to 3 reply buttons, up to 10 as a list message, otherwise numbered text."""
         options = [(str(b.get("title", "")), self.payloads.encode(str(b.get("payload", "")))) for b in buttons]
         body = {"text": text[:1024] or CHOOSE}
+        action: dict[str, Any]
         if len(options) <= MAX_BUTTONS:
             action = {"buttons": [{"type": "reply", "reply": {"id": pid, "title": title[:BUTTON_TITLE]}}
                                   for title, pid in options]}

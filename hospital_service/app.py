@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from hospitals.base import Hospital
 from hospitals.types import HospitalError, to_dict
@@ -60,6 +60,8 @@ async def read_request(request: web.Request) -> tuple[bytes, dict[str, Any]]:
     if request.content_type == "multipart/form-data":
         reader = await request.multipart()
         async for part in reader:
+            if not isinstance(part, BodyPartReader):
+                continue  # a nested multipart is no field of ours
             if part.name == "image":
                 image = bytes(await part.read(decode=False))
             elif part.name:

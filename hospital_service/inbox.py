@@ -148,10 +148,6 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message}, status=status)
 
 
-def _refused(status: int, code: str, message: str) -> tuple[None, bytes, web.Response]:
-    return None, b"", _error(status, code, message)
-
-
 class InboxHandler:
     """The request handler, holding the store, accounts and limits."""
 
@@ -162,35 +158,36 @@ class InboxHandler:
         self.window_s = window_s
         self.validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
-    async def _signed_body(self, request: web.Request) -> tuple[InboxAccount | None, bytes, web.Response | None]:
+    async def _signed_body(self, request: web.Request) -> tuple[InboxAccount, bytes] | web.Response:
         """The account and the whole body of a request whose signature verifies, or the error to answer."""
         account = self.accounts.get(request.match_info["hospital"])
         if account is None:
-            return _refused(404, "unknown_hospital", "No inbox for this hospital.")
+            return _error(404, "unknown_hospital", "No inbox for this hospital.")
         if (request.content_length or 0) > self.max_body_bytes:
-            return _refused(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
+            return _error(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
         try:
             body = await request.read()  # the whole body (bounded by client_max_size), not what is buffered
         except web.HTTPRequestEntityTooLarge:
-            return _refused(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
+            return _error(413, "too_large", f"The body exceeds {self.max_body_bytes} bytes.")
         timestamp = request.headers.get(TIMESTAMP_HEADER, "")
         presented = request.headers.get(SIGNATURE_HEADER, "")
         if not timestamp or not presented:
-            return _refused(401, "missing_signature", f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required.")
+            return _error(401, "missing_signature", f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required.")
         try:
             sent_at = int(timestamp) / 1000.0
         except ValueError:
-            return _refused(401, "bad_timestamp", "The timestamp must be Unix time in milliseconds.")
+            return _error(401, "bad_timestamp", "The timestamp must be Unix time in milliseconds.")
         if abs(time.time() - sent_at) > self.window_s:
-            return _refused(401, "stale_timestamp", f"The timestamp is more than {self.window_s:.0f}s from now.")
+            return _error(401, "stale_timestamp", f"The timestamp is more than {self.window_s:.0f}s from now.")
         if not verify(account.secret, timestamp, body, presented):
-            return _refused(401, "bad_signature", "The signature does not match.")
-        return account, body, None
+            return _error(401, "bad_signature", "The signature does not match.")
+        return account, body
 
     async def intake(self, request: web.Request) -> web.Response:
-        account, body, problem = await self._signed_body(request)
-        if account is None:
-            return problem
+        signed = await self._signed_body(request)
+        if isinstance(signed, web.Response):
+            return signed
+        account, body = signed
         now = time.time()
         presented = request.headers[SIGNATURE_HEADER]
         key = request.headers.get(IDEMPOTENCY_HEADER, "")
@@ -211,9 +208,10 @@ class InboxHandler:
         return web.json_response({"status": outcome, "idempotency_key": key})
 
     async def erase(self, request: web.Request) -> web.Response:
-        account, body, problem = await self._signed_body(request)
-        if account is None:
-            return problem
+        signed = await self._signed_body(request)
+        if isinstance(signed, web.Response):
+            return signed
+        account, body = signed
         try:
             conversation_id = json.loads(body)["conversation_id"]
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:

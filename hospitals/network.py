@@ -180,7 +180,7 @@ class HospitalNetwork:
         tasks = [asyncio.create_task(timed(hospital)) for hospital, _ in candidates]
         if tasks:
             await asyncio.wait(tasks, timeout=self.settings.aggregator.deadline_s)
-        results = []
+        results: list[tuple[Hospital, CapabilityInfo, T | None, str | None, float]] = []
         for (hospital, info), task in zip(candidates, tasks):
             if not task.done():
                 task.cancel()

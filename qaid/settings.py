@@ -12,7 +12,7 @@ import dataclasses
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,7 +188,9 @@ def _section(data: dict[str, Any], key: str) -> dict[str, Any]:
     return section
 
 
-_COERCE = {"int": int, "float": float, "str": str, "bool": lambda v: str(v).lower() in ("1", "true", "yes", "on")}
+_COERCE: dict[str, Callable[[Any], Any]] = {
+    "int": int, "float": float, "str": str, "bool": lambda v: str(v).lower() in ("1", "true", "yes", "on"),
+}
 
 
 def _build(cls: type, values: dict[str, Any], where: str, **fixed: Any) -> Any:

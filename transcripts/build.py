@@ -8,6 +8,7 @@ start/end times come from the ``user`` and ``bot`` events since the last restart
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -99,8 +100,8 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _pick(cls: type, data: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in cls.__dataclass_fields__.values()}
+def _pick(cls: Any, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
     return {k: v for k, v in data.items() if k in names}
 
 

@@ -17,7 +17,7 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def fit_temperature(logits: np.ndarray, labels: Sequence[int], steps: int = 200) -> float:
+def fit_temperature(logits: np.ndarray, labels: Sequence[int] | np.ndarray, steps: int = 200) -> float:
     """Temperature minimising the negative log-likelihood of ``labels`` (Guo et al. 2017)."""
     x = torch.as_tensor(logits, dtype=torch.float64)
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
@@ -34,7 +34,7 @@ def fit_temperature(logits: np.ndarray, labels: Sequence[int], steps: int = 200)
     return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
-def choose_threshold(probabilities: np.ndarray, labels: Sequence[int], target_accuracy: float,
+def choose_threshold(probabilities: np.ndarray, labels: Sequence[int] | np.ndarray, target_accuracy: float,
                      floor: float) -> float:
     """Lowest confidence threshold (not below ``floor``) whose accepted predictions reach ``target_accuracy``.
 

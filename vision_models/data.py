@@ -119,7 +119,7 @@ def load_mask(path: Path, size: int | None = None) -> np.ndarray:
     """Binary mask (bool, H x W); resized with nearest neighbour when ``size`` is given."""
     mask = Image.open(path).convert("L")
     if size is not None and mask.size != (size, size):
-        mask = mask.resize((size, size), Image.NEAREST)
+        mask = mask.resize((size, size), Image.Resampling.NEAREST)
     return np.asarray(mask) > 127
 
 

@@ -112,7 +112,7 @@ def _chat(rng: np.random.Generator, width: int, height: int) -> Image.Image:
     y = int(height * 0.1)
     while y < height - 30:
         lines = int(rng.integers(1, 4))
-        bubble_h = lines * (font.size + 4) + 8 if hasattr(font, "size") else lines * 16
+        bubble_h = int(lines * (font.size + 4) + 8) if hasattr(font, "size") else lines * 16
         bubble_w = int(width * rng.uniform(0.35, 0.75))
         left = width - bubble_w - 8 if rng.random() < 0.5 else 8
         fill = mine if left > 8 else theirs

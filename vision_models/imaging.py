@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from qaid.images import MAX_FILE_BYTES, MAX_PIXELS, ImageError
 
 MIN_SIDE = 16
+BILINEAR = Image.Resampling.BILINEAR
 # The only raster formats Pillow is allowed to open (DICOM is parsed by pydicom): no PostScript, PDF,
 # ICNS, FITS or other decoders that a crafted file could reach.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
@@ -114,10 +115,10 @@ def to_tensor_array(image: Image.Image, size: int, channels: int) -> np.ndarray:
     """
     if channels == 1:
         arr = to_grayscale_array(image)
-        resized = Image.fromarray((arr * 255).astype(np.uint8), mode="L").resize((size, size), Image.BILINEAR)
+        resized = Image.fromarray((arr * 255).astype(np.uint8), mode="L").resize((size, size), BILINEAR)
         return (np.asarray(resized, dtype=np.float32) / 255.0)[None]
     if channels == 3:
         arr = to_rgb_array(image)
-        resized = Image.fromarray((arr * 255).astype(np.uint8), mode="RGB").resize((size, size), Image.BILINEAR)
+        resized = Image.fromarray((arr * 255).astype(np.uint8), mode="RGB").resize((size, size), BILINEAR)
         return (np.asarray(resized, dtype=np.float32) / 255.0).transpose(2, 0, 1)
     raise ValueError(f"channels must be 1 or 3, not {channels}")

@@ -7,15 +7,17 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+Labels = Sequence[int] | np.ndarray  # class indices
 
-def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
+
+def confusion_matrix(y_true: Labels, y_pred: Labels, num_classes: int) -> np.ndarray:
     """Counts with rows = true class, columns = predicted class."""
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(cm, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
     return cm
 
 
-def accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+def accuracy(y_true: Labels, y_pred: Labels) -> float:
     """Fraction of exact matches (0.0 for empty input)."""
     t, p = np.asarray(y_true), np.asarray(y_pred)
     return float((t == p).mean()) if t.size else 0.0
@@ -46,7 +48,7 @@ def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 1
                      for row in reliability_bins(confidence, correct, bins))) if total else 0.0
 
 
-def expected_calibration_error(probabilities: np.ndarray, labels: Sequence[int], bins: int = 15) -> float:
+def expected_calibration_error(probabilities: np.ndarray, labels: Labels, bins: int = 15) -> float:
     """ECE of the top-1 confidence of class ``probabilities`` against ``labels``."""
     return calibration_error(probabilities.max(axis=1), probabilities.argmax(axis=1) == np.asarray(labels), bins)
 

@@ -121,7 +121,8 @@ def _blur(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> tor
 
 def _pixel_coordinates(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     h, w = images.shape[-2:]
-    return torch.meshgrid(torch.arange(h, dtype=images.dtype), torch.arange(w, dtype=images.dtype), indexing="ij")
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=images.dtype), torch.arange(w, dtype=images.dtype), indexing="ij")
+    return ys, xs
 
 
 def _step(name: str, images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> torch.Tensor:

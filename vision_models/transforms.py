@@ -71,7 +71,7 @@ def random_grayscale(batch: torch.Tensor, generator: torch.Generator, probabilit
 
 def augment_classification(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Geometric + intensity augmentation for classifier training."""
-    grid = random_affine_grid(batch.shape[0], batch.shape[-2:], generator)
+    grid = random_affine_grid(batch.shape[0], (batch.shape[-2], batch.shape[-1]), generator)
     moved = F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return random_intensity(moved, generator)
 
@@ -79,7 +79,8 @@ def augment_classification(batch: torch.Tensor, generator: torch.Generator) -> t
 def augment_segmentation(images: torch.Tensor, masks: torch.Tensor, generator: torch.Generator,
                          grey_probability: float = 0.2, grey_channel: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Same random geometry for images and masks, intensity jitter and occasional single-sequence input."""
-    grid = random_affine_grid(images.shape[0], images.shape[-2:], generator, rotate_deg=12.0, translate=0.05)
+    size = (images.shape[-2], images.shape[-1])
+    grid = random_affine_grid(images.shape[0], size, generator, rotate_deg=12.0, translate=0.05)
     moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     moved_masks = F.grid_sample(masks, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     moved = random_intensity(moved, generator, contrast=0.15, brightness=0.05, gamma=0.2)

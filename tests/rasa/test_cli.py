@@ -56,7 +56,7 @@ def test_supervisor_restarts_only_the_named_children_that_exited() -> None:
         assert supervisor.restart_exited({"replica", "proxy"}) == ["replica"]
         names = {name: process for name, process in supervisor.children}
         assert names["proxy"] is stayer and names["replica"] is not quitter
-        assert names["replica"].args == quitter.args and supervisor.environments["replica"] == {"A": "1"}
+        assert names["replica"].args == quitter.args and supervisor.commands["replica"][1] == {"A": "1"}
     finally:
         supervisor.stop(timeout=5)
 

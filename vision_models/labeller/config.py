@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -30,7 +31,7 @@ class LabellerConfig:
 
     def network_params(self, num_classes: int) -> dict:
         """Factory parameters recorded in the bundle."""
-        params = {"in_channels": self.channels, "num_classes": num_classes}
+        params: dict[str, Any] = {"in_channels": self.channels, "num_classes": num_classes}
         if self.architecture == "compact_cnn":
             params["features"] = list(self.features)
         return params

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -34,7 +35,7 @@ class PrefilterConfig:
 
     def network_params(self) -> dict:
         """Factory parameters recorded in the bundle."""
-        params = {"in_channels": self.channels, "num_classes": len(CLASSES)}
+        params: dict[str, Any] = {"in_channels": self.channels, "num_classes": len(CLASSES)}
         if self.architecture == "compact_cnn":
             params["features"] = list(self.features)
         return params

@@ -196,7 +196,8 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
     network = create_network(config)
     if init is not None:
         network.load_state_dict(Segmenter.load(init).bundle.network.state_dict())
-    network.to(memory_format=torch.channels_last)  # faster CPU convolutions; the saved weights are unaffected
+    # faster CPU convolutions; the saved weights are unaffected (torch's stubs omit memory_format)
+    network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     mean, std = 0.5, 0.5
 
     def epoch_indices(epoch: int) -> np.ndarray:
@@ -214,7 +215,7 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
     trained = BF16Autocast(network) if config.bf16 else network
     history = fit(trained, len(fit_slices), make_batch, loss, settings, generator, desc="segmentation",
                   epoch_indices=epoch_indices)
-    network.to(memory_format=torch.contiguous_format).eval()
+    network.to(memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]
     bundle_config = BundleConfig(
         name=BUNDLE_NAME, architecture=config.architecture, params=config.network_params(),
         input_size=config.input_size,

@@ -20,6 +20,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -65,7 +66,7 @@ def _answer_type(value: object, answer: str) -> str:
     return "CLOSED" if answer in ("yes", "no") else "OPEN"
 
 
-def _read_json(path: Path) -> object:
+def _read_json(path: Path) -> Any:
     if not path.is_file():
         raise DatasetError(f"Split file {path} does not exist.")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,7 +82,7 @@ def _accuracy(hits: list[bool]) -> float | None:
 
 def accuracy_report(
     records: Sequence[VQARecord], answers: Sequence[str], probs: torch.Tensor, threshold: float
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Exact-match accuracy (%) overall, OPEN, CLOSED and per question type, plus abstention figures."""
     confidence, best = probs.max(dim=1)
     hits = [answers[int(b)] == r.answer for b, r in zip(best, records)]

@@ -100,7 +100,7 @@ class CaseMemory(nn.Module):
         self.case_closed = case_closed.detach().bool()
         self._float = None
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         for name, _ in list(self.named_buffers(recurse=False)):
             if prefix + name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -140,7 +141,7 @@ class VQAModel:
     def load(cls, location: Path | str, sentences: SentenceEncoder | None = None) -> VQAModel:
         """Load and verify a bundle folder (or URL) written by ``python -m vision_models train vqa``."""
         bundle = load_bundle(location, build_network)
-        return cls(bundle.network, bundle.config, sentences)
+        return cls(cast(VQANet, bundle.network), bundle.config, sentences)
 
     def pixels(self, image: ImageSource) -> torch.Tensor:
         """The (1, S, S) network input of an image (raises ``ImageError`` for non-images)."""
@@ -180,18 +181,24 @@ class VQAModel:
 
         Questions about images unlike any case are not encoded (the memory would not answer them).
         """
+        memory, settings, sentences = self.net.memory, self.memory_settings, self.sentences
+        if memory is None or settings is None or sentences is None:
+            return None
         with torch.inference_mode():
             keys = fingerprints(pixels)[image_index]
-            rows = self.net.memory.matching(keys, self.memory_settings)
+            rows = memory.matching(keys, settings)
         if rows.numel() == 0:
             return None
-        return rows, keys[rows], self.sentences.encode([questions[int(i)] for i in rows])
+        return rows, keys[rows], sentences.encode([questions[int(i)] for i in rows])
 
     def _with_memory(self, log_probs: torch.Tensor, outputs: dict[str, torch.Tensor], rows: torch.Tensor,
                      keys: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         probs = torch.exp(log_probs[rows])
         closed = torch.softmax(outputs["answer_type_logits"][rows], dim=-1)[:, ANSWER_TYPES.index("CLOSED")]
-        memory_probs, weight = self.net.memory.distribution(keys, embeddings, closed, probs > 0, self.memory_settings)
+        memory, settings = self.net.memory, self.memory_settings
+        if memory is None or settings is None:
+            return log_probs
+        memory_probs, weight = memory.distribution(keys, embeddings, closed, probs > 0, settings)
         mixed = log_probs.clone()
         mixed[rows] = torch.log(mix_with_memory(probs, memory_probs, weight))
         return mixed

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -196,9 +196,10 @@ class StackedAttentionNet(nn.Module):
     def forward(self, v: torch.Tensor, index: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """``v`` (N, R, Dv) per image, ``index`` (B,) image of each question, ``u`` (B, Dq) question vector."""
         vp = torch.tanh(self.v_in(v))
-        keys = [layer["v"](vp)[index] for layer in self.layers]
+        layers = [cast(nn.ModuleDict, layer) for layer in self.layers]
+        keys = [layer["v"](vp)[index] for layer in layers]
         vp = vp[index]
-        for layer, key in zip(self.layers, keys):
+        for layer, key in zip(layers, keys):
             h = torch.tanh(key + layer["u"](u)[:, None, :])
             p = torch.softmax(layer["p"](self.drop(h)).squeeze(-1), dim=-1)
             u = u + (p[..., None] * vp).sum(1)

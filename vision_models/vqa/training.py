@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -244,6 +245,8 @@ class Trainer:
         rows = [i for img in images for i in self.groups[img]]
         index = torch.tensor([local[self.path_index[self.train[i].image]] for i in rows])
         regions, recon = net.encode_images(pixels)
+        if recon is None:
+            raise RuntimeError("encode_images returned no reconstruction while training")
         lengths = self.lengths[rows]
         outputs = net(regions, index, self.tokens[rows, : int(lengths.max())], lengths)
         targets = self.targets[rows]
@@ -257,7 +260,7 @@ class Trainer:
         recon_loss = F.mse_loss(recon, pixels)
         return mixed + per_head + type_loss + closed_loss + self.opts.recon_weight * recon_loss
 
-    def validate(self, model: VQAModel) -> dict[str, object]:
+    def validate(self, model: VQAModel) -> dict[str, Any]:
         """Accuracy report of ``model`` on the validation records (prior from the model's head)."""
         probs = predict_records(model, self.val, self.stack, self.val_index)
         return accuracy_report(self.val, self.answers, probs, threshold=0.0)
@@ -314,7 +317,7 @@ class Trainer:
         correct = (best == targets).numpy()
         threshold = choose_threshold(confidence.numpy(), correct)
         self.config.extra["temperature"], self.config.extra["abstain_threshold"] = temperature, threshold
-        metrics: dict[str, object] = {"val": accuracy_report(self.val, self.answers, scaled, threshold)}
+        metrics: dict[str, Any] = {"val": accuracy_report(self.val, self.answers, scaled, threshold)}
         for source in ("vqa_rad", "slake"):
             rows = [i for i, r in enumerate(self.val) if r.source == source]
             if rows:

@@ -1,0 +1,1 @@
+"""What a hospital runs: its models over HTTP (``app``) and the inbox that receives transcripts (``inbox``)."""
