@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+CAPTION_NOT_ANSWERED = "I couldn't use that image, so I haven't answered your question about it."
 ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3}
 
 
@@ -70,6 +72,31 @@ def ensure_consent(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
         dispatcher.utter_message(response="utter_explain_consent")
         dispatcher.utter_message(response="utter_ask_consent")
     return False
+
+
+def hold_until_consent(tracker: Tracker, dispatcher: CollectingDispatcher, action: str) -> list[dict[str, Any]] | None:
+    """While the consent question about a waiting image is open, keep this request (the image's caption, say)
+    for ``action`` to answer once the patient agrees; None when there is nothing to wait for."""
+    if tracker.get_slot("consent_given") is not None or not tracker.get_slot("pending_image"):
+        return None
+    request = {
+        "action": action,
+        "text": (tracker.latest_message.get("text") or "").strip(),
+        "question_types": question_type_distribution(tracker),
+    }
+    dispatcher.utter_message(text="I'll look at your image and come back to that as soon as you agree.")
+    dispatcher.utter_message(response="utter_ask_consent")
+    return [SlotSet("pending_request", request)]
+
+
+def caption_of_refused_image(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
+    """True, after saying so, when this message is the caption of an image that was not accepted: answering it
+    about an older image would mislead."""
+    digest = metadata(tracker).get("caption_of")
+    if not digest or any(digest in (record.get("upload_sha256"), record.get("sha256")) for record in images(tracker)):
+        return False
+    dispatcher.utter_message(text=CAPTION_NOT_ANSWERED)
+    return True
 
 
 def consented_image(tracker: Tracker, dispatcher: CollectingDispatcher, missing: str) -> dict[str, Any] | None:

@@ -9,8 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import now_iso
-from actions.images import process_image
+from actions.common import CAPTION_NOT_ANSWERED, now_iso
+from actions.images import outline_lesion, process_image
+from actions.questions import answer_question
 from actions.runtime import get_services
 
 POSITIVE = {"give_consent", "affirm"}
@@ -32,12 +33,13 @@ class ActionSetConsent(Action):
         if not given and pending:
             services = await get_services()
             await asyncio.to_thread(services.intake.release, tracker.sender_id, pending)
-            events.append(SlotSet("pending_image", None))
+            events += [SlotSet("pending_image", None), SlotSet("pending_request", None)]
         return events
 
 
 class ActionProcessPendingImage(Action):
-    """After consent: process the image sent before it, or invite the patient to send one."""
+    """After consent: process the image sent before it (then answer its caption), or invite the patient to send
+    one."""
 
     def name(self) -> str:
         return "action_process_pending_image"
@@ -51,4 +53,16 @@ class ActionProcessPendingImage(Action):
                 text="Send me a medical image (a photo of the screen is fine) and ask me about it."
             )
             return []
-        return [SlotSet("pending_image", None)] + await process_image(dispatcher, tracker, pending)
+        events = [SlotSet("pending_image", None), SlotSet("pending_request", None)]
+        events += await process_image(dispatcher, tracker, pending)
+        request = tracker.get_slot("pending_request")
+        accepted = next((e["value"][-1] for e in events if e.get("name") == "images"), None)
+        if not request:
+            return events
+        if accepted is None:
+            dispatcher.utter_message(text=CAPTION_NOT_ANSWERED)
+            return events
+        if request.get("action") == "action_segment_image":
+            return events + await outline_lesion(dispatcher, tracker, accepted)
+        return events + await answer_question(dispatcher, tracker, accepted, str(request.get("text") or ""),
+                                              request.get("question_types"))

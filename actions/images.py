@@ -10,7 +10,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import consented_image, ensure_consent, images, metadata, now_iso, patient_location
+from actions.common import (
+    caption_of_refused_image,
+    consented_image,
+    ensure_consent,
+    hold_until_consent,
+    images,
+    metadata,
+    now_iso,
+    patient_location,
+)
 from actions.image_facts import consistent_findings, stated_findings
 from actions.runtime import get_services
 from actions.wording import DISCLAIMER, confidence_words, image_type_phrase, percent
@@ -66,6 +75,7 @@ async def process_image(
         return []
     label = screening.label
     record = stored.to_slot() | {
+        "upload_sha256": reference.get("sha256"),
         "label": label.label if label else None,
         "confidence": round(label.confidence, 4) if label else None,
         "received_at": now_iso(),
@@ -133,6 +143,46 @@ class ActionProcessImage(Action):
         return await process_image(dispatcher, tracker, reference)
 
 
+async def outline_lesion(dispatcher: CollectingDispatcher, tracker: Tracker,
+                         image: dict[str, Any]) -> list[dict[str, Any]]:
+    """Outline lesions on ``image`` (a brain MRI) and send the overlay with the lesion size."""
+    if image.get("label") not in SEGMENTABLE:
+        dispatcher.utter_message(
+            text="I can only outline lesions on brain MRI, and this looks like "
+            f"{image_type_phrase(image.get('label'))}."
+        )
+        return []
+    services = await get_services()
+    try:
+        data = await asyncio.to_thread(services.intake.load, image)
+        report = await services.hospitals.segment(data, image.get("label"), patient_location(tracker))
+    except (ImageError, HospitalError) as error:
+        logger.warning("Segmentation failed: %s", error)
+        dispatcher.utter_message(text="I couldn't outline this image right now. Please try again in a few minutes.")
+        return []
+    if report.lesion_pixels == 0:
+        text = f"{report.hospital}'s model found no lesion on this slice."
+    else:
+        text = (
+            f"{report.hospital}'s model outlined a lesion of {report.lesion_pixels} pixels, "
+            f"about {report.lesion_fraction:.1%} of the brain area on this slice."
+        )
+    if report.overlay_path:
+        await asyncio.to_thread(services.intake.hold, tracker.sender_id, {"path": report.overlay_path})
+    image_url = f"{services.settings.public_url}/{report.overlay_path}" if report.overlay_path else None
+    dispatcher.utter_message(text=f"{text} {DISCLAIMER}", image=image_url)
+    entry = {
+        "image_sha256": image["sha256"],
+        "hospital": report.hospital,
+        "lesion_pixels": report.lesion_pixels,
+        "brain_pixels": report.brain_pixels,
+        "lesion_fraction": report.lesion_fraction,
+        "overlay_path": report.overlay_path,
+        "timestamp": now_iso(),
+    }
+    return [SlotSet("segmentations", list(tracker.get_slot("segmentations") or []) + [entry])]
+
+
 class ActionSegmentImage(Action):
     """Outline lesions on a brain MRI and send the overlay back with the lesion size."""
 
@@ -142,43 +192,14 @@ class ActionSegmentImage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        held = hold_until_consent(tracker, dispatcher, self.name())
+        if held is not None:
+            return held
+        if caption_of_refused_image(tracker, dispatcher):
+            return []
         image = consented_image(
             tracker, dispatcher, "Please send a brain MRI image first, then ask me to outline the lesion."
         )
         if image is None:
             return []
-        if image.get("label") not in SEGMENTABLE:
-            dispatcher.utter_message(
-                text="I can only outline lesions on brain MRI, and this looks like "
-                f"{image_type_phrase(image.get('label'))}."
-            )
-            return []
-        services = await get_services()
-        try:
-            data = await asyncio.to_thread(services.intake.load, image)
-            report = await services.hospitals.segment(data, image.get("label"), patient_location(tracker))
-        except (ImageError, HospitalError) as error:
-            logger.warning("Segmentation failed: %s", error)
-            dispatcher.utter_message(text="I couldn't outline this image right now. Please try again in a few minutes.")
-            return []
-        if report.lesion_pixels == 0:
-            text = f"{report.hospital}'s model found no lesion on this slice."
-        else:
-            text = (
-                f"{report.hospital}'s model outlined a lesion of {report.lesion_pixels} pixels, "
-                f"about {report.lesion_fraction:.1%} of the brain area on this slice."
-            )
-        if report.overlay_path:
-            await asyncio.to_thread(services.intake.hold, tracker.sender_id, {"path": report.overlay_path})
-        image_url = f"{services.settings.public_url}/{report.overlay_path}" if report.overlay_path else None
-        dispatcher.utter_message(text=f"{text} {DISCLAIMER}", image=image_url)
-        entry = {
-            "image_sha256": image["sha256"],
-            "hospital": report.hospital,
-            "lesion_pixels": report.lesion_pixels,
-            "brain_pixels": report.brain_pixels,
-            "lesion_fraction": report.lesion_fraction,
-            "overlay_path": report.overlay_path,
-            "timestamp": now_iso(),
-        }
-        return [SlotSet("segmentations", list(tracker.get_slot("segmentations") or []) + [entry])]
+        return await outline_lesion(dispatcher, tracker, image)

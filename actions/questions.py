@@ -11,7 +11,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    caption_of_refused_image,
     consented_image,
+    hold_until_consent,
     now_iso,
     patient_location,
     question_type_distribution,
@@ -37,6 +39,59 @@ def _segmentation_of(tracker: Tracker, image: dict[str, Any]) -> dict[str, Any] 
     return outlines[-1] if outlines else None
 
 
+async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, image: dict[str, Any], question: str,
+                          question_types: dict[str, float] | None) -> list[dict[str, Any]]:
+    """Answer ``question`` about ``image`` (a record of the ``images`` slot); returns the ``qa_log`` event."""
+    outline = _segmentation_of(tracker, image)
+    if outline is not None and question_types and max(question_types, key=question_types.__getitem__) == "SIZE":
+        dispatcher.utter_message(text=lesion_size_sentence(outline))
+        return []
+    services = await get_services()
+    try:
+        data = await asyncio.to_thread(services.intake.load, image)
+        result = await services.hospitals.ask(data, question, question_types, image.get("label"),
+                                              patient_location(tracker))
+    except (ImageError, HospitalError) as error:
+        logger.warning("Question failed: %s", error)
+        dispatcher.utter_message(text="I couldn't get an answer from the hospitals right now. Please try again.")
+        return []
+    log = list(tracker.get_slot("qa_log") or [])
+    if result.answered == 0:
+        dispatcher.utter_message(text="None of the hospitals answered in time. Please ask again in a moment.")
+        return []
+    stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained,
+                           question)
+    if stated.source == "conflict":
+        text = conflict_sentence(stated.conflict_with or "", str(result.answer))
+    elif stated.source == "unsure":
+        text = abstain_sentence(result.answered, result.asked)
+    else:
+        text = answer_sentence(str(stated.answer), stated.confidence, result.answered, result.asked,
+                               result.disagreement)
+    abstained = stated.abstained
+    if not log and not abstained:
+        text += f" {DISCLAIMER}"
+    dispatcher.utter_message(text=text)
+    log.append(
+        {
+            "question": question,
+            "answer": stated.answer,
+            "confidence": round(stated.confidence, 4),
+            "question_type": result.question_type,
+            "question_types": question_types,
+            "answered": result.answered,
+            "asked": result.asked,
+            "agreement": round(result.agreement, 4),
+            "disagreement": result.disagreement,
+            "abstained": abstained,
+            "conflict_with": stated.conflict_with,
+            "image_sha256": image["sha256"],
+            "timestamp": now_iso(),
+        }
+    )
+    return [SlotSet("qa_log", log)]
+
+
 class ActionAnswerQuestion(Action):
     """Ask the nearby hospitals, passing Rasa NLU's question-type distribution as the VQA prior."""
 
@@ -46,57 +101,13 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        question = (tracker.latest_message.get("text") or "").strip()
+        held = hold_until_consent(tracker, dispatcher, self.name())
+        if held is not None:
+            return held
+        if caption_of_refused_image(tracker, dispatcher):
+            return []
         image = consented_image(tracker, dispatcher, "Please send the image you want to ask about first.")
         if image is None:
             return []
-        question_types = question_type_distribution(tracker)
-        outline = _segmentation_of(tracker, image)
-        if outline is not None and question_types and max(question_types, key=question_types.__getitem__) == "SIZE":
-            dispatcher.utter_message(text=lesion_size_sentence(outline))
-            return []
-        services = await get_services()
-        try:
-            data = await asyncio.to_thread(services.intake.load, image)
-            result = await services.hospitals.ask(
-                data, question, question_types, image.get("label"), patient_location(tracker)
-            )
-        except (ImageError, HospitalError) as error:
-            logger.warning("Question failed: %s", error)
-            dispatcher.utter_message(text="I couldn't get an answer from the hospitals right now. Please try again.")
-            return []
-        log = list(tracker.get_slot("qa_log") or [])
-        if result.answered == 0:
-            dispatcher.utter_message(text="None of the hospitals answered in time. Please ask again in a moment.")
-            return []
-        stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained,
-                               question)
-        if stated.source == "conflict":
-            text = conflict_sentence(stated.conflict_with or "", str(result.answer))
-        elif stated.source == "unsure":
-            text = abstain_sentence(result.answered, result.asked)
-        else:
-            text = answer_sentence(str(stated.answer), stated.confidence, result.answered, result.asked,
-                                   result.disagreement)
-        abstained = stated.abstained
-        if not log and not abstained:
-            text += f" {DISCLAIMER}"
-        dispatcher.utter_message(text=text)
-        log.append(
-            {
-                "question": question,
-                "answer": stated.answer,
-                "confidence": round(stated.confidence, 4),
-                "question_type": result.question_type,
-                "question_types": question_types,
-                "answered": result.answered,
-                "asked": result.asked,
-                "agreement": round(result.agreement, 4),
-                "disagreement": result.disagreement,
-                "abstained": abstained,
-                "conflict_with": stated.conflict_with,
-                "image_sha256": image["sha256"],
-                "timestamp": now_iso(),
-            }
-        )
-        return [SlotSet("qa_log", log)]
+        question = (tracker.latest_message.get("text") or "").strip()
+        return await answer_question(dispatcher, tracker, image, question, question_type_distribution(tracker))

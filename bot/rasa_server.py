@@ -6,8 +6,8 @@
   timed out) answer the patient with the domain's ``utter_action_failed`` ("please send it again") instead of
   silence: Rasa 3.6 logs the error, drops the action's events and waits for the next message without a word.
   A rejection (HTTP 400, what forms use) is left to Rasa;
-* parses a message that types the title of a button the bot just offered as the button's payload
-  (:mod:`bot.typed_buttons`), keeping the patient's words in the conversation;
+* parses a message that types the title of a button the bot just offered (or a yes or no to the consent
+  question) as the button's payload (:mod:`bot.typed_buttons`), keeping the patient's words in the conversation;
 * makes Rasa validate each action-server response against one compiled validator. Rasa 3.6's
 ``RemoteAction._validate_action_result`` calls ``jsonschema.validate``, which checks the (constant) schema
 itself and builds a new validator on every call: 16.6% of the Rasa server's main thread with 50 patients
@@ -36,7 +36,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 
-from bot.typed_buttons import offered_buttons, typed_button_payload
+from bot.typed_buttons import answered_button_payload, offered_buttons, typed_button_payload
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +86,15 @@ async def run_or_apologise(self: RemoteAction, output_channel: OutputChannel, nl
 async def parse_typed_buttons(self: MessageProcessor, message: UserMessage,
                               tracker: DialogueStateTracker | None = None,
                               only_output_properties: bool = True) -> dict[str, Any]:
-    """``MessageProcessor.parse_message``; a typed button title is parsed as that button's payload."""
-    payload = typed_button_payload(message.text, offered_buttons(tracker.events)) if tracker is not None else None
+    """``MessageProcessor.parse_message``; a typed button title (or a yes or no that answers a yes/no question
+    offered with buttons) is parsed as that button's payload."""
+    buttons = offered_buttons(tracker.events) if tracker is not None else []
+    payload = typed_button_payload(message.text, buttons)
     if payload is None:
-        return await _rasa_parse_message(self, message, tracker, only_output_properties)
+        parse_data = await _rasa_parse_message(self, message, tracker, only_output_properties)
+        payload = answered_button_payload((parse_data.get("intent") or {}).get("name"), buttons) if buttons else None
+        if payload is None:
+            return parse_data
     pressed = copy.copy(message)
     pressed.text = payload
     parse_data = await _rasa_parse_message(self, pressed, tracker, only_output_properties)

@@ -1,4 +1,5 @@
-"""A button's title typed as text is handled like the button, in every channel.
+"""A button's title typed as text is handled like the button, in every channel; so is a typed yes or no to a
+yes/no question whose buttons carry other intents (the consent question).
 
 Patients type "Yes, delete" instead of tapping it, or their channel cannot show buttons at all. When a message
 matches the title of a button the bot offered since the patient's last message (case, punctuation and spacing
@@ -16,6 +17,10 @@ from typing import Any
 from rasa.shared.core.events import BotUttered, UserUttered
 
 _NOT_WORD = re.compile(r"[^\w]+")
+# Questions whose buttons answer yes and no with intents of their own (the consent question): a typed yes or no
+# (Rasa's ``affirm`` / ``deny``) chooses the yes or the no button.
+YES_NO_BUTTONS = (("/give_consent", "/refuse_consent"),)
+ANSWER_INTENTS = {"affirm": 0, "deny": 1}
 
 
 def _normal(text: str) -> str:
@@ -41,3 +46,12 @@ def typed_button_payload(text: str | None, buttons: Iterable[dict[str, Any]]) ->
         return None
     return next((str(b["payload"]) for b in buttons if b.get("payload") and _normal(str(b.get("title") or ""))
                  == typed), None)
+
+
+def answered_button_payload(intent: str | None, buttons: Iterable[dict[str, Any]]) -> str | None:
+    """The payload of the yes (``affirm``) or no (``deny``) button of a yes/no question offered, else None."""
+    index = ANSWER_INTENTS.get(intent or "")
+    if index is None:
+        return None
+    payloads = {str(b.get("payload")) for b in buttons}
+    return next((pair[index] for pair in YES_NO_BUTTONS if set(pair) <= payloads), None)

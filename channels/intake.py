@@ -54,13 +54,15 @@ def user_messages(text: str | None, metadata: dict[str, Any]) -> list[tuple[str,
     """The (text, metadata) messages Rasa receives for one inbound message, in order.
 
     An accepted image with a caption is an image plus a question: first ``/send_image`` with the image, so it
-    is screened and labelled, then the caption, without the image, answered (or acted on) about it. A refused
+    is screened and labelled, then the caption, without the image but naming it (``caption_of``: its sha256),
+    answered (or acted on) about it. A refused
     image keeps its caption out: the patient is asked to send the image again, and answering the caption
     about an older image would mislead. Anything else is one message (:func:`user_text`).
     """
     caption = text.strip() if text and text.strip() else None
     if "image" in metadata and caption and not caption.startswith("/"):
-        return [(SEND_IMAGE, metadata), (caption, {k: v for k, v in metadata.items() if k != "image"})]
+        rest = {k: v for k, v in metadata.items() if k != "image"}
+        return [(SEND_IMAGE, metadata), (caption, rest | {"caption_of": metadata["image"].get("sha256")})]
     if "image_error" in metadata:
         return [(SEND_IMAGE, metadata)]
     single = user_text(text, metadata)

@@ -47,3 +47,4 @@ class MessageMetadata(TypedDict, total=False):
     image: ImageMetadata
     image_error: ImageErrorMetadata
     location: LocationMetadata
+    caption_of: str  # on the caption of an image sent with one: that image's sha256

@@ -11,7 +11,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
 from bot import rasa_server
 from bot.rasa_server import parse_typed_buttons
-from bot.typed_buttons import offered_buttons, typed_button_payload
+from bot.typed_buttons import answered_button_payload, offered_buttons, typed_button_payload
 
 DELETE = [{"title": "Yes, delete", "payload": "/affirm"}, {"title": "No, keep it", "payload": "/deny"}]
 
@@ -50,3 +50,33 @@ async def test_the_payload_is_parsed_and_the_patients_words_are_kept(monkeypatch
     assert (data["intent"]["name"], data["text"], parsed) == ("affirm", "Yes, delete", ["/affirm"])
     other = await parse_typed_buttons(MessageProcessor.__new__(MessageProcessor), UserMessage("what now?"), tracker)
     assert (other["text"], parsed[-1]) == ("what now?", "what now?")
+
+
+CONSENT = [{"title": "I agree", "payload": "/give_consent"}, {"title": "No, thanks", "payload": "/refuse_consent"}]
+
+
+@pytest.mark.parametrize(("intent", "buttons", "payload"), [
+    ("affirm", CONSENT, "/give_consent"), ("deny", CONSENT, "/refuse_consent"),
+    ("greet", CONSENT, None), ("affirm", DELETE, None), ("affirm", [], None), (None, CONSENT, None),
+])
+def test_a_typed_yes_or_no_answers_the_consent_question(intent: str | None, buttons: list, payload: str | None) -> None:
+    assert answered_button_payload(intent, buttons) == payload
+
+
+async def test_yes_to_the_consent_question_an_image_raised_is_consent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found chatting: the consent question an arriving image asks is sent by the action (no rule knows it was
+    asked), so "yes" fell back to "Sorry, I didn't understand that"."""
+    parsed: list[str] = []
+
+    async def rasa_parse(self: Any, message: UserMessage, tracker: Any = None, only: bool = True) -> dict:
+        parsed.append(message.text)
+        intent = {"yes": "affirm", "hmm": "out_of_scope"}.get(message.text, message.text.strip("/"))
+        return {"text": message.text, "intent": {"name": intent}, "entities": []}
+
+    monkeypatch.setattr(rasa_server, "_rasa_parse_message", rasa_parse)
+    tracker = _Tracker([ActionExecuted("action_process_image"), BotUttered("Do you agree?", data={"buttons": CONSENT})])
+    processor = MessageProcessor.__new__(MessageProcessor)
+    data = await parse_typed_buttons(processor, UserMessage("yes"), tracker)
+    assert (data["intent"]["name"], data["text"], parsed) == ("give_consent", "yes", ["yes", "/give_consent"])
+    other = await parse_typed_buttons(processor, UserMessage("hmm"), tracker)
+    assert (other["intent"]["name"], parsed[-1]) == ("out_of_scope", "hmm")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.consent import ActionSetConsent
+from actions.consent import ActionProcessPendingImage, ActionSetConsent
 from actions.consultation import (
     ActionDeleteData,
     ActionEmergency,
@@ -23,6 +23,8 @@ from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
 from qaid.red_flags import DESCRIBED_EMERGENCY, RED_FLAG_KEY, red_flag
 from tests.support.actions import load_tracker
+from tests.support.media import put_in_media
+from tests.support.phantoms import head_phantom, png_bytes
 
 
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -313,3 +315,44 @@ async def test_once_the_emergency_was_answered_the_form_goes_on() -> None:
               "slots": {"chief_complaint": {}, "duration": {}}}
     events = await ValidateIntakeForm().run(CollectingDispatcher(), tracker, domain)
     assert all(e["event"] != "action_execution_rejected" for e in events)
+
+
+async def test_a_caption_sent_before_consent_is_answered_once_the_patient_agrees(services: Services) -> None:
+    """Found chatting: an X-ray captioned "is this normal?" before consent got the whole consent explanation a
+    second time for the caption, and after "yes" the image was described but the question was lost."""
+    reference = put_in_media(services.settings.var_dir, png_bytes(head_phantom(64)), "png")
+    caption = load_tracker("question", consent_given=None, images=None, qa_log=None, pending_image=reference)
+    dispatcher = CollectingDispatcher()
+    held = slot_events(await ActionAnswerQuestion().run(dispatcher, caption, {}))
+    assert held["pending_request"]["text"] == caption.latest_message["text"]
+    assert held["pending_request"]["action"] == "action_answer_question"
+    assert [m.get("response") for m in dispatcher.messages] == [None, "utter_ask_consent"]  # no second explanation
+    assert services.hospitals.calls == []
+
+    agreed = load_tracker("greeting", consent_given=True, pending_image=reference, **held)
+    dispatcher = CollectingDispatcher()
+    events = slot_events(await ActionProcessPendingImage().run(dispatcher, agreed, {}))
+    assert events["pending_image"] is None and events["pending_request"] is None
+    assert events["images"][-1]["label"] == "brain_mri"
+    name, call = next(c for c in services.hospitals.calls if c[0] == "ask")
+    assert call["question"] == caption.latest_message["text"]
+    assert events["qa_log"][-1]["image_sha256"] == events["images"][-1]["sha256"]
+    assert "This looks like a brain MRI" in texts(dispatcher) and "82%" in texts(dispatcher)
+
+
+async def test_the_caption_of_a_refused_image_is_not_answered_about_an_older_one(
+    services: Services, stored_image: dict
+) -> None:
+    """Found chatting: a photographed X-ray refused as not medical, captioned "is this normal?", had its caption
+    answered about the X-ray sent before it."""
+    refused = load_tracker("question", consent_given=True, images=[stored_image])
+    refused.latest_message["metadata"] = {"caption_of": "f" * 64}
+    dispatcher = CollectingDispatcher()
+    assert await ActionAnswerQuestion().run(dispatcher, refused, {}) == []
+    assert await ActionSegmentImage().run(dispatcher, refused, {}) == []
+    assert services.hospitals.calls == [] and texts(dispatcher).count("haven't answered your question") == 2
+
+    accepted = load_tracker("question", consent_given=True, images=[stored_image | {"upload_sha256": "f" * 64}])
+    accepted.latest_message["metadata"] = {"caption_of": "f" * 64}
+    await ActionAnswerQuestion().run(CollectingDispatcher(), accepted, {})
+    assert [c[0] for c in services.hospitals.calls] == ["ask"]

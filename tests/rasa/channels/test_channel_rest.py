@@ -51,7 +51,7 @@ async def test_multipart_upload_is_stored_content_addressed(serve, http, media_s
     message, caption = server.bot.messages  # an image with a caption: the image first, then the question
     digest = hashlib.sha256(data).hexdigest()
     assert message.text == "/send_image"
-    assert (caption.text, caption.metadata) == ("is there a fracture?", {})
+    assert (caption.text, caption.metadata) == ("is there a fracture?", {"caption_of": digest})
     assert message.metadata == {
         "image": {
             "path": f"media/{digest}.png",

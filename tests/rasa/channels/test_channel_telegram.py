@@ -74,7 +74,8 @@ async def test_photo_with_caption_fetches_largest_size(serve, http, media_store,
     digest = hashlib.sha256(data).hexdigest()
     expected = ("/send_image", "telegram:1111111", "qaid_telegram")
     assert (message.text, message.sender_id, message.input_channel) == expected
-    assert (caption.text, caption.sender_id, caption.metadata) == ("Is this normal?", "telegram:1111111", {})
+    assert (caption.text, caption.sender_id) == ("Is this normal?", "telegram:1111111")
+    assert caption.metadata == {"caption_of": message.metadata["image"]["sha256"]}
     assert message.metadata == {
         "image": {
             "path": f"media/{digest}.jpg",

@@ -71,7 +71,7 @@ async def test_image_with_caption_downloaded_with_account_credentials(serve, htt
     assert await post(http, server, form) == 200
     await channel.workers.drain()
     received, caption = server.bot.messages  # an image with a caption: the image first, then the question
-    assert (caption.text, caption.metadata) == ("Is this broken?", {})
+    assert (caption.text, caption.metadata) == ("Is this broken?", {"caption_of": received.metadata["image"]["sha256"]})
     digest = hashlib.sha256(data).hexdigest()
     expected = ("/send_image", f"twilio:{USER}", "qaid_twilio")
     assert (received.text, received.sender_id, received.input_channel) == expected

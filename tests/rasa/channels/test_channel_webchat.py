@@ -68,7 +68,8 @@ async def test_upload_and_reply_with_server_relative_media(serve, http, media_st
         {"recipient_id": "webchat:browser-1", "image": "https://cdn.example.org/x.png"},
     ]
     message, caption = server.bot.messages
-    assert (message.text, caption.text, caption.metadata) == ("/send_image", "Where is the lesion?", {})
+    assert (message.text, caption.text) == ("/send_image", "Where is the lesion?")
+    assert caption.metadata == {"caption_of": message.metadata["image"]["sha256"]}
     assert message.input_channel == "webchat"
     assert message.metadata["image"]["channel"] == "webchat"
     assert message.metadata["image"]["filename"] == "mri.png"

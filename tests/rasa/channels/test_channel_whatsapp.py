@@ -90,7 +90,7 @@ async def test_image_with_caption_is_downloaded_via_graph(serve, http, media_sto
     assert await post(http, server, notification(message("IMG", "image", image))) == 200
     await channel.workers.drain()
     received, caption = server.bot.messages  # an image with a caption: the image first, then the question
-    assert (caption.text, caption.metadata) == ("Is this ok?", {})
+    assert (caption.text, caption.metadata) == ("Is this ok?", {"caption_of": received.metadata["image"]["sha256"]})
     digest = hashlib.sha256(data).hexdigest()
     expected = ("/send_image", f"whatsapp:{USER}", "qaid_whatsapp")
     assert (received.text, received.sender_id, received.input_channel) == expected
