@@ -4,13 +4,16 @@ The image record in the ``images`` slot holds the labeller's type and confidence
 From a label follow the image's modality and body region (a "head CT" is a CT of the head). The rules, chosen
 by measurement (``bench/consistency_report.py``; figures in ``bench/README.md``):
 
-- a first-look modality or organ finding that contradicts the label shown in the same reply is dropped;
-- a later open modality or organ answer (not yes/no) that contradicts a confident label is not stated: the bot
-  says the models are unsure. One that agrees is stated as the models said it ("t2" is more precise than
-  "mri"). The label itself never answers: answering from it was measured worse (SLAKE validation organ
-  questions 12% right against 85% for the models; 1 of 11 right where the models abstained), because the
-  labeller is confidently wrong on many SLAKE scans (an abdominal CT labelled a breast MRI) and a region
-  ("chest") does not answer "which organ";
+- a first-look modality, organ or plane finding that contradicts the label shown in the same reply is dropped
+  (a plane contradicts it when it is a radiograph's projection, "pa", for a CT or MRI, or a section, "axial",
+  for a radiograph: found chatting, "first look: plane: pa" on a brain MRI; on VQA-RAD test and SLAKE
+  validation it vetoes no model answer);
+- a later open modality, organ or plane answer (not yes/no) that contradicts a confident label is not stated:
+  the bot says the models' answer does not fit the image. One that agrees is stated as the models said it
+  ("t2" is more precise than "mri"). The label itself never answers: answering from it was measured worse
+  (SLAKE validation organ questions 12% right against 85% for the models; 1 of 11 right where the models
+  abstained), because the labeller is confidently wrong on many SLAKE scans (an abdominal CT labelled a breast
+  MRI) and a region ("chest") does not answer "which organ";
 - a later answer that contradicts what the bot already said about the same image and question type is not
   stated as a fact either.
 """
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hospitals.types import AggregatedFinding
+from qaid.image_types import display_name
 
 CONFIDENT_LABEL = 0.9  # above it the labeller was right 99.8% of the time on val, 98.0% on val photographed
 
@@ -60,6 +64,15 @@ SAME = {
 }
 _NORMALITY = re.compile(r"\b(?:normal|healthy)\b", re.I)  # "abnormal" does not match
 
+# The views an image of each modality can be in, in the VQA models' answer words: a radiograph is a projection
+# (SLAKE calls a frontal chest X-ray "coronal plane"), a CT or MRI a section. An answer in neither set is a word
+# this rule does not know, never a contradiction.
+_PROJECTIONS = {"pa", "ap", "lateral", "oblique", "pa x-ray", "pa and lateral", "lateral film as well as pa",
+                "coronal", "coronal plane"}
+_SECTIONS = {"axial", "coronal", "sagittal", "transverse", "axial plane", "coronal plane", "sagittal plane",
+             "transverse plane"}
+PLANES_OF_MODALITY = {"x-ray": _PROJECTIONS, "mammography": _PROJECTIONS, "ct": _SECTIONS, "mri": _SECTIONS}
+
 # Question types of Rasa NLU / the VQA aggregate, and the first-look finding each matches.
 FINDING_OF_TYPE = {"ABN": "abnormal", "MODALITY": "modality", "ORGAN": "organ", "PLANE": "plane"}
 
@@ -83,6 +96,17 @@ def label_fact(image: dict[str, Any], key: str) -> str | None:
     return LABEL_FACTS.get(str(image.get("label")), {}).get(key)
 
 
+def fits_label(label: Any, key: str, answer: Any) -> bool:
+    """False when ``answer`` to a modality, organ or plane question cannot be true of an image of type
+    ``label``; True for other questions and for answers the label says nothing about."""
+    facts = LABEL_FACTS.get(str(label), {})
+    if key == "plane":
+        allowed = PLANES_OF_MODALITY.get(facts.get("modality", ""))
+        plane = _normal(answer)
+        return allowed is None or plane in allowed or plane not in _PROJECTIONS | _SECTIONS
+    return key not in facts or agrees(key, facts[key], answer)
+
+
 def stated_findings(findings: Iterable[AggregatedFinding]) -> list[dict[str, Any]]:
     """The hospitals' combined first-look findings that are confident enough to state, as slot dicts."""
     return [
@@ -95,10 +119,7 @@ def stated_findings(findings: Iterable[AggregatedFinding]) -> list[dict[str, Any
 def consistent_findings(findings: list[dict[str, Any]], image: dict[str, Any]) -> list[dict[str, Any]]:
     """First-look findings without those that contradict the image's label (even an unsure one): the reply
     that names the image type never contradicts itself."""
-    label_facts = LABEL_FACTS.get(str(image.get("label")), {})
-    return [finding for finding in findings
-            if finding["key"] not in label_facts or agrees(finding["key"], label_facts[finding["key"]],
-                                                           finding["answer"])]
+    return [finding for finding in findings if fits_label(image.get("label"), finding["key"], finding["answer"])]
 
 
 def earlier_answer(image: dict[str, Any], qa_log: list[dict[str, Any]],
@@ -134,12 +155,14 @@ def answers_agree(key: str | None, first: tuple[Any, str | None], second: tuple[
 @dataclass(frozen=True)
 class StatedAnswer:
     """What the bot states for a question about an image: ``source`` is ``models`` (the hospitals' answer),
-    ``conflict`` (it contradicts ``conflict_with``, not stated) or ``unsure``."""
+    ``conflict`` (it contradicts ``conflict_with``, not stated; ``against_label`` when that is the image's
+    confident label) or ``unsure``."""
 
     answer: str | None
     confidence: float
     source: str
     conflict_with: str | None = None
+    against_label: bool = False
 
     @property
     def abstained(self) -> bool:
@@ -152,11 +175,13 @@ def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_
     """Apply the image record's rules (module docstring) to the models' answer to ``question``."""
     key = FINDING_OF_TYPE.get(question_type or "")
     closed = _normal(answer) in ("yes", "no")
-    fact = label_fact(image, key) if key in ("modality", "organ") and not closed else None
+    confident = (image.get("confidence") or 0.0) >= CONFIDENT_LABEL
+    checked = key in ("modality", "organ", "plane") and not closed and confident
     if abstained or not answer:
         return StatedAnswer(None, confidence, "unsure")
-    if fact is not None and not agrees(key or "", fact, answer):
-        return StatedAnswer(None, confidence, "conflict", conflict_with=fact)
+    if checked and not fits_label(image.get("label"), key or "", answer):
+        fact = label_fact(image, key or "") or display_name(str(image.get("label")))
+        return StatedAnswer(None, confidence, "conflict", conflict_with=fact, against_label=True)
     earlier = earlier_answer(image, qa_log, question_type)
     if earlier is not None and not answers_agree(key, earlier, (answer, question)):
         return StatedAnswer(None, confidence, "conflict", conflict_with=earlier[0])

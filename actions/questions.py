@@ -26,6 +26,7 @@ from actions.wording import (
     answer_sentence,
     conflict_sentence,
     lesion_size_sentence,
+    off_label_sentence,
 )
 from hospitals.types import HospitalError
 from qaid.images import ImageError
@@ -61,7 +62,9 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, im
         return []
     stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained,
                            question)
-    if stated.source == "conflict":
+    if stated.against_label:
+        text = off_label_sentence(str(image.get("label")), str(result.answer))
+    elif stated.source == "conflict":
         text = conflict_sentence(stated.conflict_with or "", str(result.answer))
     elif stated.source == "unsure":
         text = abstain_sentence(result.answered, result.asked)

@@ -118,6 +118,12 @@ def conflict_sentence(earlier: str, now: str) -> str:
             "I won't state either as a fact; the doctor who reviews your images will look at this.")
 
 
+def off_label_sentence(label: str, now: str) -> str:
+    """What the bot says instead of an answer that cannot be true of the image type it confidently named."""
+    return (f'The hospitals\' models answered "{now}", which does not fit {with_article(label)}, so I won\'t state '
+            "it as a fact; the doctor who reviews your images will look at this.")
+
+
 def abstain_sentence(answered: int, asked: int) -> str:
     """What the bot says when the models are not sure enough to answer."""
     return (

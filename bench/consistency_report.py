@@ -51,6 +51,7 @@ from actions.image_facts import (
     answers_agree,
     consistent_findings,
     earlier_answer,
+    fits_label,
     label_fact,
     stated_answer,
     stated_findings,
@@ -170,8 +171,16 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "labelled_confidently": _share([(group[0]["label_confidence"] or 0.0) >= CONFIDENT_LABEL
                                         for group in by_image.values()]),
         "label_agreement": agreement,
-        "plane": {"questions": len(plane), "raw_accuracy": _share([_correct(r["raw_answer"], r["truth"])
-                                                                   for r in plane])},
+        "plane": {
+            "questions": len(plane),
+            "raw_accuracy": _share([_correct(r["raw_answer"], r["truth"]) for r in plane]),
+            "stated_accuracy": _share([_correct(r["stated_answer"], r["truth"]) for r in plane]),
+            "stated_coverage": _share([r["stated_answer"] is not None for r in plane]),
+            "stated_fit": _share([fits_label(r["label"], "plane", r["stated_answer"]) for r in plane
+                                  if r["stated_answer"] and (r["label_confidence"] or 0.0) >= CONFIDENT_LABEL]),
+            "raw_fit": _share([fits_label(r["label"], "plane", r["raw_answer"]) for r in plane
+                               if r["raw_answer"] and (r["label_confidence"] or 0.0) >= CONFIDENT_LABEL]),
+        },
         "contradictions": {
             "raw_images": _share([any(r["raw_contradicts"] for r in group) for group in by_image.values()]),
             "stated_images": _share([any(r["stated_contradicts"] for r in group) for group in by_image.values()]),

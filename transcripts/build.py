@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from qaid.image_types import display_name
 from transcripts.model import (
     Consent,
     DialogueTurn,
@@ -130,6 +131,8 @@ def _images(slots: dict[str, Any]) -> list[ImageRecord]:
     for item in slots.get("images") or []:
         if isinstance(item, dict) and item.get("sha256"):
             record = ImageRecord(**_pick(ImageRecord, item))
+            if record.label and not record.display_name:
+                record.display_name = display_name(record.label)  # what the doctor reads, not "brain_mri"
             record.findings = [dict(f) for f in item.get("findings") or []]
             records.append(record)
     return records

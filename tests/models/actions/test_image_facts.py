@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.image_facts import agrees, consistent_findings, stated_answer
+from actions.image_facts import agrees, consistent_findings, fits_label, stated_answer
 from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
 from actions.wording import percent, summary_lines
@@ -86,7 +87,8 @@ async def test_an_organ_answer_on_a_confident_image_is_stated_only_when_it_agree
     services: Services, stored_image: dict
 ) -> None:
     text, entry = await _ask(services, stored_image, "ORGAN", "chest", 0.7)
-    assert "unsure" in text and '"brain"' in text and '"chest"' in text
+    # found chatting: this said 'earlier they said "brain"', though only the label had (as "a brain MRI")
+    assert "does not fit a brain MRI" in text and '"chest"' in text and "earlier" not in text
     assert (entry["answer"], entry["abstained"], entry["conflict_with"]) == (None, True, "brain")
     text, entry = await _ask(services, stored_image, "ORGAN", "brain", 0.7)
     assert text.startswith("Brain — I'm fairly confident (70%)")
@@ -139,3 +141,24 @@ def test_a_refusal_says_what_to_send_once() -> None:
 
     assert refusal("The file is larger than 20 MB; please send a smaller image.").count("send") == 1
     assert refusal("This doesn't look like a medical image.").endswith(WHAT_TO_SEND)
+
+
+@pytest.mark.parametrize(("label", "plane", "fits"), [
+    ("brain_mri", "pa", False), ("brain_mri", "axial", True), ("head_ct", "coronal plane", True),
+    ("chest_xray", "axial", False), ("chest_xray", "pa", True), ("mammogram", "lateral", True),
+    ("chest_xray", "coronal plane", True), ("fundus", "pa", True), ("brain_mri", "left", True), (None, "pa", True),
+])
+def test_a_plane_fits_the_label_when_it_is_a_view_that_modality_has(label: str | None, plane: str, fits: bool) -> None:
+    assert fits_label(label, "plane", plane) is fits
+
+
+async def test_a_radiograph_view_on_a_brain_mri_is_neither_a_first_look_nor_an_answer(
+    services: Services, stored_image: dict
+) -> None:
+    """Found chatting: a photographed brain MRI got "First look: abnormal: yes; plane: pa."."""
+    findings = _findings(abnormal="yes", plane="pa")
+    assert consistent_findings(findings, stored_image) == findings[:1]
+    text, entry = await _ask(services, stored_image, "PLANE", "pa", 0.8)
+    assert "does not fit a brain MRI" in text and entry["abstained"] is True
+    text, entry = await _ask(services, stored_image, "PLANE", "axial", 0.8)
+    assert text.startswith("Axial") and entry["answer"] == "axial"

@@ -30,6 +30,7 @@ def test_transcript_holds_the_conversation(transcript: Transcript) -> None:
     assert transcript.consent.given and transcript.consent.time == "2025-11-22T02:53:32+00:00"
     [image] = transcript.images
     assert image.label == "brain_mri" and image.path == f"media/{'a' * 64}.png" and image.findings
+    assert image.display_name == "brain MRI"  # the doctor reads the name, not the class id (found chatting)
     [qa] = transcript.questions
     assert (qa.question, qa.answer, qa.confidence, qa.answered, qa.asked) == ("Is there a tumour?", "yes", 0.72, 3, 3)
     assert transcript.segmentations[0].lesion_pixels == 120
