@@ -9,7 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-CAPTION_NOT_ANSWERED = "I couldn't use that image, so I haven't answered your question about it."
+from actions.responses import say
+
 ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3}
 
 
@@ -64,10 +65,7 @@ def ensure_consent(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
     if consent is True:
         return True
     if consent is False:
-        dispatcher.utter_message(
-            text="You haven't given consent, so I don't process images or send anything. "
-            'Say "I agree" if you change your mind.'
-        )
+        say(dispatcher, "utter_consent_refused_reminder")
     else:
         dispatcher.utter_message(response="utter_explain_consent")
         dispatcher.utter_message(response="utter_ask_consent")
@@ -84,7 +82,7 @@ def hold_until_consent(tracker: Tracker, dispatcher: CollectingDispatcher, actio
         "text": (tracker.latest_message.get("text") or "").strip(),
         "question_types": question_type_distribution(tracker),
     }
-    dispatcher.utter_message(text="I'll look at your image and come back to that as soon as you agree.")
+    say(dispatcher, "utter_caption_held")
     dispatcher.utter_message(response="utter_ask_consent")
     return [SlotSet("pending_request", request)]
 
@@ -95,15 +93,16 @@ def caption_of_refused_image(tracker: Tracker, dispatcher: CollectingDispatcher)
     digest = metadata(tracker).get("caption_of")
     if not digest or any(digest in (record.get("upload_sha256"), record.get("sha256")) for record in images(tracker)):
         return False
-    dispatcher.utter_message(text=CAPTION_NOT_ANSWERED)
+    say(dispatcher, "utter_caption_not_answered")
     return True
 
 
 def consented_image(tracker: Tracker, dispatcher: CollectingDispatcher, missing: str) -> dict[str, Any] | None:
-    """The image a request refers to, once consent is given; otherwise say why (``missing``: no image yet)."""
+    """The image a request refers to, once consent is given; otherwise say why (``missing``: the response
+    for no image yet)."""
     if not ensure_consent(tracker, dispatcher):
         return None
     image = referenced_image(tracker)
     if image is None:
-        dispatcher.utter_message(text=missing)
+        say(dispatcher, missing)
     return image

@@ -9,9 +9,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import CAPTION_NOT_ANSWERED, now_iso
+from actions.common import now_iso
 from actions.images import outline_lesion, process_image
 from actions.questions import answer_question
+from actions.responses import say
 from actions.runtime import get_services
 
 POSITIVE = {"give_consent", "affirm"}
@@ -49,9 +50,7 @@ class ActionProcessPendingImage(Action):
     ) -> list[dict[str, Any]]:
         pending = tracker.get_slot("pending_image")
         if not pending:
-            dispatcher.utter_message(
-                text="Send me a medical image (a photo of the screen is fine) and ask me about it."
-            )
+            say(dispatcher, "utter_send_an_image")
             return []
         events = [SlotSet("pending_image", None), SlotSet("pending_request", None)]
         events += await process_image(dispatcher, tracker, pending)
@@ -60,7 +59,7 @@ class ActionProcessPendingImage(Action):
         if not request:
             return events
         if accepted is None:
-            dispatcher.utter_message(text=CAPTION_NOT_ANSWERED)
+            say(dispatcher, "utter_caption_not_answered")
             return events
         if request.get("action") == "action_segment_image":
             return events + await outline_lesion(dispatcher, tracker, accepted)

@@ -11,8 +11,9 @@ from rasa_sdk.events import AllSlotsReset, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import ensure_consent, images, patient_location
+from actions.responses import say, sentence
 from actions.runtime import Services, get_services
-from actions.wording import DISCLAIMER, summary_lines
+from actions.wording import summary_lines
 from hospitals.types import HospitalInfo
 from qaid.events import ERASED_EVENT
 from qaid.red_flags import RED_FLAG_KEY
@@ -20,19 +21,11 @@ from transcripts.build import transcript_from_events
 
 logger = logging.getLogger(__name__)
 
-EMERGENCY_ADVICE = (
-    "This may be an emergency. Call your local emergency number now (112 in Europe, 999 in the UK, 911 in the US) "
-    "or go to the nearest emergency department. Don't wait for a reply from me."
-)
-WHEN_TO_CALL = (
-    "I've noted that. If you have severe chest pain, trouble breathing, signs of a stroke (a drooping face, a weak "
-    "arm, slurred speech), heavy bleeding or you pass out, call your local emergency number now (112 in Europe, "
-    "999 in the UK, 911 in the US)."
-)
-NEXT_STEPS = (
-    "A doctor at {hospitals} will review it and contact you. If your symptoms get worse before then, "
-    "call your doctor or your local emergency number."
-)
+
+
+def sent_sentence(opening: str, chosen: list[str]) -> str:
+    """Response ``opening`` ("your transcript is on its way") and what happens next at the ``chosen`` hospitals."""
+    return f"{sentence(opening)} {sentence('utter_next_steps', hospitals=', '.join(chosen))}"
 
 
 def has_content(tracker: Tracker) -> bool:
@@ -78,7 +71,8 @@ class ActionShowSummary(Action):
             return []
         lines = summary_lines(dict(tracker.current_slot_values()))
         dispatcher.utter_message(
-            text="Here is what I'll send:\n" + "\n".join(lines or ["(nothing yet)"]) + f"\n{DISCLAIMER}"
+            text=sentence("utter_summary", summary="\n".join(lines or [sentence("utter_summary_empty")]))
+            + "\n" + sentence("utter_disclaimer")
         )
         return [SlotSet("chosen_hospitals", None), SlotSet("send_confirmed", None)]
 
@@ -101,9 +95,7 @@ class ActionSendTranscript(Action):
         services = await get_services()
         chosen = await recipients(services, tracker)
         ids = await queue_transcript(services, tracker, chosen)
-        dispatcher.utter_message(
-            text="Your transcript is on its way. " + NEXT_STEPS.format(hospitals=", ".join(chosen))
-        )
+        dispatcher.utter_message(text=sent_sentence("utter_transcript_on_its_way", chosen))
         return [SlotSet("transcript_ids", list(tracker.get_slot("transcript_ids") or []) + ids),
                 SlotSet("send_confirmed", None)]
 
@@ -118,19 +110,13 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         if tracker.get_slot("consent_given") is not True:
-            dispatcher.utter_message(
-                text="To have a hospital call you back I need to share this conversation with them, "
-                "which needs your consent."
-            )
+            say(dispatcher, "utter_callback_needs_consent")
             dispatcher.utter_message(response="utter_ask_consent")
             return [SlotSet("callback_requested", True)]
         services = await get_services()
         chosen = await recipients(services, tracker)
         ids = await queue_transcript(services, tracker, chosen, {"callback_requested": True})
-        dispatcher.utter_message(
-            text=f"I've sent our conversation to {', '.join(chosen)} and asked for a person to call you back. "
-            "If it's urgent, call your local emergency number."
-        )
+        say(dispatcher, "utter_callback_requested", hospitals=", ".join(chosen))
         return [
             SlotSet("callback_requested", True),
             SlotSet("chosen_hospitals", chosen),
@@ -162,10 +148,10 @@ class ActionEmergency(Action):
         resume = [FollowupAction(loop)] if loop else []  # the interrupted form asks its question again
         flag = tracker.latest_message.get(RED_FLAG_KEY)
         if not flag:
-            dispatcher.utter_message(text=WHEN_TO_CALL)
+            say(dispatcher, "utter_when_to_call")
             return [*complaint, *resume]
-        dispatcher.utter_message(text=EMERGENCY_ADVICE)
-        dispatcher.utter_message(text="I've marked your consultation as urgent for the hospital.")
+        say(dispatcher, "utter_emergency")
+        say(dispatcher, "utter_marked_urgent")
         return [*complaint, SlotSet("urgent", True), SlotSet("urgent_reason", f'{flag}: "{text}"'), *resume]
 
 
@@ -187,9 +173,7 @@ class ActionGoodbye(Action):
             services = await get_services()
             chosen = await recipients(services, tracker)
             ids = await queue_transcript(services, tracker, chosen)
-            dispatcher.utter_message(
-                text="I've sent your transcript. " + NEXT_STEPS.format(hospitals=", ".join(chosen))
-            )
+            dispatcher.utter_message(text=sent_sentence("utter_transcript_sent", chosen))
             events = [SlotSet("chosen_hospitals", chosen), SlotSet("transcript_ids", ids)]
         return events
 
@@ -213,13 +197,11 @@ class ActionDeleteData(Action):
                     tracker.sender_id, len(failed), len(unreached))
         problems = []
         if failed:
-            problems.append(f"{len(failed)} of your image files could not be removed yet; please say "
-                            '"delete my data" again in a few minutes')
+            problems.append(sentence("utter_erase_files_left", count=len(failed)))
         if unreached:
-            problems.append(f"I could not reach {', '.join(unreached)} to delete the transcript sent there; "
-                            "please ask them directly")
-        text = "Done: your images, transcript and this conversation's history are deleted."
+            problems.append(sentence("utter_erase_hospitals_left", hospitals=", ".join(unreached)))
+        text = sentence("utter_erased")
         if problems:
-            text = "This conversation's history is deleted, but " + "; and ".join(problems) + "."
+            text = sentence("utter_erased_partly", problems="; and ".join(problems))
         dispatcher.utter_message(text=text, json_message=ERASED_EVENT)
         return [AllSlotsReset(), SlotSet("data_erased", True)]

@@ -19,11 +19,11 @@ from actions.consultation import candidate_hospitals
 from actions.form_interruptions import InterruptibleForm
 from actions.hospital_choice import choose_hospitals
 from actions.patient import hospital_lines
+from actions.responses import say
 from actions.runtime import get_services
 
 YES = re.compile(r"^\W*(?:yes|yeah|yep|yup|sure|ok|okay|please|go ahead|send|send it|do it)\b", re.IGNORECASE)
 NO = re.compile(r"^\W*(?:no|nope|not now|don'?t|do not|cancel|stop|wait)\b", re.IGNORECASE)
-CONFIRM_BUTTONS = [{"title": "Yes, send it", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 
 
 def _intent(tracker: Tracker) -> str | None:
@@ -45,11 +45,7 @@ class ActionAskChosenHospitals(Action):
             for h in hospitals
         ]
         buttons.append({"title": "All of them", "payload": '/choose_hospital{"hospital": "all"}'})
-        dispatcher.utter_message(
-            text="Which hospital should receive it? Say \"yes\" for the first one, a number, a name or \"all\".\n"
-            + hospital_lines(hospitals),
-            buttons=buttons,
-        )
+        say(dispatcher, "utter_ask_hospital", buttons=buttons, hospital_list=hospital_lines(hospitals))
         return []
 
 
@@ -63,7 +59,7 @@ class ActionAskSendConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         chosen = tracker.get_slot("chosen_hospitals") or []
-        dispatcher.utter_message(text=f"Send your transcript to {', '.join(chosen)} now?", buttons=CONFIRM_BUTTONS)
+        say(dispatcher, "utter_confirm_send", hospitals=", ".join(chosen))
         return []
 
 
@@ -85,7 +81,7 @@ class ValidateHospitalForm(InterruptibleForm, FormValidationAction):
             return {"chosen_hospitals": chosen}
         if _intent(tracker) == "deny" or NO.search(text):
             return {"chosen_hospitals": [], "send_confirmed": False}
-        dispatcher.utter_message(text="I didn't catch which hospital.")
+        say(dispatcher, "utter_hospital_not_understood")
         return {"chosen_hospitals": None}
 
     def validate_send_confirmed(
@@ -97,5 +93,5 @@ class ValidateHospitalForm(InterruptibleForm, FormValidationAction):
             return {"send_confirmed": True}
         if _intent(tracker) == "deny" or NO.search(text):
             return {"send_confirmed": False}
-        dispatcher.utter_message(text='Please answer "yes" to send it now or "no" to keep it.')
+        say(dispatcher, "utter_confirm_send_again")
         return {"send_confirmed": None}

@@ -21,23 +21,21 @@ from actions.common import (
     patient_location,
 )
 from actions.image_facts import consistent_findings, stated_findings
+from actions.responses import say, sentence
 from actions.runtime import get_services
-from actions.wording import DISCLAIMER, confidence_words, image_type_phrase, percent
+from actions.wording import confidence_words, image_type_phrase, percent
 from hospitals.types import HospitalError
 from qaid.images import ImageError
+from qaid.images import refusal as image_refusal
 
 logger = logging.getLogger(__name__)
 
-WHAT_TO_SEND = (
-    "Please send a medical image: an X-ray, CT or MRI picture, a fundus (retina) photo, a mammogram, "
-    "or a DICOM file from your hospital CD."
-)
 SEGMENTABLE = {"brain_mri"}
 
 
 def refusal(reason: str) -> str:
     """One message per problem: the reason, plus what to send when the reason does not already say it."""
-    return reason if "send" in reason.lower() else f"{reason} {WHAT_TO_SEND}"
+    return reason if "send" in reason.lower() else f"{reason} {sentence('utter_what_to_send')}"
 
 
 async def process_image(
@@ -64,13 +62,11 @@ async def process_image(
         if error.status == 400:
             dispatcher.utter_message(text=refusal(error.message))
         else:
-            dispatcher.utter_message(
-                text="Our hospitals can't look at images right now. Please try again in a few minutes."
-            )
+            say(dispatcher, "utter_screening_failed")
         return []
     if not screening.is_medical:
         await asyncio.to_thread(services.intake.release, sender, *stored_refs)
-        reason = screening.reason or "This doesn't look like a medical image."
+        reason = screening.reason or sentence("utter_not_a_medical_image")
         dispatcher.utter_message(text=refusal(reason))
         return []
     label = screening.label
@@ -81,22 +77,15 @@ async def process_image(
         "received_at": now_iso(),
     }
     if label is None or label.unsure or not label.label:
-        dispatcher.utter_message(
-            text="This looks like a medical image, but I'm not sure what kind. You can still ask questions about it; "
-            "answers may be less reliable."
-        )
+        say(dispatcher, "utter_image_type_unsure")
     else:
-        text = (
-            f"This looks like {image_type_phrase(label.label)} ({confidence_words(label.confidence)}, "
-            f"{percent(label.confidence)}). I can answer questions about it"
-        )
-        if label.label in SEGMENTABLE:
-            text += '; I can also outline lesions on it — just ask "show me the lesion"'
-        dispatcher.utter_message(text=text + ".")
+        say(dispatcher, "utter_image_type_segmentable" if label.label in SEGMENTABLE else "utter_image_type",
+            image_type=image_type_phrase(label.label), confidence_words=confidence_words(label.confidence),
+            percent=percent(label.confidence))
     findings = consistent_findings(await _first_findings(data, record["label"], tracker), record)
     if findings:
         record["findings"] = findings
-        dispatcher.utter_message(text="First look: " + "; ".join(f"{f['key']}: {f['answer']}" for f in findings) + ".")
+        say(dispatcher, "utter_first_look", findings="; ".join(f"{f['key']}: {f['answer']}" for f in findings))
     return [SlotSet("images", images(tracker) + [record])]
 
 
@@ -122,17 +111,15 @@ class ActionProcessImage(Action):
     ) -> list[dict[str, Any]]:
         meta = metadata(tracker)
         if meta.get("image_error"):
-            dispatcher.utter_message(
-                text=refusal(meta["image_error"].get("reason", "I could not read that file."))
-            )
+            dispatcher.utter_message(text=refusal(meta["image_error"].get("reason") or image_refusal("unreadable")))
             return []
         reference = meta.get("image")
         if not reference:
-            dispatcher.utter_message(text="I didn't receive an image with that message. " + WHAT_TO_SEND)
+            dispatcher.utter_message(text=f"{sentence('utter_no_image_received')} {sentence('utter_what_to_send')}")
             return []
         consent = tracker.get_slot("consent_given")
         if consent is None:
-            dispatcher.utter_message(text="I received your image. Before I look at it:")
+            say(dispatcher, "utter_image_before_consent")
             dispatcher.utter_message(response="utter_explain_consent")
             dispatcher.utter_message(response="utter_ask_consent")
             services = await get_services()
@@ -147,10 +134,7 @@ async def outline_lesion(dispatcher: CollectingDispatcher, tracker: Tracker,
                          image: dict[str, Any]) -> list[dict[str, Any]]:
     """Outline lesions on ``image`` (a brain MRI) and send the overlay with the lesion size."""
     if image.get("label") not in SEGMENTABLE:
-        dispatcher.utter_message(
-            text="I can only outline lesions on brain MRI, and this looks like "
-            f"{image_type_phrase(image.get('label'))}."
-        )
+        say(dispatcher, "utter_outline_brain_mri_only", image_type=image_type_phrase(image.get("label")))
         return []
     services = await get_services()
     try:
@@ -158,19 +142,17 @@ async def outline_lesion(dispatcher: CollectingDispatcher, tracker: Tracker,
         report = await services.hospitals.segment(data, image.get("label"), patient_location(tracker))
     except (ImageError, HospitalError) as error:
         logger.warning("Segmentation failed: %s", error)
-        dispatcher.utter_message(text="I couldn't outline this image right now. Please try again in a few minutes.")
+        say(dispatcher, "utter_outline_failed")
         return []
     if report.lesion_pixels == 0:
-        text = f"{report.hospital}'s model found no lesion on this slice."
+        text = sentence("utter_outline_none", hospital=report.hospital)
     else:
-        text = (
-            f"{report.hospital}'s model outlined a lesion of {report.lesion_pixels} pixels, "
-            f"about {report.lesion_fraction:.1%} of the brain area on this slice."
-        )
+        text = sentence("utter_outline", hospital=report.hospital, pixels=report.lesion_pixels,
+                        fraction=f"{report.lesion_fraction:.1%}")
     if report.overlay_path:
         await asyncio.to_thread(services.intake.hold, tracker.sender_id, {"path": report.overlay_path})
     image_url = f"{services.settings.public_url}/{report.overlay_path}" if report.overlay_path else None
-    dispatcher.utter_message(text=f"{text} {DISCLAIMER}", image=image_url)
+    dispatcher.utter_message(text=f"{text} {sentence('utter_disclaimer')}", image=image_url)
     entry = {
         "image_sha256": image["sha256"],
         "hospital": report.hospital,
@@ -198,7 +180,7 @@ class ActionSegmentImage(Action):
         if caption_of_refused_image(tracker, dispatcher):
             return []
         image = consented_image(
-            tracker, dispatcher, "Please send a brain MRI image first, then ask me to outline the lesion."
+            tracker, dispatcher, "utter_no_image_to_outline"
         )
         if image is None:
             return []

@@ -13,8 +13,9 @@ from rasa_sdk.types import DomainDict
 from actions.common import metadata, patient_location
 from actions.form_interruptions import InterruptibleForm
 from actions.places import find_city
+from actions.responses import say
 from actions.runtime import get_services
-from actions.wording import INTAKE_PROMPTS, age_band, capability_words, join_words
+from actions.wording import age_band, capability_words, join_words
 from hospitals.types import HospitalInfo
 
 SKIPPED = "skipped"
@@ -35,9 +36,6 @@ HISTORY_WORDS = re.compile(
     r"hypertension|cancer|a heart condition|copd|arthritis))\b", re.IGNORECASE)
 
 
-NOTED = {"medications": "Thank you, I've noted your medicines for the doctor.",
-         "history": "Thank you, I've noted that in your medical history for the doctor."}
-NEXT_STEP = 'You can send an image and ask about it, or say "send" when you\'re done.'
 
 
 def patient_note_kind(text: str) -> str | None:
@@ -101,8 +99,8 @@ class ActionNoteSymptoms(Action):
         text = (tracker.latest_message.get("text") or "").strip()
         kind = patient_note_kind(text)
         if kind is not None:
-            dispatcher.utter_message(text=NOTED[kind])
-            dispatcher.utter_message(text=NEXT_STEP)
+            say(dispatcher, f"utter_noted_{kind}")
+            say(dispatcher, "utter_next_step")
             return [SlotSet(kind, [*(tracker.get_slot(kind) or []), text])]
         events = [SlotSet("symptoms", list(known.values()))]
         durations = [e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "duration"]
@@ -112,10 +110,10 @@ class ActionNoteSymptoms(Action):
             noted = join_words(
                 [s["name"] for s in found if not s["negated"]] + [f"no {s['name']}" for s in found if s["negated"]]
             )
-            dispatcher.utter_message(text=f"Thank you, I've noted: {noted}.")
+            say(dispatcher, "utter_noted_symptoms", noted=noted)
         else:
-            dispatcher.utter_message(text="Thank you, I've noted that for the doctor.")
-        dispatcher.utter_message(text=NEXT_STEP)
+            say(dispatcher, "utter_noted")
+        say(dispatcher, "utter_next_step")
         return events
 
 
@@ -133,13 +131,11 @@ class ActionNoteLocation(Action):
         )
         place = location_from_message(tracker, entity or tracker.latest_message.get("text"))
         if place is None:
-            dispatcher.utter_message(
-                text="I don't know that place. Please name a nearby larger city or share your location."
-            )
+            say(dispatcher, "utter_unknown_place")
             return []
         services = await get_services()
         nearest = await services.hospitals.nearest(place)
-        dispatcher.utter_message(text=f"Thanks. Hospitals nearest to {place['location']}:\n{hospital_lines(nearest)}")
+        say(dispatcher, "utter_hospitals_near_place", place=place["location"], hospital_list=hospital_lines(nearest))
         return [SlotSet(key, value) for key, value in place.items()]
 
 
@@ -155,12 +151,8 @@ class ActionListHospitals(Action):
         services = await get_services()
         location = patient_location(tracker)
         hospitals = await services.hospitals.nearest(location)
-        heading = (
-            "Hospitals nearest to you:"
-            if location
-            else "Our partner hospitals (tell me your city to sort them by distance):"
-        )
-        dispatcher.utter_message(text=f"{heading}\n{hospital_lines(hospitals)}")
+        say(dispatcher, "utter_hospitals_near_you" if location else "utter_hospitals_all",
+            hospital_list=hospital_lines(hospitals))
         return []
 
 
@@ -178,7 +170,7 @@ class AskIntakeSlot:
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(text=INTAKE_PROMPTS[self.slot])
+        say(dispatcher, f"utter_prompt_{self.slot}")
         return []
 
 
@@ -219,7 +211,7 @@ class ValidateIntakeForm(InterruptibleForm, FormValidationAction):
         text = str(value or "").strip()
         if text == SKIPPED or len(text) >= 3:
             return {"chief_complaint": text}
-        dispatcher.utter_message(text='Could you say a few words about why you\'re consulting? Or say "skip".')
+        say(dispatcher, "utter_reask_chief_complaint")
         return {"chief_complaint": None}
 
     def validate_duration(
@@ -228,9 +220,7 @@ class ValidateIntakeForm(InterruptibleForm, FormValidationAction):
         text = str(value or "").strip()
         if text == SKIPPED or DURATION_WORDS.search(text):
             return {"duration": text}
-        dispatcher.utter_message(
-            text='Please give a duration like "2 days", "3 weeks" or "since March", or say "skip".'
-        )
+        say(dispatcher, "utter_reask_duration")
         return {"duration": None}
 
     def validate_age_band(
@@ -241,7 +231,7 @@ class ValidateIntakeForm(InterruptibleForm, FormValidationAction):
         band = age_band(value)
         if band:
             return {"age_band": band}
-        dispatcher.utter_message(text='Please give your age as a number, for example 42, or say "skip".')
+        say(dispatcher, "utter_reask_age_band")
         return {"age_band": None}
 
     def validate_location(
@@ -252,7 +242,5 @@ class ValidateIntakeForm(InterruptibleForm, FormValidationAction):
         place = location_from_message(tracker, str(value or ""))
         if place:
             return place
-        dispatcher.utter_message(
-            text='I don\'t know that place. Please name a nearby larger city, share your location, or say "skip".'
-        )
+        say(dispatcher, "utter_reask_location")
         return {"location": None}

@@ -19,9 +19,9 @@ from actions.common import (
     question_type_distribution,
 )
 from actions.image_facts import stated_answer
+from actions.responses import say, sentence
 from actions.runtime import get_services
 from actions.wording import (
-    DISCLAIMER,
     abstain_sentence,
     answer_sentence,
     conflict_sentence,
@@ -54,11 +54,11 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, im
                                               patient_location(tracker))
     except (ImageError, HospitalError) as error:
         logger.warning("Question failed: %s", error)
-        dispatcher.utter_message(text="I couldn't get an answer from the hospitals right now. Please try again.")
+        say(dispatcher, "utter_question_failed")
         return []
     log = list(tracker.get_slot("qa_log") or [])
     if result.answered == 0:
-        dispatcher.utter_message(text="None of the hospitals answered in time. Please ask again in a moment.")
+        say(dispatcher, "utter_no_hospital_answered")
         return []
     stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained,
                            question)
@@ -73,7 +73,7 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, im
                                result.disagreement)
     abstained = stated.abstained
     if not log and not abstained:
-        text += f" {DISCLAIMER}"
+        text += " " + sentence("utter_disclaimer")
     dispatcher.utter_message(text=text)
     log.append(
         {
@@ -109,7 +109,7 @@ class ActionAnswerQuestion(Action):
             return held
         if caption_of_refused_image(tracker, dispatcher):
             return []
-        image = consented_image(tracker, dispatcher, "Please send the image you want to ask about first.")
+        image = consented_image(tracker, dispatcher, "utter_no_image_to_ask")
         if image is None:
             return []
         question = (tracker.latest_message.get("text") or "").strip()

@@ -1,4 +1,5 @@
-"""Patient-facing wording: confidences in plain words, image types, age bands, summaries."""
+"""Patient-facing wording: confidences in plain words, image types, age bands, summaries; the sentences
+themselves are responses in ``domain.yml`` (:mod:`actions.responses`)."""
 
 from __future__ import annotations
 
@@ -6,25 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from actions.responses import sentence
 from qaid.image_types import with_article
-
-DISCLAIMER = "This is an automated answer from hospital models, not a diagnosis."
-
-QUESTION_EXAMPLES = (
-    '"Is there anything abnormal?"',
-    '"Which organ is shown?"',
-    '"Is this a CT or an MRI?"',
-    '"Where is the lesion?"',
-    '"How many nodules are there?"',
-)
-
-INTAKE_PROMPTS = {
-    "chief_complaint": 'In a sentence, what is the main reason for your consultation? (say "skip" to leave it out)',
-    "duration": 'How long have you had this? For example "3 days" or "since March". ("skip" to leave it out)',
-    "age_band": 'How old are you? A number is enough; I only keep the age band. ("skip" to leave it out)',
-    "location": "Which city are you in? You can also share your location. I use it to find the nearest hospitals. "
-    '("skip" to leave it out)',
-}
 
 NOT_AN_AGE = re.compile(r"\b(day|week|month|hour|minute)s?\b|\bsince\b|\bago\b", re.IGNORECASE)
 AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 130, "65+"))
@@ -96,40 +80,32 @@ def hospitals_answered(answered: int, asked: int) -> str:
 
 def answer_sentence(answer: str, confidence: float, answered: int, asked: int, disagreement: bool) -> str:
     """One plain-language sentence for an aggregated VQA answer."""
-    hospitals = hospitals_answered(answered, asked)
-    text = f"{answer.capitalize()} — I'm {confidence_words(confidence)} ({percent(confidence)}); {hospitals}."
-    if disagreement:
-        text += " The hospitals' models disagree on this, so treat it with extra caution."
-    return text
+    text = sentence("utter_answer", answer=answer.capitalize(), confidence_words=confidence_words(confidence),
+                    percent=percent(confidence), hospitals_answered=hospitals_answered(answered, asked))
+    return text + " " + sentence("utter_models_disagree") if disagreement else text
 
 
 def lesion_size_sentence(segmentation: dict[str, Any]) -> str:
     """A size question on an outlined brain MRI, answered from the outline."""
     if not segmentation.get("lesion_pixels"):
-        return f"{segmentation['hospital']}'s model found no lesion to measure on this slice."
-    return (f"{segmentation['hospital']}'s outline of the lesion covers {segmentation['lesion_pixels']} pixels, "
-            f"about {segmentation['lesion_fraction']:.1%} of the brain area on this slice. It is a measurement on "
-            "one slice by a model, not a diagnosis.")
+        return sentence("utter_lesion_size_none", hospital=segmentation["hospital"])
+    return sentence("utter_lesion_size", hospital=segmentation["hospital"], pixels=segmentation["lesion_pixels"],
+                    fraction=f"{segmentation['lesion_fraction']:.1%}")
 
 
 def conflict_sentence(earlier: str, now: str) -> str:
     """What the bot says instead of an answer that contradicts an earlier one about the same image."""
-    return (f'The hospitals\' models are unsure about this image: earlier they said "{earlier}", now "{now}". '
-            "I won't state either as a fact; the doctor who reviews your images will look at this.")
+    return sentence("utter_answers_conflict", earlier=earlier, now=now)
 
 
 def off_label_sentence(label: str, now: str) -> str:
     """What the bot says instead of an answer that cannot be true of the image type it confidently named."""
-    return (f'The hospitals\' models answered "{now}", which does not fit {with_article(label)}, so I won\'t state '
-            "it as a fact; the doctor who reviews your images will look at this.")
+    return sentence("utter_answer_off_label", now=now, image_type=with_article(label))
 
 
 def abstain_sentence(answered: int, asked: int) -> str:
     """What the bot says when the models are not sure enough to answer."""
-    return (
-        f"I'm not sure enough to answer that from this image ({hospitals_answered(answered, asked)}). "
-        "Questions I answer best are like " + ", ".join(QUESTION_EXAMPLES) + "."
-    )
+    return sentence("utter_not_sure", hospitals_answered=hospitals_answered(answered, asked))
 
 
 def summary_lines(slots: dict[str, Any]) -> list[str]:

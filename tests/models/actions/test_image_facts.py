@@ -137,10 +137,11 @@ def test_hospital_capabilities_are_said_in_plain_words() -> None:
 
 
 def test_a_refusal_says_what_to_send_once() -> None:
-    from actions.images import WHAT_TO_SEND, refusal
+    from actions.images import refusal
+    from actions.responses import sentence
 
     assert refusal("The file is larger than 20 MB; please send a smaller image.").count("send") == 1
-    assert refusal("This doesn't look like a medical image.").endswith(WHAT_TO_SEND)
+    assert refusal("This doesn't look like a medical image.").endswith(sentence("utter_what_to_send"))
 
 
 @pytest.mark.parametrize(("label", "plane", "fits"), [

@@ -1,0 +1,52 @@
+"""Every sentence the actions send is a response in domain.yml (issue 19: wording in one reviewable place)."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.responses import DOMAIN_FILE, sentence
+
+ACTIONS = Path(__file__).resolve().parents[3] / "actions"
+RESPONSES = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"]
+NAMED = re.compile(r"""(?:say\(dispatcher,|sentence\(|consented_image\(\s*tracker,\s*dispatcher,)\s*"""
+                   r"""f?["'](utter_[a-z_{}.]+)["']""")
+# Names built from a value: each expansion must exist.
+EXPANSIONS = {"utter_noted_{kind}": ("medications", "history"),
+              "utter_prompt_{self.slot}": ("chief_complaint", "duration", "age_band", "location")}
+
+
+def _named() -> set[str]:
+    names: set[str] = set()
+    for path in ACTIONS.glob("*.py"):
+        for name in NAMED.findall(path.read_text(encoding="utf-8")):
+            if "{" in name:
+                prefix = name[: name.index("{")]
+                names.update(prefix + value for value in EXPANSIONS[name])
+            else:
+                names.add(name)
+    return names
+
+
+def test_the_actions_name_responses_and_each_is_in_the_domain() -> None:
+    named = _named()
+    assert len(named) > 50
+    assert sorted(named - set(RESPONSES)) == []
+
+
+def test_no_action_writes_a_sentence_of_its_own() -> None:
+    literal = re.compile(r"""utter_message\(\s*text=f?["'][A-Za-z]""")  # text that starts with words
+    offenders = [f"{path.name}:{text.count(chr(10), 0, match.start()) + 1}" for path in ACTIONS.glob("*.py")
+                 for text in [path.read_text(encoding="utf-8")] for match in literal.finditer(text)]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("name", sorted(_named()))
+def test_each_response_renders_with_the_values_its_placeholders_name(name: str) -> None:
+    fields = {field for _, field, _, _ in string.Formatter().parse(RESPONSES[name][0]["text"]) if field}
+    text = sentence(name, **{field: f"<{field}>" for field in fields})
+    assert text and "{" not in text and all(f"<{field}>" in text for field in fields)
