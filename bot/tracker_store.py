@@ -9,10 +9,14 @@ so the history is gone from the database, not just hidden.
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from qaid.sqlite import apply_pragmas
 
 ERASURE_SLOT = "data_erased"
 
@@ -27,7 +31,14 @@ def erasure_index(tracker: DialogueStateTracker) -> int | None:
 
 
 class ErasableSQLTrackerStore(SQLTrackerStore):
-    """:class:`SQLTrackerStore` that physically deletes a conversation's events on erasure."""
+    """:class:`SQLTrackerStore` that physically deletes a conversation's events on erasure; a SQLite file is
+    opened in WAL mode without an fsync per commit (:mod:`qaid.sqlite`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", apply_pragmas)
+            self.engine.dispose()  # connections opened while creating the tables reconnect with the pragmas
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store new events; on erasure, replace the stored conversation with the events after it."""
