@@ -86,7 +86,7 @@ test: install $(RASA_MODEL)
 
 lint: $(MODELS_VENV)/.installed $(RASA_VENV)/.installed
 	$(MODELS_VENV)/bin/ruff check .
-	$(MODELS_PY) -m mypy actions hospitals hospital_service transcripts qaid vision_models
+	$(MODELS_PY) -m mypy actions hospitals hospital_service transcripts qaid vision_models tests/support/actions.py
 	$(RASA_PY) -m mypy bot channels qaid
 
 test-models: $(MODELS_VENV)/.installed

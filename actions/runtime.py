@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from actions.intake import ImageIntake
 from hospital_service.inbox import EmbeddedInbox
+from hospitals.api import HospitalsAPI
 from hospitals.network import HospitalNetwork
 from qaid.settings import Settings, load_settings
 from transcripts.service import TranscriptService
@@ -22,7 +23,7 @@ class Services:
 
     settings: Settings
     intake: ImageIntake
-    hospitals: HospitalNetwork
+    hospitals: HospitalsAPI
     transcripts: TranscriptService
     inbox: EmbeddedInbox | None = None
 

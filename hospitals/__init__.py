@@ -1,6 +1,7 @@
 """Hospitals (Health Intel Providers): local or remote model services, combined by an aggregator.
 
-The actions use :class:`HospitalNetwork` only; see :mod:`hospitals.network`.
+The actions use :class:`HospitalNetwork` only, through the protocol :class:`hospitals.api.HospitalsAPI`; see
+:mod:`hospitals.network`.
 """
 
 from hospitals.base import Hospital

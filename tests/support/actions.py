@@ -17,6 +17,7 @@ from rasa_sdk import Tracker
 
 import actions.runtime as runtime
 from actions.intake import ImageIntake
+from hospitals.network import PatientLocation
 from hospitals.types import (
     AggregatedAnswer,
     AggregatedFinding,
@@ -58,10 +59,13 @@ class RecordingNetwork:
     )
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
+    async def start(self) -> None:
+        """Nothing to load (the real network loads its models)."""
+
     async def close(self) -> None:
         """Nothing to release (the real network closes its HTTP sessions)."""
 
-    async def screen(self, image_bytes: bytes, patient_location: Any = None) -> ImageScreening:
+    async def screen(self, image_bytes: bytes, patient_location: PatientLocation = None) -> ImageScreening:
         self.calls.append(("screen", {"size": len(image_bytes)}))
         if not self.medical:
             return ImageScreening(False, 0.02, "not_medical", "This doesn't look like a medical image.", None,
@@ -69,19 +73,23 @@ class RecordingNetwork:
         label = LabelOutcome(self.label, self.label, 0.97, {self.label: 0.97}, False)
         return ImageScreening(True, 0.99, None, None, label, "Test Hospital")
 
-    async def insights(self, image_bytes: bytes, image_type: Any = None, patient_location: Any = None) -> list:
+    async def insights(self, image_bytes: bytes, image_type: str | None = None,
+                       patient_location: PatientLocation = None) -> list[AggregatedFinding]:
         self.calls.append(("insights", {"image_type": image_type}))
         return [AggregatedFinding("organ", "Which organ is shown?", self.answer)]
 
-    async def ask(self, image_bytes, question, question_types=None, image_type=None, patient_location=None):
+    async def ask(self, image_bytes: bytes, question: str, question_types: dict[str, float] | None = None,
+                  image_type: str | None = None, patient_location: PatientLocation = None) -> AggregatedAnswer:
         self.calls.append(("ask", {"question": question, "question_types": question_types, "image_type": image_type}))
         return self.answer
 
-    async def segment(self, image_bytes, image_type="brain_mri", patient_location=None) -> SegmentationReport:
+    async def segment(self, image_bytes: bytes, image_type: str | None = "brain_mri",
+                      patient_location: PatientLocation = None) -> SegmentationReport:
         self.calls.append(("segment", {"image_type": image_type}))
         return SegmentationReport("Test Hospital", 120, 4000, 0.03, "ab" * 32, "media/" + "ab" * 32 + ".png")
 
-    async def nearest(self, location: Any, capability: Any = None, image_type: Any = None) -> list[HospitalInfo]:
+    async def nearest(self, location: PatientLocation, capability: str | None = None,
+                      image_type: str | None = None) -> list[HospitalInfo]:
         self.calls.append(("nearest", {"location": location, "image_type": image_type}))
         return [
             HospitalInfo("St Thomas Radiology", "London", 2.0, ["label", "vqa"]),
@@ -96,7 +104,7 @@ def install_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> runtime
     built = runtime.Services(
         settings=settings,
         intake=ImageIntake(settings.var_dir, settings.max_image_bytes),
-        hospitals=RecordingNetwork(),  # type: ignore[arg-type]
+        hospitals=RecordingNetwork(),
         transcripts=TranscriptService.from_settings(settings),
     )
     monkeypatch.setattr(runtime, "_services", built)
