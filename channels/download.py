@@ -8,7 +8,8 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from qaid.images import MAX_FILE_BYTES, ImageError
+from channels.media import IMAGE_LIMIT
+from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ async def fetch_media(
     *,
     headers: dict[str, str] | None = None,
     auth: aiohttp.BasicAuth | None = None,
-    max_bytes: int = MAX_FILE_BYTES,
+    max_bytes: int = IMAGE_LIMIT,
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> bytes:
     """GET ``url`` and return at most ``max_bytes`` of body.

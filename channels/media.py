@@ -23,7 +23,8 @@ from urllib.parse import unquote
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from qaid.contracts import MEDIA_REFERENCE
-from qaid.images import MAX_FILE_BYTES, ImageError
+from qaid.images import MIB, ImageError
+from qaid.settings import image_size_limit
 from qaid.state import var_dir
 from vision_models.dicom import deidentify
 from vision_models.imaging import ACCEPTED_FORMATS, is_dicom
@@ -44,9 +45,11 @@ CONTENT_TYPES["jpeg"] = "image/jpeg"
 
 _MEDIA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.[A-Za-z0-9]{1,8}$")
 
-# The largest request body the Rasa server reads: a 20 MB image base64-encoded in JSON, plus 1 MB for the
-# rest. Larger bodies are refused (413) from their Content-Length, before they are read.
-MAX_REQUEST_BYTES = MAX_FILE_BYTES * 4 // 3 + 1024 * 1024
+# The largest image a channel takes (services.yml: storage.max_image_bytes, 20 MiB by default), and the largest
+# request body the Rasa server reads: such an image base64-encoded in JSON, plus 1 MiB for the rest. Larger
+# bodies are refused (413) from their Content-Length, before they are read.
+IMAGE_LIMIT = image_size_limit()
+MAX_REQUEST_BYTES = IMAGE_LIMIT * 4 // 3 + MIB
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -70,8 +73,8 @@ def sniff_media_type(data: bytes) -> str | None:
 
 def check_size(size: int | None) -> None:
     """Raise ``too_large`` when a declared or received size exceeds the image-size limit."""
-    if size is not None and size > MAX_FILE_BYTES:
-        raise ImageError("too_large")
+    if size is not None and size > IMAGE_LIMIT:
+        raise ImageError("too_large", limit_bytes=IMAGE_LIMIT)
 
 
 def check_declared_type(media_type: str | None) -> None:
@@ -160,7 +163,7 @@ def safe_filename(filename: str) -> str:
 class MediaStore:
     """Reads and writes ``<var>/media``; every name written is ``<sha256>.<ext>`` of the real bytes."""
 
-    def __init__(self, root: Path | None = None, max_bytes: int = MAX_FILE_BYTES) -> None:
+    def __init__(self, root: Path | None = None, max_bytes: int = IMAGE_LIMIT) -> None:
         self.root = Path(root) if root is not None else var_dir() / MEDIA_SUBDIR
         self.max_bytes = max_bytes
 

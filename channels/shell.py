@@ -23,9 +23,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 
-from channels.media import safe_filename
+from channels.media import IMAGE_LIMIT, safe_filename
 from channels.sessions import SESSION_HEADER
-from qaid.images import MAX_FILE_BYTES, refusal
+from qaid.images import refusal
 from qaid.state import var_dir
 
 DEFAULT_URL = "http://localhost:5005/webhooks/qaid_rest/webhook"
@@ -113,8 +113,8 @@ class ShellClient:
         headers = {SESSION_HEADER: self.session_token} if self.session_token else {}
         try:
             if outgoing.image is not None:
-                if outgoing.image.stat().st_size > MAX_FILE_BYTES:
-                    self.say(refusal("too_large"))
+                if outgoing.image.stat().st_size > IMAGE_LIMIT:
+                    self.say(refusal("too_large", IMAGE_LIMIT))
                     return
                 with outgoing.image.open("rb") as handle:
                     files = {"image": (outgoing.image.name, handle)}

@@ -14,12 +14,14 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
+from qaid.images import MAX_FILE_BYTES
 from qaid.state import REPO_ROOT
 
 DEFAULT_SERVICES_PATH = REPO_ROOT / "services.yml"
@@ -267,6 +269,25 @@ def _hospital(entry: Any, index: int) -> HospitalConfig:
     )
 
 
+def _image_limit(value: Any) -> int:
+    limit = int(value)
+    if not 0 < limit <= MAX_FILE_BYTES:
+        raise SettingsError(f"storage.max_image_bytes must be between 1 and {MAX_FILE_BYTES} (the models' own limit, "
+                            f"qaid/images.py), not {limit}.")
+    return limit
+
+
+@cache
+def image_size_limit() -> int:
+    """``storage.max_image_bytes`` of the services configuration (``$QAID_SERVICES`` or the repository's): the
+    one image-size limit of the channels, the action server's intake and the hospital service; the models'
+    default when the file cannot be read."""
+    try:
+        return load_settings().max_image_bytes
+    except SettingsError:
+        return MAX_FILE_BYTES
+
+
 def parse_settings(data: dict[str, Any], path: Path, env: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from the parsed YAML mapping ``data`` read from ``path``."""
     data = expand_env(data, env)
@@ -288,7 +309,7 @@ def parse_settings(data: dict[str, Any], path: Path, env: Mapping[str, str]) -> 
         var_dir=var_dir,
         weights_dir=weights_dir,
         public_url=str(data.get("public_url", "http://localhost:5005")).rstrip("/"),
-        max_image_bytes=int(storage.get("max_image_bytes", 20 * 1024 * 1024)),
+        max_image_bytes=_image_limit(storage.get("max_image_bytes", MAX_FILE_BYTES)),
         hospitals=hospitals,
         remote=_build(RemoteConfig, _section(data, "remote"), "remote section"),
         aggregator=_build(AggregatorConfig, _section(data, "aggregator"), "aggregator section"),

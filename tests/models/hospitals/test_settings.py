@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qaid.settings import DEFAULT_SERVICES_PATH, SettingsError, expand_env, load_settings
+from qaid.images import MAX_FILE_BYTES
+from qaid.settings import DEFAULT_SERVICES_PATH, SettingsError, expand_env, image_size_limit, load_settings
 from tests.support.hospitals import HOSPITALS, write_services
 
 
@@ -69,3 +70,23 @@ def test_embedded_default_has_distinct_hospitals() -> None:
     assert any(set(h.capabilities) == {"segmentation"} for h in settings.hospitals)
     assert all(h.is_local and h.intake is not None for h in settings.hospitals)
     assert settings.inbox.port == 5056 and settings.inbox.embedded is True
+
+
+def test_the_image_size_limit_is_read_from_the_services_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """services.yml's storage.max_image_bytes is the limit of every process (channels included)."""
+    monkeypatch.setenv("QAID_SERVICES", str(write_services(tmp_path, HOSPITALS)))
+    image_size_limit.cache_clear()
+    try:
+        assert image_size_limit() == 200_000
+        monkeypatch.setenv("QAID_SERVICES", str(tmp_path / "missing.yml"))
+        image_size_limit.cache_clear()
+        assert image_size_limit() == MAX_FILE_BYTES  # the models' own limit when the file cannot be read
+    finally:
+        image_size_limit.cache_clear()
+
+
+def test_an_image_limit_above_the_models_own_is_a_clear_error(tmp_path: Path) -> None:
+    path = write_services(tmp_path, HOSPITALS)
+    path.write_text(path.read_text().replace("max_image_bytes: 200000", f"max_image_bytes: {MAX_FILE_BYTES + 1}"))
+    with pytest.raises(SettingsError, match="max_image_bytes must be between 1 and"):
+        load_settings(path, env={})
