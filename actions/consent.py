@@ -52,10 +52,9 @@ class ActionProcessPendingImage(Action):
         if not pending:
             say(dispatcher, "utter_send_an_image")
             return []
-        events = [SlotSet("pending_image", None), SlotSet("pending_request", None)]
-        events += await process_image(dispatcher, tracker, pending)
+        processed, accepted = await process_image(dispatcher, tracker, pending)
+        events = [SlotSet("pending_image", None), SlotSet("pending_request", None), *processed]
         request = tracker.get_slot("pending_request")
-        accepted = next((e["value"][-1] for e in events if e.get("name") == "images"), None)
         if not request:
             return events
         if accepted is None:

@@ -72,6 +72,7 @@ _PROJECTIONS = {"pa", "ap", "lateral", "oblique", "pa x-ray", "pa and lateral", 
 _SECTIONS = {"axial", "coronal", "sagittal", "transverse", "axial plane", "coronal plane", "sagittal plane",
              "transverse plane"}
 PLANES_OF_MODALITY = {"x-ray": _PROJECTIONS, "mammography": _PROJECTIONS, "ct": _SECTIONS, "mri": _SECTIONS}
+_KNOWN_PLANES = _PROJECTIONS | _SECTIONS
 
 # Question types of Rasa NLU / the VQA aggregate, and the first-look finding each matches.
 FINDING_OF_TYPE = {"ABN": "abnormal", "MODALITY": "modality", "ORGAN": "organ", "PLANE": "plane"}
@@ -103,7 +104,7 @@ def fits_label(label: Any, key: str, answer: Any) -> bool:
     if key == "plane":
         allowed = PLANES_OF_MODALITY.get(facts.get("modality", ""))
         plane = _normal(answer)
-        return allowed is None or plane in allowed or plane not in _PROJECTIONS | _SECTIONS
+        return allowed is None or plane in allowed or plane not in _KNOWN_PLANES
     return key not in facts or agrees(key, facts[key], answer)
 
 

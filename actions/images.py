@@ -40,8 +40,9 @@ def refusal(reason: str) -> str:
 
 async def process_image(
     dispatcher: CollectingDispatcher, tracker: Tracker, reference: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Store, screen and describe one image; returns the slot events (the image goes into ``images``).
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Store, screen and describe one image; returns the slot events (the image goes into ``images``) and the
+    image's record, or ``([], None)`` when it was not accepted.
 
     An image that is refused, screened out or cannot be screened is not kept: its files are released.
     """
@@ -55,7 +56,7 @@ async def process_image(
     except ImageError as error:
         await asyncio.to_thread(services.intake.release, sender, *stored_refs)
         dispatcher.utter_message(text=refusal(error.reason))
-        return []
+        return [], None
     except HospitalError as error:
         logger.warning("Screening failed: %s", error)
         await asyncio.to_thread(services.intake.release, sender, *stored_refs)
@@ -63,12 +64,12 @@ async def process_image(
             dispatcher.utter_message(text=refusal(error.message))
         else:
             say(dispatcher, "utter_screening_failed")
-        return []
+        return [], None
     if not screening.is_medical:
         await asyncio.to_thread(services.intake.release, sender, *stored_refs)
         reason = screening.reason or sentence("utter_not_a_medical_image")
         dispatcher.utter_message(text=refusal(reason))
-        return []
+        return [], None
     label = screening.label
     record = stored.to_slot() | {
         "upload_sha256": reference.get("sha256"),
@@ -86,7 +87,7 @@ async def process_image(
     if findings:
         record["findings"] = findings
         say(dispatcher, "utter_first_look", findings="; ".join(f"{f['key']}: {f['answer']}" for f in findings))
-    return [SlotSet("images", images(tracker) + [record])]
+    return [SlotSet("images", images(tracker) + [record])], record
 
 
 async def _first_findings(data: bytes, image_type: str | None, tracker: Tracker) -> list[dict[str, Any]]:
@@ -127,7 +128,8 @@ class ActionProcessImage(Action):
             return [SlotSet("pending_image", reference)]
         if not ensure_consent(tracker, dispatcher):
             return []
-        return await process_image(dispatcher, tracker, reference)
+        events, _ = await process_image(dispatcher, tracker, reference)
+        return events
 
 
 async def outline_lesion(dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -15,7 +15,6 @@ import json
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -23,10 +22,7 @@ from hospital_service.app import create_app
 from hospital_service.inbox import InboxStore, inbox_app_from_settings
 from hospitals.local import LocalHospital, ModelRegistry
 from qaid.settings import Settings, SettingsError, load_settings
-
-
-def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+from transcripts.db import shown_time
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -53,7 +49,7 @@ def inbox_list(settings: Settings, args: argparse.Namespace) -> int:
     store = InboxStore(settings.inbox.database_url)
     store.create()
     for item in store.find(args.hospital, args.limit):
-        when, hospital, conversation = _when(item.received_at), item.hospital[:24], item.conversation_id[:24]
+        when, hospital, conversation = shown_time(item.received_at), item.hospital[:24], item.conversation_id[:24]
         print(f"{when}  {hospital:24}  {conversation:24}  {item.idempotency_key}")
     return 0
 

@@ -17,17 +17,13 @@ import logging
 import signal
 import sys
 import time
-from datetime import UTC, datetime
 
 import aiohttp
 
 from qaid.settings import Settings, SettingsError, load_settings
+from transcripts.db import shown_time
 from transcripts.outbox import PENDING
 from transcripts.service import TranscriptService
-
-
-def _when(epoch: float | None) -> str:
-    return "-" if epoch is None else datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def outbox_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -40,8 +36,9 @@ def outbox_list(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{'id':36}  {'status':9}  {'tries':>5}  {'hospital':24}  {'created':19}  {'next/delivered':19}  last error")
     for row in rows:
         settled = row.delivered_at if row.delivered_at else (row.next_attempt_at if row.status == PENDING else None)
-        print(f"{row.id:36}  {row.status:9}  {row.attempts:>5}  {row.hospital[:24]:24}  {_when(row.created_at):19}  "
-              f"{_when(settled):19}  {(row.last_error or '')[:60]}")
+        created, next_or_done = shown_time(row.created_at), shown_time(settled)
+        print(f"{row.id:36}  {row.status:9}  {row.attempts:>5}  {row.hospital[:24]:24}  {created:19}  "
+              f"{next_or_done:19}  {(row.last_error or '')[:60]}")
     counts = outbox.counts()
     print("totals: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty"))
     return 0
@@ -51,7 +48,7 @@ def outbox_attempts(settings: Settings, args: argparse.Namespace) -> int:
     outbox = TranscriptService.from_settings(settings).outbox
     outbox.create()
     for attempt in outbox.attempts_of(args.delivery_id):
-        print(f"{_when(attempt.attempted_at)}  {attempt.status_code or '-':>4}  {attempt.duration_ms:8.1f} ms  "
+        print(f"{shown_time(attempt.attempted_at)}  {attempt.status_code or '-':>4}  {attempt.duration_ms:8.1f} ms  "
               f"{attempt.worker}  {attempt.error or 'ok'}")
     return 0
 

@@ -1,7 +1,9 @@
-"""Database engines shared by the outbox and the inbox (SQLite by default, any SQLAlchemy URL works)."""
+"""Database engines shared by the outbox and the inbox (SQLite by default, any SQLAlchemy URL works), and how
+their epoch timestamps are shown to an operator."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -21,3 +23,8 @@ def make_engine(database_url: str) -> Engine:
     engine = create_engine(database_url, connect_args={"timeout": 30})
     event.listen(engine, "connect", apply_pragmas)
     return engine
+
+
+def shown_time(epoch: float | None) -> str:
+    """A stored epoch as an operator reads it (UTC, to the second); ``-`` when there is none."""
+    return "-" if epoch is None else datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
