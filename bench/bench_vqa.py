@@ -23,7 +23,7 @@ from PIL import Image
 
 from bench.bench_vision import time_ms
 from vision_models.vqa import VQAModel
-from vision_models.vqa.cli import DEFAULT_BUNDLE
+from vision_models.vqa.config import DEFAULT_BUNDLE
 
 TARGET_QUESTION_MS = 30.0
 TARGET_INSIGHTS_MS = 80.0

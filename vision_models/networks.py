@@ -11,6 +11,9 @@ fields back into a ``torch.nn.Module``. Architectures:
 - ``refined_basic_unet``: the same BasicUNet run on the input shrunk by ``downsample``, followed by a small
   head at the input's full resolution that sees the upsampled UNet features next to the full-resolution
   image, so that outlines are drawn at the input's resolution for little more compute.
+
+A model package whose network is its own (the VQA network, ``mevf-ban-san-milqt``) adds its factory with
+:func:`register_architecture` when it is imported, so that this module imports no model package.
 """
 
 from __future__ import annotations
@@ -111,13 +114,24 @@ def _refined_basic_unet(params: dict[str, Any]) -> nn.Module:
                        params.get("downsample", 2))
 
 
-ARCHITECTURES: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
+Factory = Callable[[dict[str, Any]], nn.Module]
+ARCHITECTURES: dict[str, Factory] = {
     "compact_cnn": _compact_cnn,
     "densenet121": _densenet121,
     "basic_unet": _basic_unet,
     "basic_unet_norm": _basic_unet,
     "refined_basic_unet": _refined_basic_unet,
 }
+
+
+def register_architecture(name: str) -> Callable[[Factory], Factory]:
+    """Decorator: ``factory`` builds the networks of bundles that record ``architecture: name``."""
+    def register(factory: Factory) -> Factory:
+        if ARCHITECTURES.get(name, factory) is not factory:
+            raise ValueError(f"Architecture {name!r} is registered twice")
+        ARCHITECTURES[name] = factory
+        return factory
+    return register
 
 
 def build_network(architecture: str, params: dict[str, Any]) -> nn.Module:

@@ -86,3 +86,14 @@ def augment_segmentation(images: torch.Tensor, masks: torch.Tensor, generator: t
     moved = random_intensity(moved, generator, contrast=0.15, brightness=0.05, gamma=0.2)
     moved = random_grayscale(moved, generator, grey_probability, source_channel=grey_channel)
     return moved, (moved_masks > 0.5).float()
+
+
+def augment_vqa(images: torch.Tensor, generator: torch.Generator, shift: int = 4) -> torch.Tensor:
+    """VQA training: a random translation (±``shift`` px, edge padding) and brightness/contrast jitter per image."""
+    n, _, s, _ = images.shape
+    padded = F.pad(images, (shift, shift, shift, shift), mode="replicate")
+    offsets = torch.randint(0, 2 * shift + 1, (n, 2), generator=generator)
+    out = torch.stack([padded[i, :, y:y + s, x:x + s] for i, (y, x) in enumerate(offsets.tolist())])
+    gain = 1.0 + 0.1 * (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1)
+    bias = 0.05 * (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1)
+    return ((out - 0.5) * gain + 0.5 + bias).clamp(0, 1)

@@ -12,15 +12,17 @@ import torch
 
 from qaid.images import ImageError
 from vision_models.bundle import BundleError
+from vision_models.vqa.config import DEFAULT_BUNDLE, VQAConfig
 from vision_models.vqa.data import DatasetError, read_split
 from vision_models.vqa.evaluation import accuracy_report, image_pixels, predict_records
 from vision_models.vqa.model import QuestionError, VQAModel
+from vision_models.vqa.network import MECHANISMS
 from vision_models.vqa.qtypes import keyword_question_types
-from vision_models.vqa.sentence import PACKAGED, EncoderError
-from vision_models.vqa.training import TrainOptions, recalibrate
+from vision_models.vqa.sentence import EncoderError
+from vision_models.vqa.training import recalibrate
 from vision_models.vqa.training import train as run_training
 
-DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "weights" / "vqa"
+DEFAULTS = VQAConfig()
 
 
 def train(argv: list[str]) -> int:
@@ -30,27 +32,28 @@ def train(argv: list[str]) -> int:
     parser.add_argument("--slake", type=Path, help="SLAKE folder (train.json, validate.json, imgs/)")
     parser.add_argument("--pretrain", type=Path, nargs="*", default=[],
                         help="folders of unlabelled medical images for the auto-encoder (searched recursively)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_BUNDLE)
-    parser.add_argument("--name", default="vqa")
+    parser.add_argument("--out", type=Path, default=DEFAULTS.out)
+    parser.add_argument("--name", default=DEFAULTS.name)
     parser.add_argument("--cache-dir", type=Path, default=Path("var/cache/vqa"))
-    parser.add_argument("--image-size", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--pretrain-epochs", type=int, default=4)
-    parser.add_argument("--batch-questions", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1.5e-3)
-    parser.add_argument("--rad-repeat", type=int, default=1, help="show each VQA-RAD image this many times per epoch")
-    parser.add_argument("--mechanisms", nargs="+", default=["ban", "san"], choices=["ban", "san"])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--image-size", type=int, default=DEFAULTS.image_size)
+    parser.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    parser.add_argument("--pretrain-epochs", type=int, default=DEFAULTS.pretrain_epochs)
+    parser.add_argument("--batch-questions", type=int, default=DEFAULTS.batch_questions)
+    parser.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    parser.add_argument("--rad-repeat", type=int, default=DEFAULTS.rad_repeat,
+                        help="show each VQA-RAD image this many times per epoch")
+    parser.add_argument("--mechanisms", nargs="+", default=list(DEFAULTS.mechanisms), choices=list(MECHANISMS))
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    parser.add_argument("--threads", type=int, default=DEFAULTS.threads)
     parser.add_argument("--recalibrate", type=Path, metavar="BUNDLE",
                         help="do not train: re-fit prior strength, memory, temperature and threshold of BUNDLE "
                              "(same data; its network weights are kept)")
     parser.add_argument("--no-memory", dest="memory", action="store_false",
                         help="no case memory of training questions (see vision_models/vqa/memory.py)")
-    parser.add_argument("--sentence-encoder", default=PACKAGED,
+    parser.add_argument("--sentence-encoder", default=DEFAULTS.sentence_encoder,
                         help="sentence encoder of the case memory: package:<module> or a model folder")
     args = parser.parse_args(argv)
-    opts = TrainOptions(
+    opts = VQAConfig(
         out=args.out, name=args.name, vqa_rad=args.vqa_rad, slake=args.slake, pretrain_dirs=args.pretrain,
         cache_dir=args.cache_dir, image_size=args.image_size, epochs=args.epochs, pretrain_epochs=args.pretrain_epochs,
         batch_questions=args.batch_questions, lr=args.lr, rad_repeat=args.rad_repeat,

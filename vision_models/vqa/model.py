@@ -14,8 +14,9 @@ import torch
 from qaid.question_types import QUESTION_TYPES
 from vision_models.bundle import BundleConfig, load_bundle
 from vision_models.imaging import ImageSource, load_image, to_tensor_array
+from vision_models.networks import network_from_config
 from vision_models.vqa.memory import MemorySettings, fingerprints, mix_with_memory
-from vision_models.vqa.network import NetConfig, VQANet
+from vision_models.vqa.network import VQANet
 from vision_models.vqa.prior import dense_counts, normalise_rows
 from vision_models.vqa.qtypes import ANSWER_TYPES
 from vision_models.vqa.scoring import PriorTables, calibrated, final_log_probs
@@ -97,11 +98,6 @@ def encode_questions(vocab: Vocabulary, questions: Sequence[str], max_tokens: in
     return tokens, torch.tensor([len(e) for e in encoded])
 
 
-def build_network(config: BundleConfig) -> VQANet:
-    """Bundle factory: the network described by ``config.params``."""
-    return VQANet(NetConfig.from_dict(config.params))
-
-
 class VQAModel:
     """A trained VQA bundle ready to answer; thread-safe (one lock around the forward pass).
 
@@ -140,7 +136,7 @@ class VQAModel:
     @classmethod
     def load(cls, location: Path | str, sentences: SentenceEncoder | None = None) -> VQAModel:
         """Load and verify a bundle folder (or URL) written by ``python -m vision_models train vqa``."""
-        bundle = load_bundle(location, build_network)
+        bundle = load_bundle(location, network_from_config)
         return cls(cast(VQANet, bundle.network), bundle.config, sentences)
 
     def pixels(self, image: ImageSource) -> torch.Tensor:

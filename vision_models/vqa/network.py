@@ -21,8 +21,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vision_models.networks import register_architecture
 from vision_models.vqa.memory import CaseMemory
 
+ARCHITECTURE = "mevf-ban-san-milqt"  # the name VQA bundles record
 MECHANISMS = ("ban", "san")
 
 
@@ -260,3 +262,9 @@ class VQANet(nn.Module):
             return log_probs[:, only]
         alpha = torch.log_softmax(q @ self.mix, dim=-1)
         return torch.logsumexp(log_probs + alpha[..., None], dim=1)
+
+
+@register_architecture(ARCHITECTURE)
+def build_vqa_net(params: dict[str, Any]) -> VQANet:
+    """Bundle factory: the VQA network whose :class:`NetConfig` is ``params``."""
+    return VQANet(NetConfig.from_dict(params))

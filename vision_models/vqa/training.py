@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import copy
-import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -17,6 +15,18 @@ from tqdm import tqdm
 
 from qaid.question_types import QUESTION_TYPES
 from vision_models.bundle import BundleConfig, load_bundle, save_bundle
+from vision_models.engine import seed_everything
+from vision_models.networks import network_from_config
+from vision_models.transforms import augment_vqa
+from vision_models.vqa.config import (
+    ARCHITECTURE,
+    MAX_TOKENS,
+    MEMORY_GRID,
+    PRIOR_POWERS,
+    VERSION,
+    VQAConfig,
+    create_network,
+)
 from vision_models.vqa.data import VQARecord, find_images, load_image_stack, read_split
 from vision_models.vqa.evaluation import (
     accuracy_report,
@@ -26,58 +36,15 @@ from vision_models.vqa.evaluation import (
     true_type_distribution,
 )
 from vision_models.vqa.memory import MemorySettings, fingerprints
-from vision_models.vqa.model import VQAModel, build_network, encode_questions
-from vision_models.vqa.network import DenoisingAutoEncoder, NetConfig, VQANet
+from vision_models.vqa.model import VQAModel, encode_questions
+from vision_models.vqa.network import DenoisingAutoEncoder, VQANet
 from vision_models.vqa.prior import count_matrix, sparse_counts
 from vision_models.vqa.qtypes import ANSWER_TYPES
-from vision_models.vqa.sentence import PACKAGED, SentenceEncoder, shared_encoder
+from vision_models.vqa.sentence import SentenceEncoder, shared_encoder
 from vision_models.vqa.text import Vocabulary
 
-MAX_TOKENS = 24
-PRIOR_POWERS = (0.0, 0.25, 0.5, 0.75, 1.0)
-MEMORY_GRID = tuple(
-    MemorySettings(sharpness=g, strength=c, width=w)
-    for g in (4.0, 8.0, 16.0) for c in (0.5, 1.0, 1.5) for w in (0.02, 0.05, 0.1)
-)
-VERSION = "1.0.0"
 
-
-@dataclass
-class TrainOptions:
-    """Everything a training run depends on (recorded in the bundle config)."""
-
-    out: Path
-    name: str = "vqa"
-    vqa_rad: Path | None = None
-    slake: Path | None = None
-    pretrain_dirs: list[Path] = field(default_factory=list)
-    cache_dir: Path | None = None
-    image_size: int = 96
-    epochs: int = 30
-    pretrain_epochs: int = 4
-    batch_questions: int = 64
-    lr: float = 1.5e-3
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.1
-    rad_repeat: int = 1
-    recon_weight: float = 1.0
-    mechanisms: tuple[str, ...] = ("ban", "san")
-    embed_dim: int = 128
-    hidden: int = 192
-    seed: int = 7
-    threads: int = 1
-    memory: bool = False
-    sentence_encoder: str = PACKAGED
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def load_records(opts: TrainOptions) -> tuple[list[VQARecord], list[VQARecord]]:
+def load_records(opts: VQAConfig) -> tuple[list[VQARecord], list[VQARecord]]:
     """Training and validation records of the chosen datasets (VQA-RAD val = its carved subset)."""
     train: list[VQARecord] = []
     val: list[VQARecord] = []
@@ -113,17 +80,6 @@ def pretrain_autoencoder(
     return losses
 
 
-def augment(images: torch.Tensor, generator: torch.Generator, shift: int = 4) -> torch.Tensor:
-    """Random translation (±``shift`` px, edge padding) and brightness/contrast jitter per image."""
-    n, _, s, _ = images.shape
-    padded = F.pad(images, (shift, shift, shift, shift), mode="replicate")
-    offsets = torch.randint(0, 2 * shift + 1, (n, 2), generator=generator)
-    out = torch.stack([padded[i, :, y:y + s, x:x + s] for i, (y, x) in enumerate(offsets.tolist())])
-    gain = 1.0 + 0.1 * (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1)
-    bias = 0.05 * (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1)
-    return ((out - 0.5) * gain + 0.5 + bias).clamp(0, 1)
-
-
 def image_batches(
     groups: dict[int, list[int]],
     batch_questions: int,
@@ -148,12 +104,13 @@ def image_batches(
     return batches
 
 
-def _bundle_config(opts: TrainOptions, net_cfg: NetConfig, vocab: Vocabulary, answers: list[str],
+def _bundle_config(opts: VQAConfig, vocab: Vocabulary, answers: list[str],
                    train: Sequence[VQARecord]) -> BundleConfig:
     type_counts = count_matrix(((r.types, r.answer) for r in train), QUESTION_TYPES, answers)
     answer_type_counts = count_matrix((((r.answer_type,), r.answer) for r in train), ANSWER_TYPES, answers)
     return BundleConfig(
-        name=opts.name, architecture="mevf-ban-san-milqt", params=net_cfg.to_dict(), input_size=opts.image_size,
+        name=opts.name, architecture=ARCHITECTURE,
+        params=opts.network_params(len(vocab), len(answers)), input_size=opts.image_size,
         channels=1, classes=list(QUESTION_TYPES), mean=0.5, std=0.5, version=VERSION,
         extra={
             "vocabulary": vocab.words, "answers": answers, "max_tokens": MAX_TOKENS,
@@ -169,7 +126,7 @@ def _bundle_config(opts: TrainOptions, net_cfg: NetConfig, vocab: Vocabulary, an
 class Trainer:
     """Holds the data tensors of one run and performs the VQA fine-tuning epochs."""
 
-    def __init__(self, opts: TrainOptions, train: list[VQARecord], val: list[VQARecord]) -> None:
+    def __init__(self, opts: VQAConfig, train: list[VQARecord], val: list[VQARecord]) -> None:
         self.opts, self.train, self.val = opts, train, val
         self.vocab = Vocabulary.build(r.question for r in train)
         self.answers = sorted({r.answer for r in train})
@@ -186,12 +143,7 @@ class Trainer:
         for i, record in enumerate(train):
             self.groups.setdefault(self.path_index[record.image], []).append(i)
         self.repeats = {self.path_index[r.image]: opts.rad_repeat for r in train if r.source == "vqa_rad"}
-        self.net_cfg = NetConfig(
-            vocab_size=len(self.vocab), n_answers=len(self.answers), n_types=len(QUESTION_TYPES),
-            image_size=opts.image_size, mechanisms=tuple(opts.mechanisms), embed_dim=opts.embed_dim, hidden=opts.hidden,
-            memory=opts.memory,
-        )
-        self.config = _bundle_config(opts, self.net_cfg, self.vocab, self.answers, train)
+        self.config = _bundle_config(opts, self.vocab, self.answers, train)
         self.val_index = [self.path_index[r.image] for r in val]
         self.sentences: SentenceEncoder | None = shared_encoder(opts.sentence_encoder) if opts.memory else None
 
@@ -240,7 +192,7 @@ class Trainer:
 
     def batch_loss(self, net: VQANet, images: list[int], generator: torch.Generator) -> torch.Tensor:
         """Answer, type and reconstruction losses of one batch of images with all their questions."""
-        pixels = augment(self.stack[images], generator)
+        pixels = augment_vqa(self.stack[images], generator)
         local = {img: j for j, img in enumerate(images)}
         rows = [i for img in images for i in self.groups[img]]
         index = torch.tensor([local[self.path_index[self.train[i].image]] for i in rows])
@@ -351,7 +303,7 @@ def _summary(trainer: Trainer, metrics: dict[str, object]) -> dict[str, object]:
             "prior_power": extra["prior_power"]}
 
 
-def recalibrate(opts: TrainOptions, bundle: Path) -> Path:
+def recalibrate(opts: VQAConfig, bundle: Path) -> Path:
     """Re-fit prior strength, temperature and threshold of a bundle on the validation data of ``opts``.
 
     The bundle must have been trained on the same data (same vocabulary and answers); the network
@@ -360,13 +312,13 @@ def recalibrate(opts: TrainOptions, bundle: Path) -> Path:
     torch.set_num_threads(opts.threads)
     train_records, val_records = load_records(opts)
     trainer = Trainer(opts, train_records, val_records)
-    loaded = load_bundle(bundle, build_network)
+    loaded = load_bundle(bundle, network_from_config)
     if loaded.config.extra["answers"] != trainer.answers or loaded.config.extra["vocabulary"] != trainer.vocab.words:
         raise ValueError(f"The bundle at {bundle} was trained on other data than given.")
     loaded.config.extra.setdefault("prior_power", 1.0)
     loaded.config.extra.pop("memory", None)
     loaded.config.params["memory"] = opts.memory
-    net = build_network(loaded.config)
+    net = cast(VQANet, network_from_config(loaded.config))
     weights = {k: v for k, v in loaded.network.state_dict().items() if not k.startswith("memory.")}
     missing = net.load_state_dict(weights, strict=False).missing_keys
     if any(not key.startswith("memory.") for key in missing):
@@ -377,14 +329,13 @@ def recalibrate(opts: TrainOptions, bundle: Path) -> Path:
     return save_bundle(net, loaded.config, opts.out)
 
 
-def train(opts: TrainOptions) -> Path:
+def train(opts: VQAConfig) -> Path:
     """Run the whole pipeline and write the bundle to ``opts.out``; returns the bundle folder."""
     started = time.time()
-    torch.set_num_threads(opts.threads)
-    seed_everything(opts.seed)
+    seed_everything(opts.seed, opts.threads)
     train_records, val_records = load_records(opts)
     trainer = Trainer(opts, train_records, val_records)
-    net = VQANet(trainer.net_cfg)
+    net = create_network(opts, len(trainer.vocab), len(trainer.answers))
     pretrain_losses: list[float] = []
     if opts.pretrain_epochs > 0:
         paths = find_images(opts.pretrain_dirs) + sorted(trainer.path_index)

@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from vision_models.vqa.training import TrainOptions, train
+from vision_models.vqa.config import VQAConfig
+from vision_models.vqa.training import train
 
 RAD_QUESTIONS = [
     ("Is there a mass?", "Yes", "CLOSED", "PRES"),
@@ -76,7 +77,7 @@ def slake_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory, rad_folder: Path, slake_folder: Path) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "vqa_tiny"
-    opts = TrainOptions(out=out, name="vqa_tiny", vqa_rad=rad_folder, slake=slake_folder,
+    opts = VQAConfig(out=out, name="vqa_tiny", vqa_rad=rad_folder, slake=slake_folder,
                         pretrain_dirs=[rad_folder / "images"], image_size=32, epochs=2, pretrain_epochs=1,
                         batch_questions=16, embed_dim=16, hidden=16)
     return train(opts)
@@ -108,7 +109,7 @@ def memory_bundle_dir(
     tmp_path_factory: pytest.TempPathFactory, rad_folder: Path, slake_folder: Path, sentence_encoder_dir: Path
 ) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "vqa_memory"
-    opts = TrainOptions(out=out, name="vqa_memory", vqa_rad=rad_folder, slake=slake_folder, pretrain_dirs=[],
+    opts = VQAConfig(out=out, name="vqa_memory", vqa_rad=rad_folder, slake=slake_folder, pretrain_dirs=[],
                         image_size=32, epochs=12, pretrain_epochs=0, lr=0.01, batch_questions=16, embed_dim=16,
                         hidden=16,
                         memory=True, sentence_encoder=str(sentence_encoder_dir))

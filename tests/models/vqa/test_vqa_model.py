@@ -14,9 +14,10 @@ from vision_models.bundle import BundleError, read_config
 from vision_models.imaging import ImageError
 from vision_models.vqa import Finding, QuestionError, VQAModel, VQAResult
 from vision_models.vqa.cli import evaluate
+from vision_models.vqa.config import PRIOR_POWERS, VQAConfig
 from vision_models.vqa.evaluation import choose_threshold, fit_temperature
 from vision_models.vqa.model import INSIGHT_QUESTIONS, MAX_QUESTION_CHARS
-from vision_models.vqa.training import PRIOR_POWERS, TrainOptions, recalibrate
+from vision_models.vqa.training import recalibrate
 
 
 def _image() -> Image.Image:
@@ -143,10 +144,10 @@ def test_evaluate_cli_reports_open_and_closed(
 def test_recalibrate_keeps_weights_and_refits_calibration(
     bundle_dir: Path, rad_folder: Path, slake_folder: Path, tmp_path: Path
 ) -> None:
-    opts = TrainOptions(out=tmp_path / "recalibrated", vqa_rad=rad_folder, slake=slake_folder, image_size=32)
+    opts = VQAConfig(out=tmp_path / "recalibrated", vqa_rad=rad_folder, slake=slake_folder, image_size=32)
     before, after = read_config(bundle_dir), read_config(recalibrate(opts, bundle_dir))
     assert after.sha256 == before.sha256
     assert after.extra["prior_power"] in PRIOR_POWERS
     assert after.metrics["val_accuracy_by_prior_power"].keys() == {str(p) for p in PRIOR_POWERS}
     with pytest.raises(ValueError, match="other data"):
-        recalibrate(TrainOptions(out=tmp_path / "other", slake=slake_folder, image_size=32), bundle_dir)
+        recalibrate(VQAConfig(out=tmp_path / "other", slake=slake_folder, image_size=32), bundle_dir)
