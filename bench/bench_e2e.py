@@ -17,11 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.support.phantoms import head_phantom, png_bytes  # noqa: E402
-from tests.support.stack import start_stack  # noqa: E402
+from tests.support.phantoms import head_phantom, png_bytes
+from tests.support.stack import start_stack
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -37,10 +37,10 @@ from PIL import Image
 from hospital_service.inbox import EmbeddedInbox
 from hospitals import HospitalNetwork
 from qaid.settings import IntakeConfig, Settings, load_settings
+from qaid.state import REPO_ROOT
 from transcripts.model import Consent, PatientFacts, QAEntry, Symptom, Transcript
 from transcripts.service import TranscriptService
 
-REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = [
     ("Is there an abnormality in this image?", {"ABN": 0.9, "PRES": 0.1}),
     ("Which organ is shown?", {"ORGAN": 0.95, "OTHER": 0.05}),
@@ -142,14 +142,14 @@ def test_image(path: str | None) -> bytes:
 def start_remote(settings: Settings, names: list[str]) -> tuple[Settings, list[subprocess.Popen]]:
     """Serve each named hospital as its own process and point the settings at their URLs."""
     processes, hospitals = [], []
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     for config in settings.hospitals:
         if config.name not in names:
             continue
         port = free_port()
         command = [sys.executable, "-m", "hospital_service", "--config", str(settings.path), "serve",
                    "--hospital", config.name, "--port", str(port)]
-        processes.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+        processes.append(subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))
         hospitals.append(dataclasses.replace(config, url=f"http://127.0.0.1:{port}"))
         deadline = time.monotonic() + 120

@@ -35,12 +35,9 @@ from typing import Any
 import aiohttp
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from channels.sessions import SESSION_HEADER  # noqa: E402
-from tests.support.phantoms import head_phantom, png_bytes  # noqa: E402
-from tests.support.stack import start_stack  # noqa: E402
+from channels.sessions import SESSION_HEADER
+from tests.support.phantoms import head_phantom, png_bytes
+from tests.support.stack import start_stack
 
 WEBHOOK = "/webhooks/qaid_rest/webhook"
 SERVERS = (("rasa", "bot.rasa_server run"), ("actions", "actions.server"))

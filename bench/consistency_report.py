@@ -60,12 +60,12 @@ from actions.wording import MAX_SHOWN_CONFIDENCE, confidence_words
 from bench.confidence_map import cross_validated, fit_map
 from hospitals.network import HospitalNetwork
 from qaid.settings import load_settings
+from qaid.state import REPO_ROOT
 from vision_models.metrics import calibration_error, reliability_bins
 from vision_models.plots import save_reliability_diagram
 from vision_models.vqa.data import VQARecord, read_split
 from vision_models.vqa.text import normalise_answer
 
-REPO = Path(__file__).resolve().parents[1]
 SPLITS = (("vqa_rad", "test"), ("slake", "val"))
 WORDS = ("very confident", "fairly confident", "somewhat confident", "not confident")
 POLICIES = ("label", "specific", "restrict")
@@ -278,9 +278,9 @@ def report(args: argparse.Namespace, rows_by_split: dict[str, list[dict[str, Any
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=REPO / "results" / "consistency")
-    parser.add_argument("--figure", type=Path, default=REPO / "vision_models" / "weights" / "vqa" /
+    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "consistency")
+    parser.add_argument("--figure", type=Path, default=REPO_ROOT / "vision_models" / "weights" / "vqa" /
                         "reliability_diagram.png")
     parser.add_argument("--limit", type=int, help="images per split (a quick look; the figures need all)")
     parser.add_argument("--from-rows", action="store_true",

@@ -54,9 +54,9 @@ from bot.minilm import shared_encoder
 from bot.question_type_model import QuestionTypeModel
 from bot.question_types import QuestionTypeClassifier, find_data_files, load_examples
 from qaid.question_types import QUESTION_TYPES
+from qaid.state import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from convert_question_types import load_slake, majority_labels, normalise_text, vqa_rad_type  # noqa: E402
 
 RASA = str(Path(sys.executable).parent / "rasa")

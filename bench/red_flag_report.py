@@ -35,11 +35,11 @@ from typing import Any
 import yaml
 
 from qaid.red_flags import red_flag
+from qaid.state import REPO_ROOT
 
 Detector = Callable[[list[str]], list["str | None"]]
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "red_flags"
+DATA = REPO_ROOT / "tests" / "red_flags"
 FILES = ("dev_red_flags", "dev_ordinary", "heldout_red_flags", "heldout_ordinary", "heldout2_red_flags",
          "heldout2_ordinary")
 
