@@ -30,10 +30,13 @@ def test_flaky_inbox_that_goes_down_receives_everything_exactly_once(cluster: Cl
     wait_until(lambda: cluster.delivered() >= 10, 30, "the first deliveries")
     cluster.stop(inbox, signal.SIGKILL)  # the hospital goes down mid-stream
     ids += cluster.queue(10, first=20)  # queued while it is down
-    time.sleep(1.5)
-    down_failures = [a for d in cluster.service.outbox.find(status="pending", limit=100)
-                     for a in cluster.service.outbox.attempts_of(d.id) if a.status_code is None]
-    assert down_failures, "the worker should have hit the inbox while it was down"
+
+    def failed_while_down() -> bool:
+        outbox = cluster.service.outbox
+        return any(a.status_code is None for d in outbox.find(status="pending", limit=100)
+                   for a in outbox.attempts_of(d.id))
+
+    wait_until(failed_while_down, 30, "the worker to hit the inbox while it was down")
     cluster.start_inbox(fail_rate=0.3)
     wait_until(lambda: cluster.delivered() == len(ids), 60, "every delivery after recovery")
     assert worker.poll() is None

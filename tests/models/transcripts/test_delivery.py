@@ -170,7 +170,7 @@ async def test_worker_can_run_outside_the_action_server(tmp_path: Path, transcri
     await service.start()
     try:
         await asyncio.to_thread(service.queue, transcript, ["North"])
-        await asyncio.sleep(0.5)
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == "transcript-delivery-worker"]
         assert service.outbox.counts() == {"pending": 1}  # left to `python -m transcripts outbox deliver`
     finally:
         await service.stop()
