@@ -12,6 +12,9 @@ RASA        := $(RASA_VENV)/bin/rasa
 SPACY_DIR   := build/spacy_qaid
 RASA_MODEL  := models/qaid.tar.gz
 PIP_FLAGS   := --disable-pip-version-check --no-input
+# Unit tests mirror the packages they test, each run by the interpreter that imports that package.
+MODEL_SIDE_TESTS := tests/actions tests/hospitals tests/transcripts tests/vision_models
+RASA_SIDE_TESTS  := tests/bot tests/channels
 
 # Rasa training data; nlu_data/question_types/ is the question-type component's own corpus (config.yml).
 RASA_DATA   := nlu_data/nlu.yml nlu_data/rules.yml nlu_data/stories.yml
@@ -27,9 +30,9 @@ help:
 	@echo "make shell             talk to the bot in the terminal (/image PATH attaches an image)"
 	@echo "quick checks:"
 	@echo "make lint              ruff on the whole tree, mypy on each interpreter's packages"
-	@echo "make test-models       model, action-server and transcript tests (Python 3.11)"
+	@echo "make test-models       tests/actions, hospitals, transcripts, vision_models (Python 3.11)"
 	@echo "make test-security     the attacks of SECURITY.md, on both servers"
-	@echo "make test-rasa         NLU components, channels, CLI and tracker store (Python 3.10)"
+	@echo "make test-rasa         tests/bot (NLU, CLI, tracker store) and tests/channels (Python 3.10)"
 	@echo "make validate          rasa data validate"
 	@echo "make test-stories      the test stories against the trained model"
 	@echo "make test-reliability  delivery, hospital process and PostgreSQL tests"
@@ -90,7 +93,7 @@ lint: $(MODELS_VENV)/.installed $(RASA_VENV)/.installed
 	$(RASA_PY) -m mypy bot channels qaid
 
 test-models: $(MODELS_VENV)/.installed
-	$(MODELS_PY) -m pytest tests/models -q
+	$(MODELS_PY) -m pytest $(MODEL_SIDE_TESTS) -q
 
 # The attacks of SECURITY.md, each a test: on the action server (file reads through image metadata, erasure
 # left-overs) and on the Rasa server's channels (sender ids of other patients, session tokens).
@@ -99,7 +102,7 @@ test-security: $(MODELS_VENV)/.installed $(RASA_VENV)/.installed
 	$(RASA_PY) -m pytest tests/security/rasa_server -q
 
 test-rasa: $(RASA_VENV)/.installed $(SPACY_DIR)/meta.json
-	$(RASA_PY) -m pytest tests/rasa -q
+	$(RASA_PY) -m pytest $(RASA_SIDE_TESTS) -q
 
 validate: $(RASA_VENV)/.installed
 	$(RASA) data validate --config config.yml --domain domain.yml --data $(RASA_DATA) --fail-on-warnings

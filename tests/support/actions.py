@@ -1,6 +1,6 @@
 """Action-server test doubles: trackers from real tracker JSON, and services with a recording hospital network.
 
-The JSON files in ``tests/models/actions/data/`` were exported from real conversations with
+The JSON files in ``tests/actions/data/`` were exported from real conversations with
 ``scripts/export_tracker.py`` (the same JSON the action server receives); tests change only the slots
 they are about.
 """
@@ -29,7 +29,7 @@ from hospitals.types import (
 from qaid.settings import load_settings
 from transcripts.service import TranscriptService
 
-DATA = Path(__file__).resolve().parents[1] / "models" / "actions" / "data"
+DATA = Path(__file__).resolve().parents[1] / "actions" / "data"
 
 
 def load_tracker(name: str, **slots: Any) -> Tracker:

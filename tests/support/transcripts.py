@@ -14,7 +14,7 @@ from qaid.settings import Settings, load_settings
 from transcripts.build import transcript_from_events
 from transcripts.model import Transcript
 
-DATA = Path(__file__).resolve().parents[1] / "models" / "transcripts" / "data"
+DATA = Path(__file__).resolve().parents[1] / "transcripts" / "data"
 
 
 def services_config(tmp_path: Path, port: int, **delivery: Any) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def write_config(tmp_path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-# Fixtures: the conftests of tests/models/transcripts and tests/security/action_server import them from here.
+# Fixtures: the conftests of tests/transcripts and tests/security/action_server import them from here.
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
 from qaid.red_flags import red_flag
+from qaid.state import REPO_ROOT
 
 
 @pytest.mark.parametrize(("text", "flag"), [
@@ -35,7 +34,7 @@ def test_no_red_flag(text: str) -> None:
 
 
 def _messages(name: str) -> list[str]:
-    path = Path(__file__).resolve().parents[3] / "tests" / "red_flags" / f"{name}.yml"
+    path = REPO_ROOT / "tests" / "red_flags" / f"{name}.yml"
     return [m["text"] for m in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]]
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from qaid.state import REPO_ROOT
 from transcripts.build import transcript_from_events
 from transcripts.model import Transcript
 
-SCHEMA = json.loads((Path(__file__).parents[3] / "schemas" / "transcript.schema.json").read_text())
+SCHEMA = json.loads((REPO_ROOT / "schemas" / "transcript.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "convert_question_types.py"
+from qaid.state import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "scripts" / "convert_question_types.py"
 _spec = importlib.util.spec_from_file_location("convert_question_types", SCRIPT)
 convert_question_types = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(convert_question_types)

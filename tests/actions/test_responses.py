@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import string
-from pathlib import Path
 
 import pytest
 import yaml
 
 from actions.responses import DOMAIN_FILE, sentence
+from qaid.state import REPO_ROOT
 
-ACTIONS = Path(__file__).resolve().parents[3] / "actions"
+ACTIONS = REPO_ROOT / "actions"
 RESPONSES = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"]
 NAMED = re.compile(r"""(?:say\(dispatcher,|sentence\(|consented_image\(\s*tracker,\s*dispatcher,)\s*"""
                    r"""f?["'](utter_[a-z_{}.]+)["']""")
