@@ -161,6 +161,7 @@ async def outline_lesion(dispatcher: CollectingDispatcher, tracker: Tracker,
         "lesion_pixels": report.lesion_pixels,
         "brain_pixels": report.brain_pixels,
         "lesion_fraction": report.lesion_fraction,
+        "lesion_side": report.lesion_side,
         "overlay_path": report.overlay_path,
         "timestamp": now_iso(),
     }

@@ -25,6 +25,7 @@ from actions.wording import (
     abstain_sentence,
     answer_sentence,
     conflict_sentence,
+    lesion_side_sentence,
     lesion_size_sentence,
     off_label_sentence,
 )
@@ -40,13 +41,24 @@ def _segmentation_of(tracker: Tracker, image: dict[str, Any]) -> dict[str, Any] 
     return outlines[-1] if outlines else None
 
 
+def _answer_from_outline(outline: dict[str, Any], question_type: str) -> str | None:
+    """Size and position questions about an outlined image are answered from the outline, not by the VQA models."""
+    if question_type == "SIZE":
+        return lesion_size_sentence(outline)
+    if question_type == "POS":
+        return lesion_side_sentence(outline)
+    return None
+
+
 async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, image: dict[str, Any], question: str,
                           question_types: dict[str, float] | None) -> list[dict[str, Any]]:
     """Answer ``question`` about ``image`` (a record of the ``images`` slot); returns the ``qa_log`` event."""
     outline = _segmentation_of(tracker, image)
-    if outline is not None and question_types and max(question_types, key=question_types.__getitem__) == "SIZE":
-        dispatcher.utter_message(text=lesion_size_sentence(outline))
-        return []
+    if outline is not None and question_types:
+        from_outline = _answer_from_outline(outline, max(question_types, key=question_types.__getitem__))
+        if from_outline is not None:
+            dispatcher.utter_message(text=from_outline)
+            return []
     services = await get_services()
     try:
         data = await asyncio.to_thread(services.intake.load, image)

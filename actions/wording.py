@@ -93,6 +93,19 @@ def lesion_size_sentence(segmentation: dict[str, Any]) -> str:
                     fraction=f"{segmentation['lesion_fraction']:.1%}")
 
 
+def lesion_side_sentence(segmentation: dict[str, Any]) -> str | None:
+    """A position question on an outlined brain MRI, answered from the outline; None if the hospital gave no side."""
+    side = segmentation.get("lesion_side")
+    if side is None:
+        return None
+    if not segmentation.get("lesion_pixels") or side == "none":
+        return sentence("utter_lesion_side_none", hospital=segmentation["hospital"])
+    if side == "both":
+        return sentence("utter_lesion_side_both", hospital=segmentation["hospital"])
+    return sentence("utter_lesion_side", hospital=segmentation["hospital"], side=side,
+                    patient_side="right" if side == "left" else "left")
+
+
 def conflict_sentence(earlier: str, now: str) -> str:
     """What the bot says instead of an answer that contradicts an earlier one about the same image."""
     return sentence("utter_answers_conflict", earlier=earlier, now=now)

@@ -211,4 +211,5 @@ class LocalHospital(Hospital):
             brain_pixels=int(result.brain_pixels),
             lesion_fraction=float(result.lesion_fraction),
             overlay_png=bytes(result.overlay_png),
+            lesion_side=str(result.lesion_side),
         )

@@ -267,7 +267,8 @@ class HospitalNetwork:
                 self._executor, self._store_media, outcome.overlay_png, "png"
             )
         return SegmentationReport(
-            hospital.name, outcome.lesion_pixels, outcome.brain_pixels, outcome.lesion_fraction, digest, relative
+            hospital.name, outcome.lesion_pixels, outcome.brain_pixels, outcome.lesion_fraction, digest, relative,
+            outcome.lesion_side,
         )
 
     def _store_media(self, data: bytes, extension: str) -> tuple[str, str]:

@@ -87,6 +87,7 @@ class SegmentationOutcome:
     brain_pixels: int
     lesion_fraction: float
     overlay_png: bytes = b""
+    lesion_side: str | None = None  # half of the image holding the lesion; None: the hospital does not say
 
 
 @dataclass
@@ -190,3 +191,4 @@ class SegmentationReport:
     lesion_fraction: float
     overlay_sha256: str | None
     overlay_path: str | None
+    lesion_side: str | None = None

@@ -184,6 +184,8 @@ def _observations(
                 _component("lesion fraction of brain area", seg.lesion_fraction, "1"),
             ],
         }
+        if seg.lesion_side:
+            observation["note"] = [{"text": f"Lesion side in the displayed image: {seg.lesion_side}"}]
         if seg.timestamp:
             observation["effectiveDateTime"] = seg.timestamp
         if seg.image_sha256 in media:

@@ -85,11 +85,12 @@ def _images(transcript: Transcript, public_url: str, secret: str) -> str:
 def _segmentations(transcript: Transcript, public_url: str, secret: str) -> str:
     if not transcript.segmentations:
         return ""
-    rows = [_row("Hospital", "Lesion pixels", "Brain pixels", "Lesion fraction", "Overlay", header=True)]
+    rows = [_row("Hospital", "Lesion pixels", "Brain pixels", "Lesion fraction", "Side of the image", "Overlay",
+                 header=True)]
     for seg in transcript.segmentations:
         overlay = transcript_media_url(public_url, secret, seg.overlay_path, transcript.created_at)
         rows.append(_row(seg.hospital, seg.lesion_pixels, seg.brain_pixels, f"{seg.lesion_fraction:.1%}",
-                         _picture(overlay, "no overlay")))
+                         seg.lesion_side or "not given", _picture(overlay, "no overlay")))
     return "<h2>Lesion segmentation</h2><table>" + "".join(rows) + "</table>"
 
 

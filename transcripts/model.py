@@ -79,6 +79,7 @@ class SegmentationRecord:
     image_sha256: str | None = None
     overlay_path: str | None = None
     timestamp: str | None = None
+    lesion_side: str | None = None  # half of the image, as displayed, holding the lesion (none/left/right/both)
 
 
 @dataclass

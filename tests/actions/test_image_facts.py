@@ -113,17 +113,45 @@ def test_no_confidence_is_shown_as_100_and_abstentions_read_as_such() -> None:
     assert lines == ["Q: where is the abnormality? — A: no confident answer", "Q: is it big? — A: yes (99%)"]
 
 
-async def test_a_size_question_after_an_outline_is_answered_from_it(services: Services, stored_image: dict) -> None:
-    outline = {"image_sha256": stored_image["sha256"], "hospital": "Karolinska", "lesion_pixels": 812,
-               "brain_pixels": 20300, "lesion_fraction": 0.04, "overlay_path": None}
-    tracker = load_tracker("question", consent_given=True, images=[stored_image], segmentations=[outline])
-    tracker.latest_message["text"] = "how big is it?"
-    tracker.latest_message["question_types"] = {"ranking": [{"name": "SIZE", "confidence": 0.8},
-                                                            {"name": "MODALITY", "confidence": 0.2}]}
+async def _ask_about_outline(image: dict, outline: dict, question: str, question_type: str) -> str:
+    """Ask ``question`` (Rasa NLU's top question type ``question_type``) about ``image`` outlined as ``outline``."""
+    tracker = load_tracker("question", consent_given=True, images=[image],
+                           segmentations=[{"image_sha256": image["sha256"], "brain_pixels": 20300} | outline])
+    tracker.latest_message["text"] = question
+    tracker.latest_message["question_types"] = {"ranking": [{"name": question_type, "confidence": 0.7},
+                                                            {"name": "MODALITY", "confidence": 0.3}]}
     dispatcher = CollectingDispatcher()
     await ActionAnswerQuestion().run(dispatcher, tracker, {})
-    assert dispatcher.messages[0]["text"].startswith("Karolinska's outline of the lesion covers 812 pixels, about 4.0%")
+    return str(dispatcher.messages[0]["text"])
+
+
+async def test_a_size_question_after_an_outline_is_answered_from_it(services: Services, stored_image: dict) -> None:
+    outline = {"hospital": "Karolinska", "lesion_pixels": 812, "lesion_fraction": 0.04, "overlay_path": None}
+    text = await _ask_about_outline(stored_image, outline, "how big is it?", "SIZE")
+    assert text.startswith("Karolinska's outline of the lesion covers 812 pixels, about 4.0%")
     assert not [c for c in services.hospitals.calls if c[0] == "ask"]  # no VQA guess such as "Mri"
+
+
+@pytest.mark.parametrize(("side", "expected"), [
+    ("left", "in the left half of the image on this slice. Scans are usually displayed with the patient's right"),
+    ("both", "spreads across both halves of the image"),
+    ("none", "found no lesion on this slice"),
+])
+async def test_a_position_question_after_an_outline_is_answered_from_it(
+    services: Services, stored_image: dict, side: str, expected: str
+) -> None:
+    outline = {"hospital": "Karolinska", "lesion_side": side, "lesion_pixels": 0 if side == "none" else 812,
+               "lesion_fraction": 0.04}
+    assert expected in await _ask_about_outline(stored_image, outline, "which side is it on?", "POS")
+    assert not [c for c in services.hospitals.calls if c[0] == "ask"]
+
+
+async def test_a_position_question_goes_to_the_models_when_the_outline_has_no_side(
+    services: Services, stored_image: dict
+) -> None:
+    outline = {"hospital": "Remote", "lesion_side": None, "lesion_pixels": 812, "lesion_fraction": 0.04}
+    await _ask_about_outline(stored_image, outline, "where is it?", "POS")
+    assert [c for c in services.hospitals.calls if c[0] == "ask"]
 
 
 def test_hospital_capabilities_are_said_in_plain_words() -> None:

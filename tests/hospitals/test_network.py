@@ -108,6 +108,7 @@ async def test_unreadable_images_raise_a_patient_safe_error(network: HospitalNet
 async def test_segmentation_stores_the_overlay_in_media(network: HospitalNetwork, settings: Settings) -> None:
     report = await network.segment(png_bytes(), "brain_mri", LONDON)
     assert report.hospital == "Stockholm" and report.lesion_fraction == pytest.approx(0.1)
+    assert report.lesion_side == "left"
     stored = settings.var_dir / report.overlay_path
     assert stored.is_file() and stored.name == f"{report.overlay_sha256}.png"
 

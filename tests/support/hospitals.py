@@ -117,7 +117,7 @@ class StandInSegmenter:
         mask = np.zeros((8, 8), dtype=bool)
         mask[2:4, 2:4] = True
         return SimpleNamespace(mask=mask, lesion_pixels=4, brain_pixels=40, lesion_fraction=0.1,
-                               overlay_png=png_bytes(colour=True, size=8))
+                               overlay_png=png_bytes(colour=True, size=8), lesion_side="left")
 
 
 VQA_TABLE = {"vqa_rad_only": ("yes", 0.9), "slake_only": ("no", 0.6), "vqa": ("yes", 0.7)}

@@ -50,6 +50,9 @@ def test_images_are_referenced_not_embedded(transcript: Transcript) -> None:
     answer = next(e["resource"] for e in document["entry"] if e["resource"].get("valueString") == "yes")
     assert answer["status"] == "preliminary" and answer["code"]["text"] == "Is there a tumour?"
     assert answer["component"][0]["valueQuantity"]["value"] == 0.72
+    [outline] = [e["resource"] for e in document["entry"] if e["resource"].get("code", {}).get("text")
+                 == "Brain MRI lesion segmentation"]
+    assert outline["note"] == [{"text": "Lesion side in the displayed image: right"}]
 
 
 def test_bundle_is_deterministic_per_transcript(transcript: Transcript) -> None:
@@ -61,7 +64,7 @@ def test_html_summary_shows_facts_and_escapes_text(transcript: Transcript) -> No
     page = transcript_to_html(transcript)
     assert "<script>" not in page and "&lt;script&gt;" in page
     expected_texts = ("persistent headaches", "fever (absent)", "URGENT", "3/3", "72%", "brain MRI", "120",
-                      "abnormal: yes")
+                      "abnormal: yes", "<td>right</td>")
     for expected in expected_texts:
         assert expected in page
 

@@ -15,6 +15,7 @@ from vision_models.__main__ import main
 from vision_models.data import read_slices
 from vision_models.imaging import load_image
 from vision_models.segmentation import SegmentationResult, Segmenter
+from vision_models.segmentation.model import lesion_side
 from vision_models.segmentation.overlay import outline, overlay_png
 from vision_models.segmentation.postprocess import PostProcessing
 from vision_models.segmentation.train import evaluate_slices
@@ -93,6 +94,19 @@ def test_lesion_fraction_uses_non_background_pixels(segmentation_bundle: Path) -
     image[10:30, 10:30] = 120
     result = segmenter.predict(Image.fromarray(image))
     assert (result.lesion_pixels, result.brain_pixels, result.lesion_fraction) == (0, 400, 0.0)
+    assert result.lesion_side == "none"
+
+
+def test_lesion_side_is_the_half_of_the_brain_that_holds_the_lesion() -> None:
+    brain = np.zeros((40, 60), bool)
+    brain[5:35, 20:60] = True  # off-centre head: midline at column 39.5, not 29.5
+    lesion = np.zeros_like(brain)
+    lesion[10:14, 30:36] = True  # left of the brain's midline, though right of the image's centre
+    assert lesion_side(lesion, brain) == "left"
+    assert lesion_side(np.fliplr(lesion), np.fliplr(brain)) == "right"
+    lesion[10:14, 42:46] = True  # 24 of 40 pixels on the left: not one side
+    assert lesion_side(lesion, brain) == "both"
+    assert lesion_side(np.zeros_like(brain), brain) == "none"
 
 
 def test_trained_bundle_records_metrics(segmentation_bundle: Path) -> None:

@@ -96,5 +96,6 @@ def predict(argv: list[str]) -> int:
     if args.overlay is not None:
         args.overlay.write_bytes(result.overlay_png)
     emit({"lesion_pixels": result.lesion_pixels, "brain_pixels": result.brain_pixels,
-          "lesion_fraction": round(result.lesion_fraction, 4), "overlay": str(args.overlay or "")}, as_json=True)
+          "lesion_fraction": round(result.lesion_fraction, 4), "lesion_side": result.lesion_side,
+          "overlay": str(args.overlay or "")}, as_json=True)
     return 0

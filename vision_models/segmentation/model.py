@@ -36,6 +36,30 @@ class SegmentationResult:
     brain_pixels: int
     lesion_fraction: float
     overlay_png: bytes
+    lesion_side: str = "none"
+
+
+SIDES = ("none", "left", "right", "both")  # half of the image (as displayed) that holds the lesion
+ONE_SIDE_SHARE = 0.8  # share of the lesion's pixels in one half for it to be "on that side"
+
+
+def lesion_side(lesion: np.ndarray, brain: np.ndarray) -> str:
+    """Which half of the image, as displayed, holds the lesion: one of :data:`SIDES`.
+
+    The midline is the column of the brain's centroid (the head need not be centred in a photo); a lesion with
+    at least :data:`ONE_SIDE_SHARE` of its pixels on one side of it is on that side, else on ``both``.
+    """
+    lesion_columns = np.nonzero(lesion)[1]
+    if lesion_columns.size == 0:
+        return "none"
+    brain_columns = np.nonzero(brain)[1]
+    midline = brain_columns.mean() if brain_columns.size else (lesion.shape[1] - 1) / 2
+    left_share = float((lesion_columns < midline).mean())
+    if left_share >= ONE_SIDE_SHARE:
+        return "left"
+    if left_share <= 1 - ONE_SIDE_SHARE:
+        return "right"
+    return "both"
 
 
 class Segmenter:
@@ -112,5 +136,6 @@ class Segmenter:
                 brain_pixels=brain_pixels,
                 lesion_fraction=lesion / brain_pixels if brain_pixels else 0.0,
                 overlay_png=overlay_png(to_rgb_array(image), mask),
+                lesion_side=lesion_side(mask, brain),
             ))
         return results
