@@ -44,7 +44,6 @@ class ActionAskChosenHospitals(Action):
             {"title": f"{h.name} ({h.city})", "payload": f'/choose_hospital{{"hospital": "{h.name}"}}'}
             for h in hospitals
         ]
-        buttons.append({"title": "All of them", "payload": '/choose_hospital{"hospital": "all"}'})
         say(dispatcher, "utter_ask_hospital", buttons=buttons, hospital_list=hospital_lines(hospitals))
         return []
 

@@ -32,5 +32,7 @@ def sentence(name: str, **values: Any) -> str:
 
 def say(dispatcher: CollectingDispatcher, name: str, *, buttons: list[dict[str, Any]] | None = None,
         **values: Any) -> None:
-    """Send response ``name`` filled from ``values``, with its buttons (or ``buttons``, built by the action)."""
-    dispatcher.utter_message(text=sentence(name, **values), buttons=buttons or _responses()[name].get("buttons"))
+    """Send response ``name`` filled from ``values``, with ``buttons`` built by the action (one per hospital, say)
+    followed by the response's own buttons."""
+    offered = [*(buttons or []), *(_responses()[name].get("buttons") or [])]
+    dispatcher.utter_message(text=sentence(name, **values), buttons=offered or None)

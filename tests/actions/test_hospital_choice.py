@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.hospital_choice import choose_hospitals
-from actions.hospital_step import ValidateHospitalForm
+from actions.hospital_step import ActionAskChosenHospitals, ValidateHospitalForm
 from actions.runtime import Services
 from tests.support.actions import load_tracker
 
@@ -83,3 +83,13 @@ async def test_an_emergency_interrupts_the_hospital_step() -> None:
     tracker = _in_step("I can't breathe", "emergency", "chosen_hospitals")
     events = await ValidateHospitalForm().run(CollectingDispatcher(), tracker, {"forms": {}})
     assert [(e["event"], e["name"]) for e in events] == [("action_execution_rejected", "hospital_form")]
+
+
+async def test_the_hospital_question_offers_each_hospital_then_all_of_them(services: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAskChosenHospitals().run(dispatcher, load_tracker("question", consent_given=True), {})
+    [message] = dispatcher.messages
+    titles = [b["title"] for b in message["buttons"]]
+    assert titles[-1] == "All of them" and len(titles) >= 2
+    assert message["buttons"][-1]["payload"] == '/choose_hospital{"hospital": "all"}'
+    assert all(b["payload"].startswith("/choose_hospital") for b in message["buttons"])
