@@ -65,9 +65,10 @@ class Topology:
 def scaled_endpoints(base: Path, postgres: LocalPostgres, redis_port: int) -> Path:
     """``endpoints.yml`` for the replicas: the shared PostgreSQL tracker store and the Redis lock store."""
     endpoints = yaml.safe_load(base.read_text())
+    cached = (endpoints.get("tracker_store") or {}).get("cached_trackers", 0)
     endpoints["tracker_store"] = {
         "type": "bot.tracker_store.ErasableSQLTrackerStore", "dialect": "postgresql", "url": "127.0.0.1",
-        "port": postgres.port, "db": "postgres", "username": "qaid", "password": "",
+        "port": postgres.port, "db": "postgres", "username": "qaid", "password": "", "cached_trackers": cached,
     }
     endpoints["lock_store"] = {"type": "redis", "url": "127.0.0.1", "port": redis_port, "db": 0}
     base.write_text(yaml.safe_dump(endpoints, sort_keys=False))
