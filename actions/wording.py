@@ -15,7 +15,11 @@ AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 130, "6
 
 
 MAX_SHOWN_CONFIDENCE = 0.99  # no model answer about a medical image deserves "100%"
-NO_CONFIDENT_ANSWER = "no confident answer"
+# Lowest confidence of each word band ("utter_confidence_<band>" in domain.yml), most confident first.
+CONFIDENCE_BANDS = ((0.9, "very"), (0.7, "fairly"), (0.5, "somewhat"), (0.0, "not"))
+# Hospital capabilities a patient is told about (``utter_capability_<name>``); screening and labelling are
+# internal steps, not listed.
+TOLD_CAPABILITIES = ("vqa", "segmentation")
 
 
 def percent(confidence: float) -> str:
@@ -23,25 +27,17 @@ def percent(confidence: float) -> str:
     return f"{min(confidence, MAX_SHOWN_CONFIDENCE):.0%}"
 
 
-# What each hospital capability means to a patient; screening and labelling are internal steps, not listed.
-CAPABILITY_WORDS = {"vqa": "answers questions about your images", "segmentation": "outlines brain-MRI lesions"}
-
-
 def capability_words(capabilities: Iterable[str]) -> str:
     """'answers questions about your images and outlines brain-MRI lesions' for a hospital's capabilities."""
-    said = [CAPABILITY_WORDS[c] for c in CAPABILITY_WORDS if c in set(capabilities)]
-    return join_words(said) or "reviews transcripts"
+    offered = set(capabilities)
+    said = [sentence(f"utter_capability_{c}") for c in TOLD_CAPABILITIES if c in offered]
+    return join_words(said) or sentence("utter_capability_none")
 
 
 def confidence_words(confidence: float) -> str:
-    """Describe a probability the way a person would."""
-    if confidence >= 0.9:
-        return "very confident"
-    if confidence >= 0.7:
-        return "fairly confident"
-    if confidence >= 0.5:
-        return "somewhat confident"
-    return "not confident"
+    """Describe a probability the way a person would ("fairly confident")."""
+    band = next(name for lowest, name in CONFIDENCE_BANDS if confidence >= lowest)
+    return sentence(f"utter_confidence_{band}")
 
 
 def image_type_phrase(label: str | None) -> str:
@@ -121,36 +117,41 @@ def abstain_sentence(answered: int, asked: int) -> str:
     return sentence("utter_not_sure", hospitals_answered=hospitals_answered(answered, asked))
 
 
+def _given(value: Any) -> bool:
+    """A slot the patient answered (not empty, not skipped)."""
+    return bool(value) and value != "skipped"
+
+
 def summary_lines(slots: dict[str, Any]) -> list[str]:
     """The short transcript summary shown before sending."""
     lines = []
-    if slots.get("chief_complaint") and slots["chief_complaint"] != "skipped":
-        lines.append(f"Reason: {slots['chief_complaint']}")
-    symptoms = [s.get("name", "") + (" (absent)" if s.get("negated") else "") for s in slots.get("symptoms") or []]
+    if _given(slots.get("chief_complaint")):
+        lines.append(sentence("utter_summary_chief_complaint", value=slots["chief_complaint"]))
+    symptoms = [sentence("utter_summary_absent", symptom=s.get("name", "")) if s.get("negated") else s.get("name", "")
+                for s in slots.get("symptoms") or []]
     if symptoms:
-        lines.append("Symptoms: " + ", ".join(symptoms))
-    for slot, label in (("history", "Past conditions"), ("medications", "Medicines and allergies")):
+        lines.append(sentence("utter_summary_symptoms", value=", ".join(symptoms)))
+    for slot in ("history", "medications"):
         if slots.get(slot):
-            lines.append(f"{label}: " + "; ".join(slots[slot]))
-    if slots.get("duration") and slots["duration"] != "skipped":
-        lines.append(f"Duration: {slots['duration']}")
-    if slots.get("age_band") and slots["age_band"] != "skipped":
-        lines.append(f"Age band: {slots['age_band']}")
-    if slots.get("location") and slots["location"] != "skipped":
-        lines.append(f"Location: {slots['location']}")
+            lines.append(sentence(f"utter_summary_{slot}", value="; ".join(slots[slot])))
+    for slot in ("duration", "age_band", "location"):
+        if _given(slots.get(slot)):
+            lines.append(sentence(f"utter_summary_{slot}", value=slots[slot]))
     images = slots.get("images") or []
     if images:
         kinds = join_words(image_type_phrase(i.get("label")) for i in images)
-        lines.append(f"Images: {len(images)} ({kinds})")
-    qa = slots.get("qa_log") or []
-    for entry in qa[-5:]:
+        lines.append(sentence("utter_summary_images", count=len(images), kinds=kinds))
+    for entry in (slots.get("qa_log") or [])[-5:]:
         if entry.get("answer"):
-            lines.append(f"Q: {entry['question']} — A: {entry['answer']} ({percent(entry['confidence'])})")
+            lines.append(sentence("utter_summary_answer", question=entry["question"], answer=entry["answer"],
+                                  percent=percent(entry["confidence"])))
         else:
-            lines.append(f"Q: {entry['question']} — A: {NO_CONFIDENT_ANSWER}")
+            lines.append(sentence("utter_summary_no_answer", question=entry["question"]))
     for seg in slots.get("segmentations") or []:
-        lines.append(f"Lesion outline: {seg['lesion_pixels']} pixels, {seg['lesion_fraction']:.1%} of the brain")
+        lines.append(sentence("utter_summary_outline", pixels=seg["lesion_pixels"],
+                              fraction=f"{seg['lesion_fraction']:.1%}"))
     if slots.get("urgent"):
-        reason = f": {slots['urgent_reason']}" if slots.get("urgent_reason") else ""
-        lines.append(f"Marked URGENT (red-flag symptoms{reason})")
+        reason = slots.get("urgent_reason")
+        lines.append(sentence("utter_summary_urgent_because", reason=reason) if reason
+                     else sentence("utter_summary_urgent"))
     return lines

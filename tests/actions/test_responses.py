@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from actions.responses import DOMAIN_FILE, sentence
+from actions.wording import CONFIDENCE_BANDS, TOLD_CAPABILITIES
 from qaid.state import REPO_ROOT
 
 ACTIONS = REPO_ROOT / "actions"
@@ -17,7 +18,10 @@ NAMED = re.compile(r"""(?:say\(dispatcher,|sentence\(|consented_image\(\s*tracke
                    r"""f?["'](utter_[a-z_{}.]+)["']""")
 # Names built from a value: each expansion must exist.
 EXPANSIONS = {"utter_noted_{kind}": ("medications", "history"),
-              "utter_prompt_{self.slot}": ("chief_complaint", "duration", "age_band", "location")}
+              "utter_prompt_{self.slot}": ("chief_complaint", "duration", "age_band", "location"),
+              "utter_summary_{slot}": ("history", "medications", "duration", "age_band", "location"),
+              "utter_capability_{c}": TOLD_CAPABILITIES,
+              "utter_confidence_{band}": tuple(band for _, band in CONFIDENCE_BANDS)}
 
 
 def _named() -> set[str]:
