@@ -106,3 +106,35 @@ def consented_image(tracker: Tracker, dispatcher: CollectingDispatcher, missing:
     if image is None:
         say(dispatcher, missing)
     return image
+
+
+class ImageRequest:
+    """A request about the patient's current image (a question, an outline): it waits for consent, ignores the
+    caption of an image that was refused, and says so when there is no image yet; else :meth:`act` runs.
+
+    A mixin rather than an ``Action`` so that rasa-sdk registers only the concrete subclasses, which name
+    ``missing_image``, the response for "no image yet".
+    """
+
+    missing_image = ""
+
+    def name(self) -> str:
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        held = hold_until_consent(tracker, dispatcher, self.name())
+        if held is not None:
+            return held
+        if caption_of_refused_image(tracker, dispatcher):
+            return []
+        image = consented_image(tracker, dispatcher, self.missing_image)
+        if image is None:
+            return []
+        return await self.act(dispatcher, tracker, image)
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  image: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the request does with ``image`` (a record of the ``images`` slot)."""
+        raise NotImplementedError

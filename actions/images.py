@@ -11,10 +11,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    caption_of_refused_image,
-    consented_image,
+    ImageRequest,
     ensure_consent,
-    hold_until_consent,
     images,
     metadata,
     now_iso,
@@ -22,7 +20,7 @@ from actions.common import (
 )
 from actions.image_facts import consistent_findings, stated_findings
 from actions.responses import say, sentence
-from actions.runtime import get_services
+from actions.runtime import Services, get_services
 from actions.wording import confidence_words, image_type_phrase, percent
 from hospitals.types import HospitalError
 from qaid.images import ImageError
@@ -31,6 +29,11 @@ from qaid.images import refusal as image_refusal
 logger = logging.getLogger(__name__)
 
 SEGMENTABLE = {"brain_mri"}
+
+
+def media_url(services: Services, path: str) -> str:
+    """The public link of a file in the media store (the channel signs it on the way out)."""
+    return f"{services.settings.public_url}/{path}"
 
 
 def refusal(reason: str) -> str:
@@ -70,6 +73,9 @@ async def process_image(
         reason = screening.reason or sentence("utter_not_a_medical_image")
         dispatcher.utter_message(text=refusal(reason))
         return [], None
+    if stored.screen:
+        dispatcher.utter_message(text=sentence("utter_screen_photo_cropped"),
+                                 image=media_url(services, stored.path))
     label = screening.label
     record = stored.to_slot() | {
         "upload_sha256": reference.get("sha256"),
@@ -153,7 +159,7 @@ async def outline_lesion(dispatcher: CollectingDispatcher, tracker: Tracker,
                         fraction=f"{report.lesion_fraction:.1%}")
     if report.overlay_path:
         await asyncio.to_thread(services.intake.hold, tracker.sender_id, {"path": report.overlay_path})
-    image_url = f"{services.settings.public_url}/{report.overlay_path}" if report.overlay_path else None
+    image_url = media_url(services, report.overlay_path) if report.overlay_path else None
     dispatcher.utter_message(text=f"{text} {sentence('utter_disclaimer')}", image=image_url)
     entry = {
         "image_sha256": image["sha256"],
@@ -168,23 +174,14 @@ async def outline_lesion(dispatcher: CollectingDispatcher, tracker: Tracker,
     return [SlotSet("segmentations", list(tracker.get_slot("segmentations") or []) + [entry])]
 
 
-class ActionSegmentImage(Action):
+class ActionSegmentImage(ImageRequest, Action):
     """Outline lesions on a brain MRI and send the overlay back with the lesion size."""
+
+    missing_image = "utter_no_image_to_outline"
 
     def name(self) -> str:
         return "action_segment_image"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        held = hold_until_consent(tracker, dispatcher, self.name())
-        if held is not None:
-            return held
-        if caption_of_refused_image(tracker, dispatcher):
-            return []
-        image = consented_image(
-            tracker, dispatcher, "utter_no_image_to_outline"
-        )
-        if image is None:
-            return []
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  image: dict[str, Any]) -> list[dict[str, Any]]:
         return await outline_lesion(dispatcher, tracker, image)

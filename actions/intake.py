@@ -7,7 +7,9 @@ the media folder, no base64 bytes, and a file whose bytes do not hash to its nam
 Every refused reference gets the same reply as a missing one, so the reply tells nothing about which
 files exist on the server. Intake then checks that the bytes decode as an image, de-identifies DICOM
 files (deleting the original, which carries the patient's identity, as soon as the clean copy exists)
-and renders them to PNG. Every file it reads or writes for a conversation is recorded in the
+and renders them to PNG. With a screen finder (``services.yml: storage.screen_crop``), a photo of a screen is
+cropped to the displayed image, upright, and that crop (PNG) is what every model reads; the photo as sent is
+kept beside it as ``source_path``. Every file it reads or writes for a conversation is recorded in the
 :class:`MediaLedger`, so :meth:`ImageIntake.erase` can remove them all. Only the returned
 :class:`StoredImage` (a reference) goes into the tracker, never the bytes.
 """
@@ -20,10 +22,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from actions.media_ledger import MediaLedger
 from qaid.contracts import MEDIA_REFERENCE
 from qaid.images import ImageError
 from vision_models.imaging import is_dicom, load_image
+from vision_models.screen_crop import ScreenCropper
 
 IMAGE_FORMATS = {
     "JPEG": "image/jpeg",
@@ -59,6 +64,7 @@ class StoredImage:
     channel: str
     source_path: str | None = None
     dicom: dict[str, Any] | None = None
+    screen: dict[str, Any] | None = None  # a photo of a screen, cropped: the finder's probability and corners
 
     def to_slot(self) -> dict[str, Any]:
         """JSON-ready dict for the ``images`` slot."""
@@ -68,10 +74,11 @@ class StoredImage:
 class ImageIntake:
     """Validates and stores images referenced by message metadata, and erases a conversation's files."""
 
-    def __init__(self, var_dir: Path, max_bytes: int) -> None:
+    def __init__(self, var_dir: Path, max_bytes: int, cropper: ScreenCropper | None = None) -> None:
         self.var_dir = var_dir.resolve()
         self.media_dir = self.var_dir / "media"
         self.max_bytes = max_bytes
+        self.cropper = cropper
         self.ledger = MediaLedger(self.var_dir / "media_holders.db")
 
     def _media_file(self, reference: dict[str, Any]) -> Path:
@@ -133,8 +140,19 @@ class ImageIntake:
                 height=image.height,
                 channel=channel,
             )
+            if self.cropper is not None:
+                stored = self._crop_screen(self.cropper, image, stored)
         self.hold(sender, *({"path": p} for p in (stored.path, stored.source_path) if p))
         return stored
+
+    def _crop_screen(self, cropper: ScreenCropper, image: Image.Image, stored: StoredImage) -> StoredImage:
+        """``stored`` itself, or, when it is a photo of a screen, the displayed image cropped upright (PNG)."""
+        cropped, finding = cropper.crop(image)
+        if not finding.screen:
+            return stored
+        return self._store_png(cropped, stored.channel, stored.path, screen={
+            "probability": round(finding.probability, 4),
+            "corners": [[round(x, 4), round(y, 4)] for x, y in finding.corners]})
 
     def _ingest_dicom(self, data: bytes, channel: str) -> StoredImage:
         from vision_models.dicom import deidentify, render_dicom
@@ -142,21 +160,18 @@ class ImageIntake:
         clean = deidentify(data)
         rendered = render_dicom(clean)
         _, dicom_path = self._store(clean, "dcm")
+        return self._store_png(rendered.image, channel, str(dicom_path.relative_to(self.var_dir)),
+                               dicom=dict(rendered.metadata))
+
+    def _store_png(self, image: Image.Image, channel: str, source_path: str, **facts: Any) -> StoredImage:
+        """Store ``image``, derived from the stored file ``source_path``, as the PNG the models read."""
         buffer = io.BytesIO()
-        rendered.image.save(buffer, format="PNG")
+        image.save(buffer, format="PNG")
         png = buffer.getvalue()
         digest, path = self._store(png, "png")
-        return StoredImage(
-            sha256=digest,
-            path=str(path.relative_to(self.var_dir)),
-            media_type="image/png",
-            size=len(png),
-            width=rendered.image.width,
-            height=rendered.image.height,
-            channel=channel,
-            source_path=str(dicom_path.relative_to(self.var_dir)),
-            dicom=dict(rendered.metadata),
-        )
+        return StoredImage(sha256=digest, path=str(path.relative_to(self.var_dir)), media_type="image/png",
+                           size=len(png), width=image.width, height=image.height, channel=channel,
+                           source_path=source_path, **facts)
 
     def load(self, stored: dict[str, Any]) -> bytes:
         """Bytes of an image previously stored (from the ``images`` slot)."""

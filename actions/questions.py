@@ -11,9 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    caption_of_refused_image,
-    consented_image,
-    hold_until_consent,
+    ImageRequest,
     now_iso,
     patient_location,
     question_type_distribution,
@@ -107,22 +105,15 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, im
     return [SlotSet("qa_log", log)]
 
 
-class ActionAnswerQuestion(Action):
+class ActionAnswerQuestion(ImageRequest, Action):
     """Ask the nearby hospitals, passing Rasa NLU's question-type distribution as the VQA prior."""
+
+    missing_image = "utter_no_image_to_ask"
 
     def name(self) -> str:
         return "action_answer_question"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        held = hold_until_consent(tracker, dispatcher, self.name())
-        if held is not None:
-            return held
-        if caption_of_refused_image(tracker, dispatcher):
-            return []
-        image = consented_image(tracker, dispatcher, "utter_no_image_to_ask")
-        if image is None:
-            return []
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  image: dict[str, Any]) -> list[dict[str, Any]]:
         question = (tracker.latest_message.get("text") or "").strip()
         return await answer_question(dispatcher, tracker, image, question, question_type_distribution(tracker))

@@ -12,6 +12,7 @@ from hospitals.api import HospitalsAPI
 from hospitals.network import HospitalNetwork
 from qaid.settings import Settings, load_settings
 from transcripts.service import TranscriptService
+from vision_models.screen_crop import ScreenCropper
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +33,16 @@ _services: Services | None = None
 _lock = asyncio.Lock()
 
 
+def screen_cropper(settings: Settings) -> ScreenCropper | None:
+    """The screen finder ``services.yml`` names, loaded; None when it names none."""
+    return ScreenCropper.load(settings.bundle_path(settings.screen_crop)) if settings.screen_crop else None
+
+
 def build_services(settings: Settings) -> Services:
     """Create (but do not start) the services described by ``settings``."""
     return Services(
         settings=settings,
-        intake=ImageIntake(settings.var_dir, settings.max_image_bytes),
+        intake=ImageIntake(settings.var_dir, settings.max_image_bytes, screen_cropper(settings)),
         hospitals=HospitalNetwork.from_settings(settings),
         transcripts=TranscriptService.from_settings(settings),
         inbox=EmbeddedInbox(settings) if settings.inbox.embedded else None,

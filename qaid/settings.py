@@ -138,6 +138,7 @@ class Settings:
     aggregator: AggregatorConfig
     delivery: DeliveryConfig
     inbox: InboxConfig
+    screen_crop: str | None = None  # bundle that crops photos of a screen to the displayed image; None: off
 
     @property
     def media_dir(self) -> Path:
@@ -320,6 +321,7 @@ def parse_settings(data: dict[str, Any], path: Path, env: Mapping[str, str]) -> 
             "inbox section",
             database_url=inbox_url,
         ),
+        screen_crop=str(storage["screen_crop"]) if storage.get("screen_crop") else None,
     )
 
 

@@ -14,6 +14,7 @@ MODELS = {
     "labeller": "vision_models.labeller.cli",
     "segmentation": "vision_models.segmentation.cli",
     "vqa": "vision_models.vqa.cli",
+    "screen_crop": "vision_models.screen_crop.cli",
 }
 COMMANDS = ("train", "evaluate", "predict")
 USAGE = f"usage: python -m vision_models {{{','.join(COMMANDS)}}} {{{','.join(MODELS)}}} [options]"

@@ -59,6 +59,7 @@ ROBUSTNESS = ScreenPhotoParams(
     order=("cast", "screen", "glare", "frame", "moire", "noise", "blur"),
 )
 STEPS = frozenset(TRAINING.order)
+FULL_FRAME = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])  # corners: TL, TR, BR, BL
 
 
 def _draw(n: int, bounds: tuple[float, float], generator: torch.Generator) -> torch.Tensor:
@@ -66,7 +67,7 @@ def _draw(n: int, bounds: tuple[float, float], generator: torch.Generator) -> to
     return low + (high - low) * torch.rand(n, generator=generator)
 
 
-def _homographies(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def homographies(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(N, 3, 3) maps sending the 4 ``target`` corners (N, 4, 2) to the 4 ``source`` corners."""
     n = source.shape[0]
     x, y = target[..., 0], target[..., 1]
@@ -80,10 +81,12 @@ def _homographies(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.cat([h, torch.ones(n, 1, dtype=h.dtype)], dim=1).view(n, 3, 3)
 
 
-def _frame(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> torch.Tensor:
-    """The displayed image under perspective, rotation and shift, in its bezel, on a smooth background."""
+def _frame(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The displayed image under perspective, rotation and shift, in its bezel, on a smooth background; and the
+    displayed image's corners in the photo (N, 4, 2: top-left, top-right, bottom-right, bottom-left; x, y in
+    [-1, 1] across the photo, beyond it where the photo crops the screen)."""
     n, c, h, w = images.shape
-    square = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]).expand(n, 4, 2)
+    square = FULL_FRAME.expand(n, 4, 2)
     angle = _draw(n, p.rotate_deg, g) * math.pi / 180.0
     rotation = torch.stack([torch.stack([angle.cos(), -angle.sin()], -1),
                             torch.stack([angle.sin(), angle.cos()], -1)], -2)
@@ -91,7 +94,7 @@ def _frame(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> to
     corners = corners + _draw(8 * n, p.tilt, g).view(n, 4, 2) * torch.sign(torch.randn(n, 4, 2, generator=g)) \
         * corners.abs()
     corners = corners @ rotation.transpose(1, 2) + _draw(2 * n, p.shift, g).view(n, 1, 2)
-    maps = _homographies(square.to(torch.float64), corners.to(torch.float64)).to(images.dtype)
+    maps = homographies(square.to(torch.float64), corners.to(torch.float64)).to(images.dtype)
     ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
     points = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(1, h * w, 3)
     mapped = points @ maps.transpose(1, 2)
@@ -103,7 +106,8 @@ def _frame(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> to
     shade = torch.rand(n, 1, 4, 4, generator=g) * 0.4 + _draw(n, (0.1, 0.55), g).view(n, 1, 1, 1)
     tint = (torch.rand(n, c, 1, 1, generator=g) - 0.5) * 0.2  # a desk, a wall, a room: muted colours
     background = F.interpolate(shade + tint, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
-    return torch.where(edge <= 1.0, shown, torch.where(edge <= bezel_edge, bezel.expand(n, c, h, w), background))
+    framed = torch.where(edge <= 1.0, shown, torch.where(edge <= bezel_edge, bezel.expand(n, c, h, w), background))
+    return framed, corners
 
 
 def _blur(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> torch.Tensor:
@@ -130,8 +134,6 @@ def _step(name: str, images: torch.Tensor, p: ScreenPhotoParams, g: torch.Genera
     if name == "screen":
         black = _draw(n, p.black, g).view(n, 1, 1, 1)
         return black + _draw(n, p.contrast, g).view(n, 1, 1, 1) * images
-    if name == "frame":
-        return _frame(images, p, g)
     if name == "cast":
         return images * (1.0 + _draw(n * c, p.cast, g).view(n, c, 1, 1) * torch.sign(
             torch.randn(n, c, 1, 1, generator=g))) if c > 1 else images
@@ -156,27 +158,44 @@ def _step(name: str, images: torch.Tensor, p: ScreenPhotoParams, g: torch.Genera
 
 def photograph(images: torch.Tensor, generator: torch.Generator, params: ScreenPhotoParams = TRAINING) -> torch.Tensor:
     """A photo of each image shown on a screen (see the module docstring), clamped to [0, 1]."""
+    return photograph_with_corners(images, generator, params)[0]
+
+
+def photograph_with_corners(images: torch.Tensor, generator: torch.Generator,
+                            params: ScreenPhotoParams = TRAINING) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`photograph`, and where each displayed image's corners are in its photo (see ``_frame``)."""
     unknown = set(params.order) - STEPS
     if unknown:
         raise ValueError(f"unknown screen-photo steps {sorted(unknown)}")
     out = images
+    corners = FULL_FRAME.expand(images.shape[0], 4, 2)  # without a "frame" step the image fills the photo
     for name in params.order:
-        out = _step(name, out, params, generator).clamp(0.0, 1.0)
-    return out
+        if name == "frame":
+            out, corners = _frame(out, params, generator)
+        else:
+            out = _step(name, out, params, generator)
+        out = out.clamp(0.0, 1.0)
+    return out, corners
 
 
 def screen_photo_bytes(source: ImageSource, seed: int, params: ScreenPhotoParams = ROBUSTNESS,
                        size: int = 256) -> bytes:
     """One robustness-set image: ``source`` photographed off a screen at ``size`` px, as a JPEG file."""
+    return screen_photo(source, seed, params, size)[0]
+
+
+def screen_photo(source: ImageSource, seed: int, params: ScreenPhotoParams = ROBUSTNESS,
+                 size: int = 256) -> tuple[bytes, np.ndarray]:
+    """:func:`screen_photo_bytes`, and the displayed image's corners in the photo (4, 2; see ``_frame``)."""
     generator = torch.Generator().manual_seed(seed)
     pixels = torch.from_numpy(to_tensor_array(load_image(source), size, 3))[None]
-    photo = photograph(pixels, generator, params)[0]
+    photos, corners = photograph_with_corners(pixels, generator, params)
     low, high = params.jpeg_quality
     quality = int(torch.randint(low, high + 1, (1,), generator=generator)) if high else 95
-    array = (photo.permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
+    array = (photos[0].permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(array, mode="RGB").save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
+    return buffer.getvalue(), corners[0].numpy()
 
 
 ROBUSTNESS_SEED = 20261202

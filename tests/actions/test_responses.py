@@ -14,7 +14,7 @@ from qaid.state import REPO_ROOT
 
 ACTIONS = REPO_ROOT / "actions"
 RESPONSES = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"]
-NAMED = re.compile(r"""(?:say\(dispatcher,|sentence\(|consented_image\(\s*tracker,\s*dispatcher,)\s*"""
+NAMED = re.compile(r"""(?:say\(dispatcher,|sentence\(|missing_image\s*=)\s*"""
                    r"""f?["'](utter_[a-z_{}.]+)["']""")
 # Names built from a value: each expansion must exist.
 EXPANSIONS = {"utter_noted_{kind}": ("medications", "history"),

@@ -1,0 +1,98 @@
+"""Inference API of the screen finder: where the displayed image is in a photo, and the image rectified."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from vision_models.bundle import Bundle, load_bundle
+from vision_models.imaging import ImageSource, load_image, to_tensor_array
+from vision_models.networks import network_from_config
+from vision_models.screen_crop.config import DEFAULT_BUNDLE
+from vision_models.screen_photos import FULL_FRAME, homographies
+from vision_models.transforms import normalise
+
+MIN_SIDE = 32  # pixels of the smallest rectified image
+
+
+def with_coordinates(batch: torch.Tensor) -> torch.Tensor:
+    """``batch`` (N, C, H, W) with two channels more: each pixel's x and y in [-1, 1]."""
+    n, _, h, w = batch.shape
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+    return torch.cat([batch, xs.expand(n, 1, h, w), ys.expand(n, 1, h, w)], dim=1)
+
+
+@dataclass(frozen=True)
+class ScreenFinding:
+    """Whether an image is a photo of a screen, how sure the model is, and the displayed image's corners
+    (top-left, top-right, bottom-right, bottom-left; x, y in [-1, 1] across the photo)."""
+
+    screen: bool
+    probability: float
+    corners: tuple[tuple[float, float], ...]
+
+
+def rectify(image: Image.Image, corners: np.ndarray) -> Image.Image:
+    """The quadrilateral ``corners`` (4, 2) of ``image`` warped to an upright rectangle of about its own size;
+    parts of it outside the photo are black, as a screen's edge."""
+    rgb = image.convert("RGB")
+    w, h = rgb.size
+    pixels = torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+    quad = torch.as_tensor(corners, dtype=torch.float64)
+    in_pixels = (quad + 1) / 2 * torch.tensor([w - 1, h - 1], dtype=torch.float64)
+    width = float((in_pixels[1] - in_pixels[0]).norm() + (in_pixels[2] - in_pixels[3]).norm()) / 2
+    height = float((in_pixels[3] - in_pixels[0]).norm() + (in_pixels[2] - in_pixels[1]).norm()) / 2
+    out_w, out_h = (int(round(min(max(side, MIN_SIDE), 2 * max(w, h)))) for side in (width, height))
+    to_photo = homographies(quad[None], FULL_FRAME.to(torch.float64)[None])[0].to(torch.float32)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, out_h), torch.linspace(-1, 1, out_w), indexing="ij")
+    points = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(-1, 3) @ to_photo.T
+    grid = (points[:, :2] / points[:, 2:].clamp(min=1e-6)).view(1, out_h, out_w, 2)
+    warped = F.grid_sample(pixels, grid, mode="bilinear", padding_mode="zeros", align_corners=True)[0]
+    return Image.fromarray((warped.permute(1, 2, 0).numpy() * 255.0).round().clip(0, 255).astype(np.uint8))
+
+
+class ScreenCropper:
+    """Finds the displayed image in photos of a screen and crops it upright; thread-safe, weights loaded once."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        self.config = bundle.config
+        self.threshold = float(self.config.extra.get("screen_threshold", 0.5))
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, location: Path | str = DEFAULT_BUNDLE, cache_dir: Path | None = None) -> ScreenCropper:
+        """Load a bundle from a folder or an ``http(s)://`` URL (checksum verified)."""
+        return cls(load_bundle(location, network_from_config, cache_dir))
+
+    def outputs(self, batch: torch.Tensor) -> torch.Tensor:
+        """Raw outputs (N, 9) for a batch (N, C, S, S) in [0, 1] at the bundle's input size."""
+        inputs = with_coordinates(normalise(batch, self.config.mean, self.config.std))
+        with self._lock, torch.inference_mode():
+            return self.bundle.network(inputs)
+
+    def find_batch(self, images: Sequence[ImageSource]) -> list[ScreenFinding]:
+        """One :class:`ScreenFinding` per image."""
+        size, channels = self.config.input_size, self.config.channels
+        batch = torch.from_numpy(np.stack([to_tensor_array(load_image(im), size, channels) for im in images]))
+        findings = []
+        for row in self.outputs(batch):
+            probability = float(torch.sigmoid(row[8]))
+            corners = tuple((float(x), float(y)) for x, y in row[:8].view(4, 2).tolist())
+            findings.append(ScreenFinding(probability >= self.threshold, probability, corners))
+        return findings
+
+    def crop(self, image: ImageSource) -> tuple[Image.Image, ScreenFinding]:
+        """The displayed image, upright, when ``image`` is a photo of a screen; else ``image`` itself."""
+        decoded = load_image(image)
+        finding = self.find_batch([decoded])[0]
+        if not finding.screen:
+            return decoded, finding
+        return rectify(decoded, np.asarray(finding.corners)), finding
