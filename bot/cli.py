@@ -48,7 +48,9 @@ def var_dir() -> Path:
 def write_runtime_endpoints(ports: Ports, state: Path) -> Path:
     """Copy endpoints.yml with this run's action URL, the action server's secret header and the tracker path."""
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
-    endpoints["action_endpoint"]["url"] = f"http://localhost:{ports.actions}/webhook"
+    # an address, not a name: Rasa opens a connection per action call, and resolving "localhost" each time showed
+    # in the Rasa server's profile (bench/README.md)
+    endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{ports.actions}/webhook"
     endpoints["action_endpoint"]["headers"] = {ACTION_SECRET_HEADER: action_secret(state).decode()}
     tracker = endpoints.get("tracker_store") or {}
     if tracker.get("dialect") == "sqlite":

@@ -17,7 +17,7 @@ def test_runtime_endpoints_point_at_this_runs_ports_and_state(tmp_path: Path, mo
     monkeypatch.delenv("QAID_ACTION_SECRET", raising=False)
     written = write_runtime_endpoints(Ports(rasa=6005, actions=6055), tmp_path)
     endpoints = yaml.safe_load(written.read_text())
-    assert endpoints["action_endpoint"]["url"] == "http://localhost:6055/webhook"
+    assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:6055/webhook"
     secret = (tmp_path / "secrets" / "action.key").read_text()
     assert endpoints["action_endpoint"]["headers"] == {"X-Qaid-Action-Secret": secret}
     assert written.stat().st_mode & 0o777 == 0o600
