@@ -42,16 +42,19 @@ class ErasableSQLTrackerStore(SQLTrackerStore):
     against a freshly loaded tracker); a SQLite file is opened in WAL mode without an fsync per commit
     (:mod:`qaid.sqlite`)."""
 
+    engine: Any  # set by SQLTrackerStore; replaced for SQLite
+
     def __init__(self, *args: Any, cached_trackers: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
+        current = self.engine
+        if current.dialect.name == "sqlite":
             # SQLAlchemy 1.4 opens a SQLite file without a pool: a connection (and its pragmas) per query cost 7%
             # of the Rasa server's main thread at 50 patients. One kept connection per thread instead.
-            url = self.engine.url
-            self.engine.dispose()
-            self.engine = sa.create_engine(url, poolclass=sa.pool.SingletonThreadPool)
-            sa.event.listen(self.engine, "connect", apply_pragmas)
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+            current.dispose()
+            engine = sa.create_engine(current.url, poolclass=sa.pool.SingletonThreadPool)
+            sa.event.listen(engine, "connect", apply_pragmas)
+            self.engine = engine
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
         self.cache = TrackerCache(0 if self.event_broker is not None else int(cached_trackers))
 
     def _stamp(self, session: Any, sender_id: str) -> Stamp:
