@@ -146,6 +146,15 @@ async def test_a_position_question_after_an_outline_is_answered_from_it(
     assert not [c for c in services.hospitals.calls if c[0] == "ask"]
 
 
+async def test_no_side_is_stated_from_the_outline_of_a_photo_of_a_screen(services: Services,
+                                                                         stored_image: dict) -> None:
+    photo = stored_image | {"screen": {"probability": 0.97, "corners": []}}
+    outline = {"hospital": "Karolinska", "lesion_side": "left", "lesion_pixels": 812, "lesion_fraction": 0.04}
+    text = await _ask_about_outline(photo, outline, "which side is it on?", "POS")
+    assert "not reliable enough" in text and "left half" not in text
+    assert not [c for c in services.hospitals.calls if c[0] == "ask"]
+
+
 async def test_a_position_question_goes_to_the_models_when_the_outline_has_no_side(
     services: Services, stored_image: dict
 ) -> None:
