@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
+import re
 from typing import Any
 
 import jsonschema
 import pytest
+import rasa.core.processor as processor_module
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
@@ -19,6 +23,7 @@ from bot import rasa_server
 from bot.cli import ROOT
 from bot.rasa_server import (
     ACTION_FAILED_RESPONSE,
+    DebugLogCopies,
     action_response_validator,
     install,
     parse_typed_buttons,
@@ -68,11 +73,32 @@ def test_install_replaces_the_methods_and_the_validator_is_built_once(monkeypatc
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
     monkeypatch.setattr(MessageProcessor, "parse_message", MessageProcessor.parse_message)
+    monkeypatch.setattr(processor_module, "copy", processor_module.copy)
     install()
     assert RemoteAction._validate_action_result is validate_action_result
     assert RemoteAction.run is run_or_apologise
     assert MessageProcessor.parse_message is parse_typed_buttons
     assert action_response_validator() is action_response_validator()
+    assert processor_module.copy is DebugLogCopies
+
+
+def test_the_processor_copies_only_for_debug_lines_and_only_when_they_are_written() -> None:
+    source = inspect.getsource(processor_module)
+    uses = re.findall(r"\bcopy\.(\w+)\(", source)
+    assert uses and set(uses) == {"deepcopy"}  # the module is used for nothing else
+    for use in re.finditer(r"copy\.deepcopy\(", source):  # each inside a debug line (its call opens just before)
+        assert "structlogger.debug(" in source[max(0, use.start() - 250):use.start()]
+    events = [{"event": "user"}]
+    rasa_logger = logging.getLogger("rasa")
+    level = rasa_logger.level
+    try:
+        rasa_logger.setLevel(logging.INFO)
+        assert DebugLogCopies.deepcopy(events) is events
+        rasa_logger.setLevel(logging.DEBUG)
+        copied = DebugLogCopies.deepcopy(events)
+        assert copied == events and copied is not events
+    finally:
+        rasa_logger.setLevel(level)
 
 
 def _domain() -> Domain:
