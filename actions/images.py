@@ -23,6 +23,7 @@ from actions.responses import say, sentence
 from actions.runtime import Services, get_services
 from actions.wording import confidence_words, image_type_phrase, percent
 from hospitals.types import HospitalError
+from qaid.findings import findings_text
 from qaid.images import ImageError
 from qaid.images import refusal as image_refusal
 
@@ -92,7 +93,7 @@ async def process_image(
     findings = consistent_findings(await _first_findings(data, record["label"], tracker), record)
     if findings:
         record["findings"] = findings
-        say(dispatcher, "utter_first_look", findings="; ".join(f"{f['key']}: {f['answer']}" for f in findings))
+        say(dispatcher, "utter_first_look", findings=findings_text(findings))
     return [SlotSet("images", images(tracker) + [record])], record
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from qaid.findings import findings_text
 from qaid.media_links import transcript_media_url
 from qaid.state import media_secret
 from transcripts.model import Transcript
@@ -75,7 +76,7 @@ def _images(transcript: Transcript, public_url: str, secret: str) -> str:
         return "<p class='muted'>No images.</p>"
     rows = [_row("Image", "Type", "Confidence", "Received", "First look (models)", header=True)]
     for image in transcript.images:
-        first_look = "; ".join(f"{f.get('key')}: {f.get('answer')}" for f in image.findings if f.get("answer"))
+        first_look = findings_text(image.findings)
         url = transcript_media_url(public_url, secret, image.path, transcript.created_at)
         rows.append(_row(_picture(url, image.sha256[:12]), image.display_name or image.label or "unknown",
                          _percent(image.confidence), image.received_at, first_look))

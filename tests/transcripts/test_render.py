@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fhir.resources.R4B.bundle import Bundle
 
+from qaid.findings import finding_text, findings_text
 from qaid.media_links import verify_media_signature
 from transcripts.build import transcript_from_events
 from transcripts.fhir import transcript_to_fhir
@@ -86,3 +87,9 @@ def test_the_urgent_flag_says_which_message_raised_it(tracker: dict) -> None:
     assert f"URGENT: red-flag symptoms reported — {escape(reason)}" in transcript_to_html(transcript, secret="s")
     flags = [e["resource"] for e in transcript_to_fhir(transcript)["entry"] if e["resource"]["resourceType"] == "Flag"]
     assert flags[0]["code"]["text"] == f"Urgent: the patient reported red-flag symptoms ({reason})"
+
+
+def test_a_finding_that_repeats_its_key_reads_once() -> None:
+    assert findings_text([{"key": "plane", "answer": "coronal plane"}, {"key": "abnormal", "answer": "yes"},
+                          {"key": "organ", "answer": None}]) == "plane: coronal; abnormal: yes"
+    assert finding_text("plane", "plane") == "plane: plane" and finding_text("organ", "brain") == "organ: brain"
