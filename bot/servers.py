@@ -90,11 +90,16 @@ def haproxy_config(frontends: dict[str, tuple[int, list[int], str]]) -> str:
     must not be taken out for it; out after 3 failures, a dead one within 6 s). A request whose backend
     refused the connection or closed it without a byte of answer (it died before taking the message: Rasa
     answers only after processing) is re-sent to another backend, so a replica lost between two health checks
-    costs the patient nothing. HAProxy re-sends only requests that fit in one buffer: 256 kB holds the whole
-    tracker Rasa posts to the action server for a long consultation."""
-    lines = ["global", "  maxconn 1024", "  tune.bufsize 262144", "defaults", "  mode http", "  timeout connect 2s",
-             "  timeout client 300s", "  timeout server 300s", "  option redispatch 1", "  retries 3",
-             "  retry-on conn-failure empty-response", "  http-reuse never", "  timeout check 10s",
+    costs the patient nothing. HAProxy re-sends only a request it holds whole, so it waits for each request's body
+    before choosing a backend (``http-buffer-request``; without it, a replica that died after the connection was
+    made and before it answered gave the patient a 502 now and then), and only requests that fit in one buffer:
+    256 kB holds the whole tracker Rasa posts to the action server for a long consultation. Requests that
+    failed, were retried or were re-sent are logged to standard output (one line each, with HAProxy's termination
+    state); the others are not."""
+    lines = ["global", "  maxconn 1024", "  tune.bufsize 262144", "  log stdout format raw local0 info", "defaults",
+             "  mode http", "  log global", "  option httplog", "  option dontlog-normal", "  timeout connect 2s",
+             "  timeout client 300s", "  timeout server 300s", "  option redispatch 1", "  option http-buffer-request",
+             "  retries 3", "  retry-on conn-failure empty-response", "  http-reuse never", "  timeout check 10s",
              "  default-server inter 2s fall 3 rise 1", ""]
     for name, (port, backends, health) in frontends.items():
         lines += [f"frontend {name}", f"  bind 127.0.0.1:{port}", f"  default_backend {name}_servers", "",

@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bot.servers import free_port
 from tests.support.stack import RASA_PY, ROOT, Stack
-from tests.support.topology import RunningTopology
+from tests.support.topology import SERVERS_INSTALLED, RunningTopology
 
-SERVERS_INSTALLED = bool(shutil.which("redis-server")
-                         and (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()))
 READY = re.compile(r"scaled topology ready .*Rasa replicas \[([\d, ]+)\], \d+ action servers \[([\d, ]+)\], "
                    r"Redis (\d+)")
 
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failed fault test shows the topology's last log lines (HAProxy logs every failed or re-sent request)."""
+    outcome = yield
+    report = outcome.get_result()
+    running = getattr(item, "funcargs", {}).get("topology")
+    if report.failed and isinstance(running, RunningTopology):
+        report.sections.append(("topology log", "\n".join(running.stack.log[-150:])))
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from hospital_service.inbox import InboxStore
 from tests.support.stack import Stack
+
+SERVERS_INSTALLED = bool(shutil.which("redis-server")
+                         and (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()))
 
 
 @dataclass(frozen=True)
