@@ -13,7 +13,7 @@ from PIL import Image
 from vision_models.bundle import Bundle
 from vision_models.engine import TrainHistory, TrainSettings, fit
 from vision_models.imaging import to_tensor_array
-from vision_models.screen_photos import photograph
+from vision_models.screen_photos import photograph, photograph_cropped
 from vision_models.transforms import (
     augment_classification,
     normalise,
@@ -54,12 +54,13 @@ def class_weights(labels: np.ndarray, num_classes: int) -> torch.Tensor:
 def train_classifier(network: torch.nn.Module, images: np.ndarray, labels: np.ndarray, num_classes: int,
                      settings: TrainSettings, generator: torch.Generator, mean: float, std: float,
                      grey_probability: np.ndarray | None = None, screen_photo_probability: float = 0.0,
-                     desc: str = "training") -> TrainHistory:
+                     cropped_photo_share: float = 0.0, desc: str = "training") -> TrainHistory:
     """Train a classifier on uint8 ``images`` (N, C, H, W) with augmentation and class-weighted cross-entropy.
 
     ``grey_probability`` (per sample) turns colour inputs grey at random, so colour alone is not a cue;
     ``screen_photo_probability`` of every class's samples are seen as photos of a screen
-    (:func:`vision_models.screen_photos.photograph` with its training ranges).
+    (:func:`vision_models.screen_photos.photograph` with its training ranges), and ``cropped_photo_share`` of
+    those photos as the screen finder crops them (:func:`vision_models.screen_photos.photograph_cropped`).
     """
     weights = class_weights(labels, num_classes)
     targets = torch.as_tensor(labels, dtype=torch.long)
@@ -72,8 +73,12 @@ def train_classifier(network: torch.nn.Module, images: np.ndarray, labels: np.nd
             x = torch.where(pick, random_grayscale(x, gen, 1.0), x)
         if screen_photo_probability > 0:
             photographed = torch.rand(len(idx), generator=gen) < screen_photo_probability
-            if photographed.any():
-                x[photographed] = photograph(x[photographed], gen)
+            cropped = torch.zeros_like(photographed)
+            if cropped_photo_share > 0:
+                cropped = photographed & (torch.rand(len(idx), generator=gen) < cropped_photo_share)
+            for chosen, shoot in ((photographed & ~cropped, photograph), (cropped, photograph_cropped)):
+                if chosen.any():
+                    x[chosen] = shoot(x[chosen], gen)
         return normalise(augment_classification(x, gen), mean, std), targets[idx]
 
     def loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,9 @@ from vision_models.bundle import BundleConfig, BundleError
 from vision_models.cards import write_card
 from vision_models.data import DataError
 from vision_models.engine import TrainSettings
+from vision_models.imaging import ImageSource
+from vision_models.screen_crop.model import ScreenCropper
+from vision_models.screen_photos import robustness_set
 
 
 def parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -43,9 +46,24 @@ def add_evaluation_arguments(p: argparse.ArgumentParser, default_bundle: Path) -
 
 
 def add_screen_photo_argument(p: argparse.ArgumentParser) -> None:
-    """--screen-photos: score the robustness set (``vision_models.screen_photos``) built from the split."""
+    """--screen-photos: score the robustness set (``vision_models.screen_photos``) built from the split;
+    --cropped: crop each of those photos with the screen finder first, as the live intake does."""
     p.add_argument("--screen-photos", action="store_true",
                    help="score each image photographed off a screen (the robustness set), not the file itself")
+    p.add_argument("--cropped", action="store_true",
+                   help="with --screen-photos: score the screen finder's crop of each photo (what the bot uses)")
+
+
+def screen_photo_sources(paths: list[ImageSource], args: argparse.Namespace) -> tuple[list[Any] | None, str]:
+    """What ``evaluate`` scores instead of the files, per --screen-photos/--cropped (None: the files), and the
+    words that say so after the split's name."""
+    if not args.screen_photos:
+        return None, ""
+    photos = robustness_set(paths)
+    if not args.cropped:
+        return photos, " photographed off a screen"
+    cropper = ScreenCropper.load()
+    return [cropper.crop(photo)[0] for photo in photos], " photographed off a screen, cropped by the screen finder"
 
 
 def apply_training_arguments(settings: TrainSettings, args: argparse.Namespace) -> None:

@@ -23,6 +23,8 @@ from vision_models.screen_photos import (
     FULL_FRAME,
     ROBUSTNESS,
     photograph,
+    photograph_cropped,
+    photograph_cropped_with_masks,
     photograph_with_corners,
     screen_photo,
     screen_photo_bytes,
@@ -70,6 +72,33 @@ def test_rectifying_the_true_corners_gives_back_the_displayed_image() -> None:
     original = np.asarray(Image.fromarray((image[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).resize(
         (32, 32)), dtype=np.float32) / 255
     assert np.abs(back - original)[2:-2, 2:-2].mean() < 0.03
+
+
+def test_the_training_crop_of_a_photo_is_the_displayed_image_missed_by_the_finder_s_error() -> None:
+    plain = dataclasses.replace(ROBUSTNESS, order=("frame",), tilt=(0.05, 0.05), rotate_deg=(15.0, 15.0),
+                                shift=(0.05, 0.05), fill=(0.7, 0.7))
+    image = _pattern(96).expand(4, 3, 96, 96).contiguous()
+    exact = photograph_cropped(image, torch.Generator().manual_seed(2), plain, corner_sigma=0.0)
+    assert exact.shape == image.shape
+    assert (exact - image)[..., 4:-4, 4:-4].abs().mean() < 0.03  # upright again, the bezel and desk cut away
+    missed = photograph_cropped(image, torch.Generator().manual_seed(2), plain, corner_sigma=0.08)
+    error = (missed - image)[..., 4:-4, 4:-4].abs().mean()
+    assert 0.03 < error < 0.3  # off by the finder's typical miss, still mostly the displayed image
+
+
+def test_a_mask_moves_with_its_image_through_the_photo_and_the_crop() -> None:
+    plain = dataclasses.replace(ROBUSTNESS, order=("frame",), tilt=(0.1, 0.1), rotate_deg=(-15.0, 15.0),
+                                shift=(-0.05, 0.05), fill=(0.7, 0.9))
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, 96), torch.linspace(-1, 1, 96), indexing="ij")
+    disc = (((xs - 0.2) ** 2 + (ys + 0.1) ** 2) < 0.3 ** 2).float()[None, None].expand(6, 1, 96, 96).contiguous()
+    crops, masks = photograph_cropped_with_masks(disc.expand(6, 3, 96, 96).contiguous(), disc,
+                                                 torch.Generator().manual_seed(4), plain)
+    assert crops.shape == (6, 3, 96, 96) and masks.shape == (6, 1, 96, 96)
+    assert set(masks.unique().tolist()) <= {0.0, 1.0}
+    shown = crops[:, :1, 16:-16, 16:-16] > 0.5  # the disc where the crop shows it (the edges may show the desk)
+    marked = masks[:, :, 16:-16, 16:-16] > 0.5
+    iou = (shown & marked).sum(dim=(1, 2, 3)) / (shown | marked).sum(dim=(1, 2, 3))
+    assert iou.min() > 0.9, iou
 
 
 def test_a_robustness_photo_comes_with_its_corners(tmp_path: Path) -> None:

@@ -15,13 +15,13 @@ from vision_models.cli_common import (
     friendly_errors,
     parser,
     report_evaluation,
+    screen_photo_sources,
 )
 from vision_models.data import default_eval_split, read_splits, select_split
 from vision_models.labeller.config import DEFAULT_BUNDLE, LabellerConfig
 from vision_models.labeller.model import Labeller
 from vision_models.labeller.train import evaluate_samples
 from vision_models.labeller.train import train as train_model
-from vision_models.screen_photos import robustness_set
 
 NOTES = Path(__file__).with_name("card_notes.md")
 TITLE = "Image-type labeller"
@@ -45,8 +45,10 @@ def train(argv: list[str]) -> int:
     p = parser("train labeller", "Train the image-type labeller.")
     add_training_arguments(p, DEFAULT_BUNDLE, LabellerConfig().settings.epochs, LabellerConfig().settings.seed)
     p.add_argument("--architecture", choices=["compact_cnn", "densenet121"], default=LabellerConfig().architecture)
+    p.add_argument("--cropped-photo-share", type=float, default=LabellerConfig().cropped_photo_share,
+                   help="share of the training photos seen as the screen finder crops them")
     args = p.parse_args(argv)
-    config = LabellerConfig(architecture=args.architecture)
+    config = LabellerConfig(architecture=args.architecture, cropped_photo_share=args.cropped_photo_share)
     apply_training_arguments(config.settings, args)
     bundle = train_model(args.data, args.out, config)
     return document_training("labeller", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)
@@ -63,9 +65,9 @@ def evaluate(argv: list[str]) -> int:
     samples = read_splits(args.data)
     split = args.split or default_eval_split([s.split for s in samples])
     chosen = select_split(samples, split)
-    sources = robustness_set([s.path for s in chosen]) if args.screen_photos else None
+    sources, photographed = screen_photo_sources([s.path for s in chosen], args)
     metrics = evaluate_samples(Labeller.load(args.bundle), chosen, args.figure, sources=sources)
-    return report_evaluation("labeller", split + (" photographed off a screen" if sources else ""), metrics,
+    return report_evaluation("labeller", split + photographed, metrics,
                              args.json)
 
 

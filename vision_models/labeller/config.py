@@ -25,9 +25,10 @@ class LabellerConfig:
     target_accepted_accuracy: float = 0.99
     threshold_floor: float = 0.5
     screen_photo_probability: float = 0.5  # share of training samples seen as photos of a screen (and the
-    # calibration carve-out is scored both as files and photographed)
+    # calibration carve-out is scored both as files and as photos cropped by the screen finder)
+    cropped_photo_share: float = 0.5  # share of those photos seen as the screen finder crops them
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
-        epochs=4, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
+        epochs=8, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
 
     def network_params(self, num_classes: int) -> dict:
         """Factory parameters recorded in the bundle."""

@@ -34,6 +34,7 @@ from vision_models.metrics import (
 )
 from vision_models.networks import count_parameters
 from vision_models.plots import save_confusion_matrix
+from vision_models.screen_crop.model import ScreenCropper
 from vision_models.screen_photos import TRAINING, screen_photo_bytes
 
 VERSION = "1.0.0"
@@ -89,7 +90,8 @@ def train(data_dir: Path, out_dir: Path, config: LabellerConfig, eval_split: str
     mean, std = 0.5, 0.25
     network = create_network(config, len(classes))
     history = train_classifier(network, images, labels, len(classes), settings, generator, mean, std,
-                               screen_photo_probability=config.screen_photo_probability, desc="labeller")
+                               screen_photo_probability=config.screen_photo_probability,
+                               cropped_photo_share=config.cropped_photo_share, desc="labeller")
     bundle_config = BundleConfig(
         name=BUNDLE_NAME, architecture=config.architecture, params=config.network_params(len(classes)),
         input_size=config.input_size, channels=config.channels, classes=classes, mean=mean, std=std, version=VERSION,
@@ -98,10 +100,14 @@ def train(data_dir: Path, out_dir: Path, config: LabellerConfig, eval_split: str
     runtime = ClassifierRuntime(bundle)
     cal_truth = np.asarray([classes.index(s.label) for s in calibration])
     cal_sources: list[ImageSource] = [s.path for s in calibration]
-    if config.screen_photo_probability > 0:  # calibrated on what patients send: files and photos of a screen
-        cal_sources += [screen_photo_bytes(s.path, settings.seed + i, TRAINING) for i, s in enumerate(calibration)]
+    if config.screen_photo_probability > 0:  # calibrated on what the live intake hands on: files, and photos of
+        # a screen cropped by the committed screen finder
+        cropper = ScreenCropper.load()
+        cal_sources += [cropper.crop(screen_photo_bytes(s.path, settings.seed + i, TRAINING))[0]
+                        for i, s in enumerate(tqdm(calibration, desc="calibration photos", unit="image", leave=False))]
         cal_truth = np.concatenate([cal_truth, cal_truth])
     cal_logits = _logits(runtime, cal_sources)
+    cal_right = cal_logits.argmax(axis=1) == cal_truth
     temperature = fit_temperature(cal_logits, cal_truth)
     threshold = choose_threshold(softmax(cal_logits, temperature), cal_truth, config.target_accepted_accuracy,
                                  config.threshold_floor)
@@ -113,6 +119,10 @@ def train(data_dir: Path, out_dir: Path, config: LabellerConfig, eval_split: str
             "fit_images": len(fit_samples), "calibration_images": len(calibration),
             "calibration_photos": len(cal_sources) - len(calibration),
             "screen_photo_probability": config.screen_photo_probability,
+            "cropped_photo_share": config.cropped_photo_share,
+            "calibration_file_accuracy": float(cal_right[:len(calibration)].mean()),
+            "calibration_photo_accuracy": float(cal_right[len(calibration):].mean()) if len(cal_right) > len(
+                calibration) else None,
             "calibration_ece_before": expected_calibration_error(softmax(cal_logits), cal_truth),
             "calibration_ece_after": expected_calibration_error(softmax(cal_logits, temperature), cal_truth),
             "target_accepted_accuracy": config.target_accepted_accuracy,

@@ -15,13 +15,13 @@ from vision_models.cli_common import (
     friendly_errors,
     parser,
     report_evaluation,
+    screen_photo_sources,
 )
 from vision_models.data import default_eval_split
 from vision_models.prefilter.config import DEFAULT_BUNDLE, PrefilterConfig
 from vision_models.prefilter.model import Prefilter
 from vision_models.prefilter.train import evaluate_items, items_of_split, read_items
 from vision_models.prefilter.train import train as train_model
-from vision_models.screen_photos import robustness_set
 
 NOTES = Path(__file__).with_name("card_notes.md")
 TITLE = "Medical-image prefilter"
@@ -62,9 +62,9 @@ def evaluate(argv: list[str]) -> int:
     items = read_items(args.data)
     split = args.split or default_eval_split([i.split for i in items])
     chosen = items_of_split(items, split, PrefilterConfig().documents.get(split, 0))
-    sources = robustness_set([i.source for i in chosen]) if args.screen_photos else None
+    sources, photographed = screen_photo_sources([i.source for i in chosen], args)
     metrics = evaluate_items(Prefilter.load(args.bundle), chosen, sources=sources)
-    return report_evaluation("prefilter", split + (" photographed off a screen" if sources else ""), metrics,
+    return report_evaluation("prefilter", split + photographed, metrics,
                              args.json)
 
 

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from vision_models.bundle import Bundle, load_bundle
 from vision_models.imaging import ImageSource, load_image, to_tensor_array
 from vision_models.networks import network_from_config
 from vision_models.screen_crop.config import DEFAULT_BUNDLE
-from vision_models.screen_photos import FULL_FRAME, homographies
+from vision_models.screen_photos import warp_quads
 from vision_models.transforms import normalise
 
 MIN_SIDE = 32  # pixels of the smallest rectified image
@@ -50,11 +49,7 @@ def rectify(image: Image.Image, corners: np.ndarray) -> Image.Image:
     width = float((in_pixels[1] - in_pixels[0]).norm() + (in_pixels[2] - in_pixels[3]).norm()) / 2
     height = float((in_pixels[3] - in_pixels[0]).norm() + (in_pixels[2] - in_pixels[1]).norm()) / 2
     out_w, out_h = (int(round(min(max(side, MIN_SIDE), 2 * max(w, h)))) for side in (width, height))
-    to_photo = homographies(quad[None], FULL_FRAME.to(torch.float64)[None])[0].to(torch.float32)
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, out_h), torch.linspace(-1, 1, out_w), indexing="ij")
-    points = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(-1, 3) @ to_photo.T
-    grid = (points[:, :2] / points[:, 2:].clamp(min=1e-6)).view(1, out_h, out_w, 2)
-    warped = F.grid_sample(pixels, grid, mode="bilinear", padding_mode="zeros", align_corners=True)[0]
+    warped = warp_quads(pixels, quad[None], out_h, out_w)[0]
     return Image.fromarray((warped.permute(1, 2, 0).numpy() * 255.0).round().clip(0, 255).astype(np.uint8))
 
 

@@ -62,11 +62,15 @@ def train(argv: list[str]) -> int:
                    help="keep an exponential moving average of the weights with this decay, e.g. 0.999 "
                         f"(default {config.settings.ema_decay})")
     p.add_argument("--init", default=None, help="start from this bundle's weights (fine-tuning)")
+    p.add_argument("--screen-photo-probability", type=float, default=config.screen_photo_probability,
+                   help="share of training slices seen as the screen finder's crop of a photo of a screen "
+                        f"(default {config.screen_photo_probability})")
     args = p.parse_args(argv)
     apply_training_arguments(config.settings, args)
     config.empty_slices_per_epoch, config.settings.learning_rate = args.empty_slices, args.learning_rate
     config.crop_size, config.tuning_patients, config.bf16 = args.crop_size, args.tuning_patients, args.bf16
     config.flip_tta, config.settings.ema_decay, config.input_size = args.flip_tta, args.ema_decay, args.input_size
+    config.screen_photo_probability = args.screen_photo_probability
     splits = {s.split for s in read_slices(args.data)}
     bundle = train_model(args.data, args.out, config, eval_split="val" if "val" in splits else None, init=args.init)
     return document_training("segmentation", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)

@@ -37,6 +37,7 @@ class SegmentationConfig:
     bf16: bool = True
     brain_threshold: float = 0.04
     grey_probability: float = 0.2
+    screen_photo_probability: float = 0.0  # share of training slices seen as the finder's crop of a screen photo
     flip_tta: bool = True
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
         epochs=44, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, threads=1))

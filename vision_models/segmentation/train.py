@@ -25,6 +25,7 @@ from vision_models.engine import fit, seed_everything
 from vision_models.imaging import load_image
 from vision_models.metrics import dice, distribution, per_volume_dice
 from vision_models.networks import count_parameters
+from vision_models.screen_photos import photograph_cropped_with_masks
 from vision_models.segmentation.config import BUNDLE_NAME, SegmentationConfig, create_network
 from vision_models.segmentation.model import Segmenter
 from vision_models.segmentation.postprocess import PostProcessing, filter_components_3d
@@ -208,6 +209,10 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
         x = to_float(images[idx])
         y = torch.from_numpy(masks[idx]).float()[:, None]
         x, y = augment_segmentation(x, y, gen, grey_probability=config.grey_probability)
+        if config.screen_photo_probability > 0:
+            shot = torch.rand(len(idx), generator=gen) < config.screen_photo_probability
+            if shot.any():
+                x[shot], y[shot] = photograph_cropped_with_masks(x[shot], y[shot], gen)
         x, y = random_crops(x, y, config.crop_size * config.downsample, config.lesion_crop_probability, gen)
         return normalise(x, mean, std).contiguous(memory_format=torch.channels_last), y
 
@@ -228,6 +233,7 @@ def train(data_dir: Path, out_dir: Path, config: SegmentationConfig, eval_split:
             "training": {
                 "train_slices": len(fit_slices), "tumour_slices": len(tumour), "empty_slices_per_epoch": n_empty,
                 "crop_size": config.crop_size, "lesion_crop_probability": config.lesion_crop_probability,
+                "screen_photo_probability": config.screen_photo_probability,
                 "bf16_autocast": config.bf16, "channels_last": True,
                 "initialised_from": str(init) if init is not None else "scratch",
                 "seconds": round(history.seconds, 1), "steps": history.steps,
