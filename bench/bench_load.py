@@ -9,7 +9,8 @@ Each patient waits for the answer before the next turn, as a person does. It pri
 - throughput (turns per second over the run), errors (non-200 answers or timeouts, with examples);
 - the CPU seconds the Rasa server and the action server used during the run.
 
-``--url`` runs against an assistant that is already running instead (then the CPU split is not measured).
+``--url`` runs against an assistant that is already running instead (then the CPU split is not measured);
+``--model`` starts the assistant on another trained Rasa model (an A/B of two NLU pipelines).
 ``--profile DIR`` also samples both servers with py-spy during the run (``pip install py-spy``) and writes
 ``DIR/rasa.txt`` and ``DIR/actions.txt``: the functions where each server's time went, most first.
 The run is bounded: ``--max-seconds`` stops starting new turns, and every request has a timeout.
@@ -180,12 +181,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--max-seconds", type=float, default=600, help="stop starting turns after this long")
     parser.add_argument("--timeout", type=float, default=120, help="seconds one turn may take before it is an error")
     parser.add_argument("--profile", type=Path, help="sample both servers with py-spy into this folder")
+    parser.add_argument("--model", type=Path, help="trained Rasa model for the started assistant (default: make's)")
     args = parser.parse_args(argv)
     if args.url:
         report = measure(args.url.rstrip("/"), args)
     else:
         with tempfile.TemporaryDirectory(prefix="qaid-load-") as state:
-            stack = start_stack(Path(state))
+            stack = start_stack(Path(state), model=args.model)
             try:
                 report = measure(f"http://localhost:{stack.rasa_port}", args)
                 report["startup_s"] = round(stack.startup_s, 1)

@@ -11,6 +11,8 @@ committed screen finder, as the assistant's intake does. Printed as JSON:
   brain (files only: a photo's crop is not pixel-aligned with the mask).
 
 ``python bench/lesion_side_report.py --data ../shared/data/lgg_mri --split val`` (about two minutes on 2 cores).
+``--bundle`` scores another segmentation bundle; ``--tuning-patients-of BUNDLE`` keeps only the ``train``
+patients that bundle held out to tune its post-processing (to choose between bundles without touching ``val``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from vision_models.imaging import load_image, to_grayscale_array
 from vision_models.screen_crop import ScreenCropper
 from vision_models.screen_photos import ROBUSTNESS_SEED, screen_photo_bytes
 from vision_models.segmentation import Segmenter
+from vision_models.segmentation.config import DEFAULT_BUNDLE
 from vision_models.segmentation.model import lesion_side
 
 
@@ -38,9 +41,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "lgg_mri")
     parser.add_argument("--split", default="val")
+    parser.add_argument("--bundle", default=str(DEFAULT_BUNDLE), help="segmentation bundle to score")
+    parser.add_argument("--tuning-patients-of", help="score only the tuning patients of this bundle (in train)")
     args = parser.parse_args()
-    segmenter, finder = Segmenter.load(), ScreenCropper.load()
+    segmenter, finder = Segmenter.load(args.bundle), ScreenCropper.load()
     slices = [s for s in read_slices(args.data, args.split) if s.tumour_pixels > 0]
+    if args.tuning_patients_of:
+        patients = set(Segmenter.load(args.tuning_patients_of).bundle.config.extra["tuning"]["patients"])
+        slices = [s for s in slices if s.patient in patients]
     right = {"files": [], "photos": []}
     found = {"files": [], "photos": []}
     fraction_errors = []
@@ -58,7 +66,8 @@ def main() -> None:
             found[kind].append(result.lesion_pixels > 0)
         fraction_errors.append(abs(on_file.lesion_fraction - truth.sum() / max(int(brain.sum()), 1)))
     print(json.dumps({
-        "split": args.split, "slices_with_a_lesion": len(slices),
+        "split": args.split, "bundle": args.bundle, "tuning_patients_of": args.tuning_patients_of,
+        "slices_with_a_lesion": len(slices),
         "side_right": {kind: round(float(np.mean(values)), 4) for kind, values in right.items()},
         "lesion_found": {kind: round(float(np.mean(values)), 4) for kind, values in found.items()},
         "fraction_error_median": {"files": round(float(np.median(fraction_errors)), 4)},

@@ -70,8 +70,9 @@ class Stack:
         return self.process.returncode
 
 
-def start_stack(var_dir: Path, timeout: float = 600) -> Stack:
-    """Start ``bot.cli run`` on free ports with its state in ``var_dir``; returns once it prints ready."""
+def start_stack(var_dir: Path, timeout: float = 600, model: Path | None = None) -> Stack:
+    """Start ``bot.cli run`` on free ports with its state in ``var_dir`` (and another trained Rasa ``model`` than
+    the default); returns once it prints ready."""
     rasa_port, action_port, inbox_port = free_port(), free_port(), free_port()
     env = dict(
         os.environ,
@@ -81,6 +82,8 @@ def start_stack(var_dir: Path, timeout: float = 600) -> Stack:
         PYTHONUNBUFFERED="1",
     )
     argv = [str(RASA_PY), "-m", "bot.cli", "run", "--rasa-port", str(rasa_port), "--action-port", str(action_port)]
+    if model is not None:
+        argv += ["--model", str(model)]
     started = time.monotonic()
     process = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
