@@ -1,7 +1,7 @@
 """Entity post-processing in the Rasa NLU pipeline: merging extractors' entities and marking negated symptoms.
 
-* :class:`EntityMerger` (after DIET, SpacyEntityExtractor and EntitySynonymMapper) keeps one entity per span:
-  the preferred extractor's (by default the spaCy entity ruler) wherever it found one, DIET's elsewhere (except
+* :class:`EntityMerger` (after the CRF, SpacyEntityExtractor and EntitySynonymMapper) keeps one entity per span:
+  the preferred extractor's (by default the spaCy entity ruler) wherever it found one, the CRF's elsewhere (except
   for the configured ``exclusive_types`` and for spans of function words only, such as "and" or "'s"), and gives
   ruler entities their canonical value (spaCy ``ent_id_``, e.g. "cat scan" -> "CT").
 * :class:`NegationMarker` (after the merger) sets ``role: negated`` on symptoms that the patient denies
@@ -50,7 +50,8 @@ def _overlaps(first: dict[str, Any], second: dict[str, Any]) -> bool:
 
 def has_content_word(text: str) -> bool:
     """Whether ``text`` holds a word that is neither an English stop word nor punctuation; numbers count as
-    content ("twenty"). DIET trained on a few hundred examples sometimes tags "and", "keep" or "'s"."""
+    content ("twenty"). A statistical extractor trained on a few hundred examples (DIET did) may tag "and",
+    "keep" or "'s"."""
     words = _WORD.findall(text.lower().replace("\u2019", "'"))
     return any(like_num(word) or word not in STOP_WORDS for word in words)
 
@@ -61,14 +62,14 @@ def merge_entities(entities: list[dict[str, Any]], preferred_extractor: str = SP
     """One entity per span, trusting the ``preferred_extractor``; result sorted by start offset.
 
     The preferred extractor (the curated spaCy entity ruler) has exact spans, so its entities are all kept, the
-    longer one winning where two of the same type overlap. Another extractor's entity (DIET) is dropped when it
-    overlaps a preferred entity of any type (DIET's span boundaries and types are noisy where the ruler has an
-    answer: "vomiting and", "stomach" as a symptom), when its type is one of ``exclusive_types``, the types
-    only the preferred extractor is trusted on, or when its value has no content word (:func:`has_content_word`).
-    The remaining entities of other extractors compete among
-    themselves (longer span wins, the earlier on equal length). A kept entity records ``processor_name`` in its
-    ``processors`` list for every entity it absorbed. Entities of different types from the same extractor may
-    overlap and are all kept.
+    longer one winning where two of the same type overlap. Another extractor's entity (the CRF's) is dropped when
+    it overlaps a preferred entity of any type (a statistical extractor's span boundaries and types are noisy where
+    the ruler has an answer: DIET gave "vomiting and", "stomach" as a symptom), when its type is one of
+    ``exclusive_types``, the types only the preferred extractor is trusted on, or when its value has no content
+    word (:func:`has_content_word`). The remaining entities of other extractors compete among themselves (longer
+    span wins, the earlier on equal length). A kept entity records ``processor_name`` in its ``processors`` list
+    for every entity it absorbed. Entities of different types from the same extractor may overlap and are all
+    kept.
     """
     preferred = _longest_per_span([e for e in entities if e.get(EXTRACTOR) == preferred_extractor], processor_name)
     others = []
@@ -119,7 +120,7 @@ def canonical_values(entities: list[dict[str, Any]], doc: Any) -> list[dict[str,
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class EntityMerger(GraphComponent):
-    """Merges entities found by several extractors (spaCy entity ruler, DIET) without duplicates."""
+    """Merges entities found by several extractors (spaCy entity ruler, CRF) without duplicates."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:

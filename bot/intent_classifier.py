@@ -4,9 +4,9 @@
 config.yml: the all-MiniLM-L6-v2 embedding from ``bot.sentence_featurizer.MiniLMFeaturizer``) and predicts the
 intent with a multinomial logistic regression. With ~20 examples per intent it generalised much better than DIET's
 intent head fed the same embedding, in ``rasa test nlu --cross-validation --folds 5`` on the training data (figures:
-results/nlu-cv/ from ``make test-nlu-cv``); DIET stays in the pipeline for entities only
-(``intent_classification: false``). Its probabilities are well spread, so FallbackClassifier's threshold keeps its
-meaning (Rasa's SklearnIntentClassifier, an SVM with Platt scaling, put a fifth of ordinary messages below 0.4).
+results/nlu-cv/ from ``make test-nlu-cv``); entities come from the spaCy ruler and a CRF (config.yml). Its
+probabilities are well spread, so FallbackClassifier's threshold keeps its meaning (Rasa's
+SklearnIntentClassifier, an SVM with Platt scaling, put a fifth of ordinary messages below 0.4).
 """
 
 from __future__ import annotations

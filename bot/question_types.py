@@ -8,7 +8,7 @@ dedicated training file (committed Rasa NLU YAML with retrieval intents ``questi
                                  "ranking": [{"name": "PRES", "confidence": 0.91}, ... all 11 types ...]}
 
 The question corpus is read from ``data_paths`` (not from the NLU training data) so that thousands of image
-questions do not flood DIET's intent classifier; :meth:`QuestionTypeClassifier.fingerprint_addon` hashes those
+questions do not flood the intent classifier; :meth:`QuestionTypeClassifier.fingerprint_addon` hashes those
 files so that ``rasa train`` retrains the component whenever they change.
 """
 

@@ -1,9 +1,9 @@
 """Dense sentence features from all-MiniLM-L6-v2 for Rasa's intent classifier.
 
 :class:`MiniLMFeaturizer` adds one 384-d, L2-normalised sentence embedding (``bot.minilm.SentenceEncoder``, plain
-numpy) as a *sentence-level* dense feature of each message's text. It adds no sequence features, so DIET keeps
-using the sparse per-token features (CountVectors, LexicalSyntactic, Regex) for entities and combines the
-embedding with the sparse sentence features for intents. The encoder is pretrained and frozen: the component
+numpy) as a *sentence-level* dense feature of each message's text. It adds no sequence features: the CRF entity
+extractor reads its own per-token features, and the intent classifier (``bot.intent_classifier``) reads this
+embedding. The encoder is pretrained and frozen: the component
 has nothing to train or persist, and one encoder per model folder is shared by every component in the process.
 """
 

@@ -93,15 +93,15 @@ def described(merged: list[dict], text: str) -> list[tuple[str, str, str]]:
 def test_merge_drops_same_type_duplicates_and_keeps_other_types() -> None:
     text = "severe chest pain in my chest"
     merged = merge_entities([
-        entity("symptom", 7, 17, "chest pain", "DIETClassifier"),
+        entity("symptom", 7, 17, "chest pain", "CRFEntityExtractor"),
         entity("symptom", 7, 17, "chest pain", "SpacyEntityExtractor"),
         entity("symptom", 13, 17, "pain", "SpacyEntityExtractor"),
-        entity("body_part", 24, 29, "chest", "DIETClassifier"),
+        entity("body_part", 24, 29, "chest", "CRFEntityExtractor"),
         entity("body_part", 24, 29, "chest", "SpacyEntityExtractor"),
-        entity("severity", 0, 6, "severe", "DIETClassifier"),
+        entity("severity", 0, 6, "severe", "CRFEntityExtractor"),
     ])
     assert described(merged, text) == [
-        ("severity", "severe", "DIETClassifier"),
+        ("severity", "severe", "CRFEntityExtractor"),
         ("symptom", "chest pain", "SpacyEntityExtractor"),
         ("body_part", "chest", "SpacyEntityExtractor"),
     ]
@@ -109,7 +109,7 @@ def test_merge_drops_same_type_duplicates_and_keeps_other_types() -> None:
 
 
 def test_merge_keeps_the_ruler_span_over_a_longer_overlapping_diet_span() -> None:
-    merged = merge_entities([entity("symptom", 7, 19, "vomiting and", "DIETClassifier"),
+    merged = merge_entities([entity("symptom", 7, 19, "vomiting and", "CRFEntityExtractor"),
                              entity("symptom", 7, 15, "vomiting", "SpacyEntityExtractor")])
     assert [(e["value"], e["extractor"], e["processors"]) for e in merged] == [
         ("vomiting", "SpacyEntityExtractor", ["EntityMerger"])]
@@ -118,36 +118,37 @@ def test_merge_keeps_the_ruler_span_over_a_longer_overlapping_diet_span() -> Non
 def test_merge_drops_diet_entities_that_overlap_a_ruler_entity_of_another_type() -> None:
     text = "my stomach hurts, moderate pain"
     merged = merge_entities([
-        entity("symptom", 3, 10, "stomach", "DIETClassifier"),
+        entity("symptom", 3, 10, "stomach", "CRFEntityExtractor"),
         entity("body_part", 3, 10, "stomach", "SpacyEntityExtractor"),
-        entity("symptom", 18, 26, "moderate", "DIETClassifier"),
+        entity("symptom", 18, 26, "moderate", "CRFEntityExtractor"),
         entity("severity", 18, 26, "moderate", "SpacyEntityExtractor"),
-        entity("symptom", 11, 16, "hurts", "DIETClassifier"),
+        entity("symptom", 11, 16, "hurts", "CRFEntityExtractor"),
     ])
     assert described(merged, text) == [
         ("body_part", "stomach", "SpacyEntityExtractor"),
-        ("symptom", "hurts", "DIETClassifier"),
+        ("symptom", "hurts", "CRFEntityExtractor"),
         ("severity", "moderate", "SpacyEntityExtractor"),
     ]
 
 
 def test_merge_takes_exclusive_types_from_the_ruler_only() -> None:
     text = "i fell, i'm 19 and live in Leeds"
-    merged = merge_entities([entity("symptom", 2, 6, "fell", "DIETClassifier"),
-                             entity("age", 12, 14, "19", "DIETClassifier"),
-                             entity("location", 27, 32, "Leeds", "DIETClassifier")],
+    merged = merge_entities([entity("symptom", 2, 6, "fell", "CRFEntityExtractor"),
+                             entity("age", 12, 14, "19", "CRFEntityExtractor"),
+                             entity("location", 27, 32, "Leeds", "CRFEntityExtractor")],
                             exclusive_types={"symptom", "duration"})
     assert [(e["entity"], text[e["start"]:e["end"]]) for e in merged] == [("age", "19"), ("location", "Leeds")]
 
 
 def test_merge_drops_other_extractors_entities_made_of_function_words_only() -> None:
     text = "i keep coughing and it's been days, i'm twenty"
-    merged = merge_entities([entity("symptom", 2, 6, "keep", "DIETClassifier"),
-                             entity("symptom", 7, 15, "coughing", "DIETClassifier"),
-                             entity("symptom", 16, 19, "and", "DIETClassifier"),
-                             entity("hospital", 22, 24, "'s", "DIETClassifier"),
-                             entity("age", 40, 46, "twenty", "DIETClassifier")])
-    assert described(merged, text) == [("symptom", "coughing", "DIETClassifier"), ("age", "twenty", "DIETClassifier")]
+    merged = merge_entities([entity("symptom", 2, 6, "keep", "CRFEntityExtractor"),
+                             entity("symptom", 7, 15, "coughing", "CRFEntityExtractor"),
+                             entity("symptom", 16, 19, "and", "CRFEntityExtractor"),
+                             entity("hospital", 22, 24, "'s", "CRFEntityExtractor"),
+                             entity("age", 40, 46, "twenty", "CRFEntityExtractor")])
+    assert described(merged, text) == [("symptom", "coughing", "CRFEntityExtractor"),
+                                       ("age", "twenty", "CRFEntityExtractor")]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -159,9 +160,9 @@ def test_content_words(text: str, expected: bool) -> None:
 
 
 def test_merge_lets_the_longer_of_overlapping_diet_entities_win_where_the_ruler_found_nothing() -> None:
-    merged = merge_entities([entity("location", 0, 3, "New", "DIETClassifier"),
-                             entity("location", 0, 8, "New York", "DIETClassifier"),
-                             entity("location", 12, 18, "Zurich", "DIETClassifier")])
+    merged = merge_entities([entity("location", 0, 3, "New", "CRFEntityExtractor"),
+                             entity("location", 0, 8, "New York", "CRFEntityExtractor"),
+                             entity("location", 12, 18, "Zurich", "CRFEntityExtractor")])
     assert [(e["value"], e.get("processors")) for e in merged] == [("New York", ["EntityMerger"]), ("Zurich", None)]
 
 
@@ -170,7 +171,7 @@ def test_merger_component_uses_canonical_ruler_values(nlp: spacy.language.Langua
     doc = nlp(text)
     message = Message(data={"text": text, "text_spacy_doc": doc, "entities": [
         entity("modality", 6, 14, "cat scan", "SpacyEntityExtractor"),
-        entity("modality", 6, 9, "cat", "DIETClassifier"),
+        entity("modality", 6, 9, "cat", "CRFEntityExtractor"),
     ]})
     merger = EntityMerger.create(EntityMerger.get_default_config(), LocalModelStorage(tmp_path), Resource("m"),
                                  ExecutionContext(GraphSchema({}), "t"))
