@@ -54,13 +54,16 @@ def class_weights(labels: np.ndarray, num_classes: int) -> torch.Tensor:
 def train_classifier(network: torch.nn.Module, images: np.ndarray, labels: np.ndarray, num_classes: int,
                      settings: TrainSettings, generator: torch.Generator, mean: float, std: float,
                      grey_probability: np.ndarray | None = None, screen_photo_probability: float = 0.0,
-                     cropped_photo_share: float = 0.0, desc: str = "training") -> TrainHistory:
+                     cropped_photo_share: float = 0.0, input_size: int | None = None,
+                     desc: str = "training") -> TrainHistory:
     """Train a classifier on uint8 ``images`` (N, C, H, W) with augmentation and class-weighted cross-entropy.
 
     ``grey_probability`` (per sample) turns colour inputs grey at random, so colour alone is not a cue;
     ``screen_photo_probability`` of every class's samples are seen as photos of a screen
     (:func:`vision_models.screen_photos.photograph` with its training ranges), and ``cropped_photo_share`` of
     those photos as the screen finder crops them (:func:`vision_models.screen_photos.photograph_cropped`).
+    ``input_size``: the network's input side when ``images`` are larger (the photos are then taken at the images'
+    size, as a phone takes them at more pixels than the network reads, and every sample is resized after).
     """
     weights = class_weights(labels, num_classes)
     targets = torch.as_tensor(labels, dtype=torch.long)
@@ -79,6 +82,8 @@ def train_classifier(network: torch.nn.Module, images: np.ndarray, labels: np.nd
             for chosen, shoot in ((photographed & ~cropped, photograph), (cropped, photograph_cropped)):
                 if chosen.any():
                     x[chosen] = shoot(x[chosen], gen)
+        if input_size is not None and x.shape[-1] != input_size:
+            x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", antialias=True, align_corners=False)
         return normalise(augment_classification(x, gen), mean, std), targets[idx]
 
     def loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -60,9 +60,10 @@ ROBUSTNESS = ScreenPhotoParams(
 )
 STEPS = frozenset(TRAINING.order)
 FULL_FRAME = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])  # corners: TL, TR, BR, BL
-# How far the screen finder misses a corner, per coordinate (x, y in [-1, 1]): a Gaussian whose mean corner
-# distance, 1.25 sigma, is what the finder misses on 300 `train` photos at the harder ranges (0.103; 0.057 at
-# TRAINING ranges), measured by hand on 2026-12-07 (the labeller card says how).
+# How far the screen finder misses a corner, per coordinate (x, y in [-1, 1]): a Gaussian, whose mean corner
+# distance is 1.25 sigma. `python -m vision_models evaluate screen_crop --data ../shared/data --split train` gives
+# the finder's mean corner error on `train` photos at the ROBUSTNESS ranges: 0.054 of the width (2026-12-07), a
+# distance of 0.107 here, so sigma 0.086; 0.08 came from a first measurement on 300 of those images (0.103).
 FINDER_CORNER_SIGMA = 0.08
 
 

@@ -9,6 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
+from vision_models.classifier import train_classifier
+from vision_models.engine import TrainSettings
 from vision_models.screen_photos import ROBUSTNESS, TRAINING, ScreenPhotoParams, photograph, screen_photo_bytes
 
 
@@ -55,3 +57,22 @@ def test_the_robustness_set_uses_other_ranges_and_another_order_and_is_a_jpeg() 
 def test_an_unknown_step_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown"):
         photograph(_images(1), torch.Generator(), ScreenPhotoParams(**{**TRAINING.__dict__, "order": ("tv",)}))
+
+
+def test_a_classifier_trained_on_larger_photos_reads_them_at_its_input_size() -> None:
+    seen: list[tuple[int, ...]] = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = torch.nn.Linear(1, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(tuple(x.shape[1:]))
+            return self.head(x.mean(dim=(1, 2, 3)).unsqueeze(1))
+
+    images = (np.random.default_rng(0).random((8, 1, 64, 64)) * 255).astype(np.uint8)
+    settings = TrainSettings(epochs=1, batch_size=4, max_steps=2)
+    train_classifier(Recorder(), images, np.array([0, 1] * 4), 2, settings, torch.Generator().manual_seed(0), 0.5,
+                     0.25, screen_photo_probability=0.5, cropped_photo_share=0.5, input_size=32)
+    assert seen and set(seen) == {(1, 32, 32)}

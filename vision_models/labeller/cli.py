@@ -47,8 +47,11 @@ def train(argv: list[str]) -> int:
     p.add_argument("--architecture", choices=["compact_cnn", "densenet121"], default=LabellerConfig().architecture)
     p.add_argument("--cropped-photo-share", type=float, default=LabellerConfig().cropped_photo_share,
                    help="share of the training photos seen as the screen finder crops them")
+    p.add_argument("--photo-size", type=int, default=LabellerConfig().photo_size,
+                   help="side at which training images are photographed, then resized to the network's input")
     args = p.parse_args(argv)
-    config = LabellerConfig(architecture=args.architecture, cropped_photo_share=args.cropped_photo_share)
+    config = LabellerConfig(architecture=args.architecture, cropped_photo_share=args.cropped_photo_share,
+                            photo_size=args.photo_size)
     apply_training_arguments(config.settings, args)
     bundle = train_model(args.data, args.out, config)
     return document_training("labeller", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)

@@ -27,6 +27,8 @@ class LabellerConfig:
     screen_photo_probability: float = 0.5  # share of training samples seen as photos of a screen (and the
     # calibration carve-out is scored both as files and as photos cropped by the screen finder)
     cropped_photo_share: float = 0.5  # share of those photos seen as the screen finder crops them
+    photo_size: int = 128  # side at which training images are loaded and photographed, then resized to
+    # input_size (a phone photographs a screen at more pixels than the network reads)
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(
         epochs=8, batch_size=64, learning_rate=3e-3, weight_decay=1e-4))
 

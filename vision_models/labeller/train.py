@@ -85,13 +85,14 @@ def train(data_dir: Path, out_dir: Path, config: LabellerConfig, eval_split: str
     is_calibration = carve_holdout([s.label for s in train_samples], config.calibration_fraction, settings.seed)
     fit_samples = [s for s, cal in zip(train_samples, is_calibration) if not cal]
     calibration = [s for s, cal in zip(train_samples, is_calibration) if cal]
-    images = load_arrays([s.path for s in fit_samples], config.input_size, config.channels, desc="train images")
+    images = load_arrays([s.path for s in fit_samples], config.photo_size, config.channels, desc="train images")
     labels = np.asarray([classes.index(s.label) for s in fit_samples], dtype=np.int64)
     mean, std = 0.5, 0.25
     network = create_network(config, len(classes))
     history = train_classifier(network, images, labels, len(classes), settings, generator, mean, std,
                                screen_photo_probability=config.screen_photo_probability,
-                               cropped_photo_share=config.cropped_photo_share, desc="labeller")
+                               cropped_photo_share=config.cropped_photo_share, input_size=config.input_size,
+                               desc="labeller")
     bundle_config = BundleConfig(
         name=BUNDLE_NAME, architecture=config.architecture, params=config.network_params(len(classes)),
         input_size=config.input_size, channels=config.channels, classes=classes, mean=mean, std=std, version=VERSION,
@@ -120,6 +121,7 @@ def train(data_dir: Path, out_dir: Path, config: LabellerConfig, eval_split: str
             "calibration_photos": len(cal_sources) - len(calibration),
             "screen_photo_probability": config.screen_photo_probability,
             "cropped_photo_share": config.cropped_photo_share,
+            "photo_size": config.photo_size,
             "calibration_file_accuracy": float(cal_right[:len(calibration)].mean()),
             "calibration_photo_accuracy": float(cal_right[len(calibration):].mean()) if len(cal_right) > len(
                 calibration) else None,
