@@ -90,7 +90,8 @@ def prefilter_bundle(data_root: Path, tmp_path_factory: pytest.TempPathFactory) 
     from vision_models.prefilter.config import PrefilterConfig
     from vision_models.prefilter.train import train
 
-    config = PrefilterConfig(input_size=32, features=(4, 8), documents={"train": 5, "val": 2})
+    config = PrefilterConfig(input_size=32, features=(4, 8), documents={"train": 5, "val": 2}, dev_fraction=0.2,
+                             cropped_photo_share=0.5, photo_size=48)
     config.settings.epochs, config.settings.batch_size, config.settings.max_steps = 1, 8, 2
     out = tmp_path_factory.mktemp("prefilter_bundle")
     train(data_root, out, config)

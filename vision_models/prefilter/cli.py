@@ -45,8 +45,16 @@ def train(argv: list[str]) -> int:
     p = parser("train prefilter", "Train the medical / non-medical prefilter.")
     add_training_arguments(p, DEFAULT_BUNDLE, PrefilterConfig().settings.epochs, PrefilterConfig().settings.seed)
     p.add_argument("--architecture", choices=["compact_cnn", "densenet121"], default=PrefilterConfig().architecture)
+    defaults = PrefilterConfig()
+    p.add_argument("--cropped-photo-share", type=float, default=defaults.cropped_photo_share,
+                   help="share of the training photos seen as the screen finder crops them")
+    p.add_argument("--photo-size", type=int, default=defaults.photo_size,
+                   help="side at which training images are photographed, then resized to the network's input")
+    p.add_argument("--dev-fraction", type=float, default=defaults.dev_fraction,
+                   help="share of train kept out to compare recipes (figures in the bundle's training record)")
     args = p.parse_args(argv)
-    config = PrefilterConfig(architecture=args.architecture)
+    config = PrefilterConfig(architecture=args.architecture, cropped_photo_share=args.cropped_photo_share,
+                             photo_size=args.photo_size, dev_fraction=args.dev_fraction)
     apply_training_arguments(config.settings, args)
     bundle = train_model(args.data, args.out, config)
     return document_training("prefilter", argv, args, bundle.config, TITLE, SUMMARY, DATA_TEXT, NOTES)

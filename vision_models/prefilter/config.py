@@ -28,6 +28,9 @@ class PrefilterConfig:
     threshold: float = 0.5
     grey_probability_non_medical: float = 0.3
     screen_photo_probability: float = 0.5  # share of training samples (both classes) seen as photos of a screen
+    cropped_photo_share: float = 0.0  # share of those photos seen as the screen finder crops them
+    photo_size: int = 64  # side at which training images are loaded and photographed, then resized to input_size
+    dev_fraction: float = 0.0  # per-group share of `train` kept out of training to compare recipes (0: none)
     lgg_train_slices: int = 400
     documents: dict[str, int] = field(default_factory=lambda: {"train": 900, "val": 300})  # generated per split
     settings: TrainSettings = field(default_factory=lambda: TrainSettings(

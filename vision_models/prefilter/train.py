@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from vision_models.bundle import Bundle, BundleConfig, save_bundle
 from vision_models.classifier import ClassifierRuntime, train_classifier
-from vision_models.data import DataError, load_arrays, read_slices, read_splits
+from vision_models.data import DataError, carve_holdout, load_arrays, read_slices, read_splits
 from vision_models.documents import document_set
 from vision_models.engine import seed_everything
 from vision_models.imaging import ImageSource
@@ -27,6 +27,8 @@ from vision_models.prefilter.config import (
     create_network,
 )
 from vision_models.prefilter.model import Prefilter
+from vision_models.screen_crop.model import ScreenCropper
+from vision_models.screen_photos import TRAINING, screen_photo_bytes
 
 VERSION = "1.0.0"
 MEDICAL_FOLDER, NON_MEDICAL_FOLDER, LGG_FOLDER = "modality", "nonmedical", "lgg_mri"
@@ -116,19 +118,37 @@ def evaluate_items(prefilter: Prefilter, items: Sequence[LabelledImage], batch_s
     }
 
 
+def dev_figures(prefilter: Prefilter, items: Sequence[LabelledImage], seed: int) -> dict[str, float]:
+    """Figures on the dev carve-out of ``train``, to compare training recipes without ``val``: accuracy on the
+    files, and on photos of them (``TRAINING`` ranges) cropped by the committed screen finder."""
+    cropper = ScreenCropper.load()
+    photos = [cropper.crop(screen_photo_bytes(item.source, seed + k, TRAINING))[0]
+              for k, item in enumerate(tqdm(items, desc="dev photos", unit="image", leave=False))]
+    files, shot = evaluate_items(prefilter, items), evaluate_items(prefilter, items, sources=photos)
+    return {"dev_images": len(items), "dev_file_accuracy": files["accuracy"], "dev_photo_accuracy": shot["accuracy"],
+            "dev_photo_medical_recall": shot["medical_recall"],
+            "dev_photo_non_medical_recall": shot["non_medical_recall"]}
+
+
 def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: str | None = "val") -> Bundle:
-    """Train from scratch on the ``train`` split of both folders, evaluate on ``eval_split``, save."""
+    """Train from scratch on the ``train`` split of both folders (less the dev carve-out, when configured),
+    evaluate on ``eval_split``, save."""
     settings = config.settings
     generator = seed_everything(settings.seed, settings.threads)
     items = limit_group(items_of_split(read_items(data_root), "train", config.documents.get("train", 0)),
                         LGG_GROUP, config.lgg_train_slices, settings.seed)
-    images = load_arrays([i.source for i in items], config.input_size, config.channels, desc="train images")
+    is_dev = (carve_holdout([i.group for i in items], config.dev_fraction, settings.seed) if config.dev_fraction
+              else np.zeros(len(items), dtype=bool))
+    dev = [i for i, held in zip(items, is_dev) if held]
+    items = [i for i, held in zip(items, is_dev) if not held]
+    images = load_arrays([i.source for i in items], config.photo_size, config.channels, desc="train images")
     labels = np.asarray([class_index(i) for i in items], dtype=np.int64)
     grey = np.where(labels != 1, config.grey_probability_non_medical, 0.0)
     mean, std = 0.5, 0.25
     network = create_network(config)
     history = train_classifier(network, images, labels, len(CLASSES), settings, generator, mean, std,
                                grey_probability=grey, screen_photo_probability=config.screen_photo_probability,
+                               cropped_photo_share=config.cropped_photo_share, input_size=config.input_size,
                                desc="prefilter")
     bundle_config = BundleConfig(
         name=BUNDLE_NAME, architecture=config.architecture, params=config.network_params(),
@@ -144,12 +164,15 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
                 "seconds": round(history.seconds, 1), "steps": history.steps,
                 "epoch_losses": [round(v, 4) for v in history.losses], "settings": asdict(settings),
                 "screen_photo_probability": config.screen_photo_probability,
+                "cropped_photo_share": config.cropped_photo_share, "photo_size": config.photo_size,
                 "torch": torch.__version__,
             },
         },
     )
     save_bundle(network, bundle_config, out_dir)
     bundle = Bundle(config=bundle_config, network=network, path=Path(out_dir))
+    if dev:
+        bundle_config.extra["training"].update(dev_figures(Prefilter(ClassifierRuntime(bundle)), dev, settings.seed))
     if eval_split is not None:
         evaluation_items = items_of_split(read_items(data_root), eval_split, config.documents.get(eval_split, 0))
         metrics = evaluate_items(Prefilter(ClassifierRuntime(bundle)), evaluation_items)
