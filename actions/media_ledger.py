@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
 
+from qaid.sqlite import apply_pragmas
+
 SCHEMA = ("CREATE TABLE IF NOT EXISTS media_holder "
           "(name TEXT NOT NULL, sender TEXT NOT NULL, PRIMARY KEY (name, sender))")
 
@@ -28,6 +30,7 @@ class MediaLedger:
         if not self._created:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=30)
+        apply_pragmas(connection)  # WAL, no fsync per commit: as every SQLite file of Q&Aid (qaid/sqlite.py)
         if not self._created:
             connection.execute(SCHEMA)
             self._created = True

@@ -1,5 +1,5 @@
-"""How every SQLite file of Q&Aid is opened (tracker store, outbox, inbox): one writer at a time, no fsync per
-commit.
+"""How every SQLite file of Q&Aid is opened (tracker store, outbox, inbox, media ledger): one writer at a time,
+no fsync per commit.
 
 WAL lets readers work while one process writes; ``synchronous=NORMAL`` in WAL mode syncs at checkpoints only,
 so a crash of the process loses nothing and a power cut at most the last commits, never the file's
