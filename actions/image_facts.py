@@ -43,25 +43,26 @@ LABEL_FACTS: dict[str, dict[str, str]] = {
     "mammogram": {"modality": "mammography", "organ": "breast"},
 }
 
-# Answers that name the same thing: a brain is shown on a head CT, "mr" and "t2" are MRI.
-SAME = {
-    "modality": (
-        {"mri", "mr", "t1", "t2", "flair", "t1-weighted", "t2-weighted", "dwi", "mri - flair", "mri - t2 weighted",
-         "t2 weighted", "t1 weighted", "t2 weighted mri", "mri - t1 weighted", "mri - dwi"},
-        {"ct", "ct scan", "cta", "computed tomography", "ct with contrast", "ct without contrast"},
-        {"x-ray", "xray", "radiograph", "plain film", "cxr", "x ray", "xr", "plain film x-ray", "x-ray radiograph"},
-        {"mammography", "mammogram"},
-        {"fundus photograph", "fundus", "photograph"},
-    ),
-    "organ": (
-        {"head", "brain", "skull", "brain and skull"},
-        {"chest", "lung", "lungs", "thorax", "heart", "chest and lungs"},
-        {"abdomen", "liver", "kidney", "kidneys", "bowel", "pelvis", "spleen", "pancreas", "gastrointestinal"},
-        {"breast", "breasts"},
-        {"eye", "retina"},
-        {"hand", "wrist"},
-    ),
+# The words that make a modality answer name a modality, in the VQA models' answer words ("x ray" and "x-rays"
+# read as "xray"): "flair mri", "mr - adc map" and "t2" are MRI; "non-contrast ct" a CT; "chest x-ray" and "plain
+# film" radiographs. An answer with the words of two modalities, or of none, names no modality.
+MODALITY_WORDS: dict[str, frozenset[str]] = {
+    "mri": frozenset({"mri", "mr", "flair", "t1", "t2", "dwi", "adc"}),
+    "ct": frozenset({"ct", "cta", "tomography"}),
+    "x-ray": frozenset({"xray", "radiograph", "radiographic", "film", "cxr", "xr"}),
+    "mammography": frozenset({"mammography", "mammogram"}),
+    "fundus photograph": frozenset({"fundus", "photograph"}),
 }
+_XRAY = re.compile(r"\bx[\s-]?rays?\b")
+# Organ answers that name the same region: a brain is shown on a head CT.
+SAME_ORGAN = (
+    {"head", "brain", "skull", "brain and skull"},
+    {"chest", "lung", "lungs", "thorax", "heart", "chest and lungs"},
+    {"abdomen", "liver", "kidney", "kidneys", "bowel", "pelvis", "spleen", "pancreas", "gastrointestinal"},
+    {"breast", "breasts"},
+    {"eye", "retina"},
+    {"hand", "wrist"},
+)
 _NORMALITY = re.compile(r"\b(?:normal|healthy)\b", re.I)  # "abnormal" does not match
 
 # The views an image of each modality can be in, in the VQA models' answer words: a radiograph is a projection
@@ -82,12 +83,21 @@ def _normal(answer: Any) -> str:
     return str(answer or "").strip().lower()
 
 
+def modality_of(answer: Any) -> str | None:
+    """The modality an answer names (a key of :data:`MODALITY_WORDS`), or None."""
+    words = set(re.findall(r"[a-z0-9]+", _XRAY.sub("xray", _normal(answer))))
+    named = [modality for modality, cues in MODALITY_WORDS.items() if words & cues]
+    return named[0] if len(named) == 1 else None
+
+
 def agrees(key: str, first: Any, second: Any) -> bool:
     """True when two answers to the same kind of question name the same thing."""
     a, b = _normal(first), _normal(second)
     if a == b:
         return True
-    return any(a in group and b in group for group in SAME.get(key, ()))
+    if key == "modality":
+        return modality_of(a) is not None and modality_of(a) == modality_of(b)
+    return key == "organ" and any(a in group and b in group for group in SAME_ORGAN)
 
 
 def label_fact(image: dict[str, Any], key: str) -> str | None:

@@ -38,6 +38,18 @@ def test_synonyms_agree_and_different_things_do_not() -> None:
     assert not agrees("modality", "ct", "mri") and not agrees("abnormal", "yes", "no")
 
 
+@pytest.mark.parametrize(("label", "answer", "fits"), [
+    ("chest_xray", "chest x-ray", True), ("chest_xray", "x-ray plain film", True), ("chest_xray", "pa x-ray", True),
+    ("chest_xray", "chest radiograph", True), ("chest_xray", "ct", False), ("brain_mri", "flair mri", True),
+    ("brain_mri", "mr - adc map", True), ("brain_mri", "mri-dwi", True), ("brain_mri", "t2", True),
+    ("brain_mri", "non-contrast ct", False), ("head_ct", "head/neck ct", True), ("head_ct", "mri/flair", False),
+    ("abdomen_ct", "contrast ct with gi and iv contrast", True), ("mammogram", "x-ray", False),
+])
+def test_every_way_the_models_name_a_modality_is_read_as_that_modality(label: str, answer: str, fits: bool) -> None:
+    # found chatting: "chest x-ray" for a chest X-ray was called an answer that "does not fit" it
+    assert fits_label(label, "modality", answer) is fits
+
+
 def test_stated_answer_follows_the_image_record() -> None:
     image = {"sha256": "a", "label": "chest_xray", "confidence": 0.97, "findings": _findings(abnormal="yes")}
     against_label = stated_answer(image, [], "MODALITY", "ct", 0.9, abstained=False)
