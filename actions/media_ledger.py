@@ -9,8 +9,8 @@ images screened out or refused) is recorded here against the conversation's send
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable
-from contextlib import closing
 from pathlib import Path
 
 from qaid.sqlite import apply_pragmas
@@ -20,20 +20,23 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS media_holder "
 
 
 class MediaLedger:
-    """A SQLite table of (media name, sender id) pairs; safe to use from several threads and processes."""
+    """A SQLite table of (media name, sender id) pairs; safe to use from several threads and processes.
+
+    Each thread keeps its connection open: closing the last one checkpoints the write-ahead log with a sync, so a
+    connection per call would sync on every call (:mod:`qaid.sqlite`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._created = False
+        self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
-        if not self._created:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=30)
-        apply_pragmas(connection)  # WAL, no fsync per commit: as every SQLite file of Q&Aid (qaid/sqlite.py)
-        if not self._created:
+            connection = sqlite3.connect(self.path, timeout=30)
+            apply_pragmas(connection)  # WAL, no sync per commit, as every SQLite file of Q&Aid
             connection.execute(SCHEMA)
-            self._created = True
+            self._local.connection = connection
         return connection
 
     def record(self, sender: str, names: Iterable[str]) -> None:
@@ -41,18 +44,17 @@ class MediaLedger:
         rows = [(name, sender) for name in names]
         if not rows:
             return
-        with closing(self._connect()) as connection, connection:
+        with self._connect() as connection:
             connection.executemany("INSERT OR IGNORE INTO media_holder (name, sender) VALUES (?, ?)", rows)
 
     def held_by(self, sender: str) -> list[str]:
         """The media names ``sender`` holds, sorted."""
-        with closing(self._connect()) as connection:
-            rows = connection.execute("SELECT name FROM media_holder WHERE sender = ? ORDER BY name", (sender,))
-            return [name for (name,) in rows]
+        rows = self._connect().execute("SELECT name FROM media_holder WHERE sender = ? ORDER BY name", (sender,))
+        return [name for (name,) in rows]
 
     def release(self, sender: str, names: Iterable[str] | None = None) -> list[str]:
         """Drop ``sender``'s hold on ``names`` (default: all it holds); returns those nobody else holds."""
-        with closing(self._connect()) as connection, connection:
+        with self._connect() as connection:
             if names is None:
                 names = [n for (n,) in connection.execute("SELECT name FROM media_holder WHERE sender = ?", (sender,))]
             names = sorted(set(names))

@@ -183,11 +183,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--profile", type=Path, help="sample both servers with py-spy into this folder")
     parser.add_argument("--model", type=Path, help="trained Rasa model for the started assistant (default: make's)")
     args = parser.parse_args(argv)
+    if args.url and args.model:
+        parser.error("--model starts an assistant; with --url one is already running")
     if args.url:
         report = measure(args.url.rstrip("/"), args)
     else:
         with tempfile.TemporaryDirectory(prefix="qaid-load-") as state:
-            stack = start_stack(Path(state), model=args.model)
+            stack = start_stack(Path(state), model=args.model.resolve() if args.model else None)
             try:
                 report = measure(f"http://localhost:{stack.rasa_port}", args)
                 report["startup_s"] = round(stack.startup_s, 1)

@@ -47,8 +47,12 @@ def main() -> None:
     segmenter, finder = Segmenter.load(args.bundle), ScreenCropper.load()
     slices = [s for s in read_slices(args.data, args.split) if s.tumour_pixels > 0]
     if args.tuning_patients_of:
-        patients = set(Segmenter.load(args.tuning_patients_of).bundle.config.extra["tuning"]["patients"])
+        extra = json.loads((Path(args.tuning_patients_of) / "config.json").read_text())["extra"]
+        patients = set(extra.get("tuning", {}).get("patients", []))
         slices = [s for s in slices if s.patient in patients]
+    if not slices:
+        parser.error(f"no slice with a lesion to score in split {args.split!r}"
+                     + (" among those tuning patients (they are in train)" if args.tuning_patients_of else ""))
     right = {"files": [], "photos": []}
     found = {"files": [], "photos": []}
     fraction_errors = []

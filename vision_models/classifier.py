@@ -63,8 +63,10 @@ def train_classifier(network: torch.nn.Module, images: np.ndarray, labels: np.nd
     (:func:`vision_models.screen_photos.photograph` with its training ranges), and ``cropped_photo_share`` of
     those photos as the screen finder crops them (:func:`vision_models.screen_photos.photograph_cropped`).
     ``input_size``: the network's input side when ``images`` are larger (the photos are then taken at the images'
-    size, as a phone takes them at more pixels than the network reads, and every sample is resized after).
+    size, as a phone takes them at more pixels than the network reads, and every sample is shrunk after).
     """
+    if input_size is not None and min(images.shape[-2:]) < input_size:
+        raise ValueError(f"Training images of {tuple(images.shape[-2:])} px are smaller than the input, {input_size}.")
     weights = class_weights(labels, num_classes)
     targets = torch.as_tensor(labels, dtype=torch.long)
 
@@ -82,7 +84,7 @@ def train_classifier(network: torch.nn.Module, images: np.ndarray, labels: np.nd
             for chosen, shoot in ((photographed & ~cropped, photograph), (cropped, photograph_cropped)):
                 if chosen.any():
                     x[chosen] = shoot(x[chosen], gen)
-        if input_size is not None and x.shape[-1] != input_size:
+        if input_size is not None and x.shape[-2:] != (input_size, input_size):
             x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", antialias=True, align_corners=False)
         return normalise(augment_classification(x, gen), mean, std), targets[idx]
 

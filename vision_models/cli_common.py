@@ -17,8 +17,8 @@ from vision_models.cards import write_card
 from vision_models.data import DataError
 from vision_models.engine import TrainSettings
 from vision_models.imaging import ImageSource
-from vision_models.screen_crop.model import ScreenCropper
-from vision_models.screen_photos import robustness_set
+from vision_models.screen_crop.model import cropped_photos
+from vision_models.screen_photos import ROBUSTNESS, ROBUSTNESS_SEED, robustness_set
 
 
 def parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -47,23 +47,22 @@ def add_evaluation_arguments(p: argparse.ArgumentParser, default_bundle: Path) -
 
 def add_screen_photo_argument(p: argparse.ArgumentParser) -> None:
     """--screen-photos: score the robustness set (``vision_models.screen_photos``) built from the split;
-    --cropped: crop each of those photos with the screen finder first, as the live intake does."""
+    --cropped: the same photos, each cropped by the committed screen finder first, as the live intake does."""
     p.add_argument("--screen-photos", action="store_true",
                    help="score each image photographed off a screen (the robustness set), not the file itself")
     p.add_argument("--cropped", action="store_true",
-                   help="with --screen-photos: score the screen finder's crop of each photo (what the bot uses)")
+                   help="score the screen finder's crop of each robustness photo (what the bot uses)")
 
 
 def screen_photo_sources(paths: list[ImageSource], args: argparse.Namespace) -> tuple[list[Any] | None, str]:
     """What ``evaluate`` scores instead of the files, per --screen-photos/--cropped (None: the files), and the
     words that say so after the split's name."""
-    if not args.screen_photos:
-        return None, ""
-    photos = robustness_set(paths)
-    if not args.cropped:
-        return photos, " photographed off a screen"
-    cropper = ScreenCropper.load()
-    return [cropper.crop(photo)[0] for photo in photos], " photographed off a screen, cropped by the screen finder"
+    if args.cropped:
+        crops = cropped_photos(paths, ROBUSTNESS_SEED, ROBUSTNESS)
+        return crops, " photographed off a screen, cropped by the screen finder"
+    if args.screen_photos:
+        return robustness_set(paths), " photographed off a screen"
+    return None, ""
 
 
 def apply_training_arguments(settings: TrainSettings, args: argparse.Namespace) -> None:

@@ -188,7 +188,8 @@ def warp_quads(images: torch.Tensor, quads: torch.Tensor, height: int, width: in
     upright images (N, C, ``height``, ``width``); what lies outside an image is black, as a screen's edge."""
     n = images.shape[0]
     to_photo = homographies(quads.to(torch.float64), FULL_FRAME.to(torch.float64).expand(n, 4, 2))
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, height), torch.linspace(-1, 1, width), indexing="ij")
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, height, dtype=images.dtype),
+                            torch.linspace(-1, 1, width, dtype=images.dtype), indexing="ij")
     points = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(1, -1, 3) @ to_photo.to(images.dtype).transpose(1, 2)
     grid = (points[..., :2] / points[..., 2:].clamp(min=1e-6)).view(n, height, width, 2)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)

@@ -69,7 +69,9 @@ def front_door(tmp_path: Path) -> Iterator[int]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", healthy), _Answering)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     config = tmp_path / "haproxy.cfg"
-    config.write_text(haproxy_config({"rasa": (front, [dying, healthy], "/")}).replace(" check\n", "\n"))
+    configured = haproxy_config({"rasa": (front, [dying, healthy], "/")})
+    assert " check\n" in configured
+    config.write_text(configured.replace(" check\n", "\n"))
     proxy = subprocess.Popen(haproxy_argv(config), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -79,11 +81,13 @@ def front_door(tmp_path: Path) -> Iterator[int]:
                 break
             except OSError:
                 time.sleep(0.05)
+        assert proxy.poll() is None, "HAProxy did not start"
         yield front
     finally:
         proxy.terminate()
         proxy.wait(10)
         server.shutdown()
+        server.server_close()
         stop.set()
 
 

@@ -57,3 +57,15 @@ def test_unknown_labels_are_refused(labeller_bundle: Path, data_root: Path, caps
     assert main(["evaluate", "labeller", "--data", str(data_root / "nonmedical"), "--bundle", str(labeller_bundle),
                  "--json"]) == 1
     assert "noise" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flags", "says"), [
+    (["--screen-photos"], "val photographed off a screen"),
+    (["--cropped"], "val photographed off a screen, cropped by the screen finder"),
+])
+def test_cli_evaluate_scores_photos_of_the_split_as_sent_or_cropped(labeller_bundle: Path, data_root: Path,
+                                                                     capsys, flags: list[str], says: str) -> None:
+    assert main(["evaluate", "labeller", "--data", str(data_root / "modality"), "--split", "val", "--bundle",
+                 str(labeller_bundle), "--json", *flags]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["split"] == says and result["n"] == 6

@@ -34,8 +34,8 @@ from vision_models.metrics import (
 )
 from vision_models.networks import count_parameters
 from vision_models.plots import save_confusion_matrix
-from vision_models.screen_crop.model import ScreenCropper
-from vision_models.screen_photos import TRAINING, screen_photo_bytes
+from vision_models.screen_crop.model import cropped_photos
+from vision_models.screen_photos import TRAINING
 
 VERSION = "1.0.0"
 CONFUSION_PNG = "confusion_matrix.png"
@@ -103,9 +103,7 @@ def train(data_dir: Path, out_dir: Path, config: LabellerConfig, eval_split: str
     cal_sources: list[ImageSource] = [s.path for s in calibration]
     if config.screen_photo_probability > 0:  # calibrated on what the live intake hands on: files, and photos of
         # a screen cropped by the committed screen finder
-        cropper = ScreenCropper.load()
-        cal_sources += [cropper.crop(screen_photo_bytes(s.path, settings.seed + i, TRAINING))[0]
-                        for i, s in enumerate(tqdm(calibration, desc="calibration photos", unit="image", leave=False))]
+        cal_sources += cropped_photos([s.path for s in calibration], settings.seed, TRAINING)
         cal_truth = np.concatenate([cal_truth, cal_truth])
     cal_logits = _logits(runtime, cal_sources)
     cal_right = cal_logits.argmax(axis=1) == cal_truth

@@ -27,8 +27,8 @@ from vision_models.prefilter.config import (
     create_network,
 )
 from vision_models.prefilter.model import Prefilter
-from vision_models.screen_crop.model import ScreenCropper
-from vision_models.screen_photos import TRAINING, screen_photo_bytes
+from vision_models.screen_crop.model import cropped_photos
+from vision_models.screen_photos import TRAINING
 
 VERSION = "1.0.0"
 MEDICAL_FOLDER, NON_MEDICAL_FOLDER, LGG_FOLDER = "modality", "nonmedical", "lgg_mri"
@@ -121,9 +121,7 @@ def evaluate_items(prefilter: Prefilter, items: Sequence[LabelledImage], batch_s
 def dev_figures(prefilter: Prefilter, items: Sequence[LabelledImage], seed: int) -> dict[str, float]:
     """Figures on the dev carve-out of ``train``, to compare training recipes without ``val``: accuracy on the
     files, and on photos of them (``TRAINING`` ranges) cropped by the committed screen finder."""
-    cropper = ScreenCropper.load()
-    photos = [cropper.crop(screen_photo_bytes(item.source, seed + k, TRAINING))[0]
-              for k, item in enumerate(tqdm(items, desc="dev photos", unit="image", leave=False))]
+    photos = cropped_photos([item.source for item in items], seed, TRAINING)
     files, shot = evaluate_items(prefilter, items), evaluate_items(prefilter, items, sources=photos)
     return {"dev_images": len(items), "dev_file_accuracy": files["accuracy"], "dev_photo_accuracy": shot["accuracy"],
             "dev_photo_medical_recall": shot["medical_recall"],

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tqdm import tqdm
 
 from vision_models.bundle import Bundle, load_bundle
 from vision_models.imaging import ImageSource, load_image, to_tensor_array
 from vision_models.networks import network_from_config
 from vision_models.screen_crop.config import DEFAULT_BUNDLE
-from vision_models.screen_photos import warp_quads
+from vision_models.screen_photos import ScreenPhotoParams, screen_photo_bytes, warp_quads
 from vision_models.transforms import normalise
 
 MIN_SIDE = 32  # pixels of the smallest rectified image
@@ -91,3 +92,11 @@ class ScreenCropper:
         if not finding.screen:
             return decoded, finding
         return rectify(decoded, np.asarray(finding.corners)), finding
+
+
+def cropped_photos(sources: Sequence[ImageSource], seed: int, params: ScreenPhotoParams) -> list[Image.Image]:
+    """Each of ``sources`` photographed off a simulated screen (``params``, seed ``seed`` + its index) and cropped
+    by the committed screen finder: what the live intake hands the models for a photo of that image."""
+    cropper = ScreenCropper.load()
+    return [cropper.crop(screen_photo_bytes(source, seed + index, params))[0]
+            for index, source in enumerate(tqdm(sources, desc="photos cropped", unit="image", leave=False))]
