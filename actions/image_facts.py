@@ -96,7 +96,8 @@ def agrees(key: str, first: Any, second: Any) -> bool:
     if a == b:
         return True
     if key == "modality":
-        return modality_of(a) is not None and modality_of(a) == modality_of(b)
+        named = modality_of(a)
+        return named is not None and named == modality_of(b)
     return key == "organ" and any(a in group and b in group for group in SAME_ORGAN)
 
 

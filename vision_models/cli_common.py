@@ -65,6 +65,15 @@ def screen_photo_sources(paths: list[ImageSource], args: argparse.Namespace) -> 
     return None, ""
 
 
+def add_photo_training_arguments(p: argparse.ArgumentParser, cropped_photo_share: float, photo_size: int) -> None:
+    """--cropped-photo-share/--photo-size of the classifiers' screen-photo augmentation
+    (:func:`vision_models.classifier.train_classifier`), with these defaults."""
+    p.add_argument("--cropped-photo-share", type=float, default=cropped_photo_share,
+                   help="share of the training photos seen as the screen finder crops them")
+    p.add_argument("--photo-size", type=int, default=photo_size,
+                   help="side at which training images are photographed, then resized to the network's input")
+
+
 def apply_training_arguments(settings: TrainSettings, args: argparse.Namespace) -> None:
     """Copy --epochs/--seed/--threads/--max-steps into ``settings``."""
     settings.epochs, settings.seed = args.epochs, args.seed

@@ -86,6 +86,22 @@ def homographies(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.cat([h, torch.ones(n, 1, dtype=h.dtype)], dim=1).view(n, 3, 3)
 
 
+def _map_points(maps: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Points (N or 1, P, 2) sent through the homographies ``maps`` (N, 3, 3): (N, P, 2)."""
+    ones = torch.ones(*points.shape[:-1], 1, dtype=points.dtype)
+    mapped = torch.cat([points, ones], -1) @ maps.transpose(1, 2)
+    return mapped[..., :2] / mapped[..., 2:].clamp(min=1e-6)
+
+
+def _sampling_grid(maps: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """For ``grid_sample``: where the homographies ``maps`` (N, 3, 3) send each pixel of an output of ``height``
+    x ``width`` (x, y in [-1, 1]), as (N, height, width, 2)."""
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, height, dtype=maps.dtype),
+                            torch.linspace(-1, 1, width, dtype=maps.dtype), indexing="ij")
+    pixels = torch.stack([xs, ys], -1).view(1, height * width, 2)
+    return _map_points(maps, pixels).view(maps.shape[0], height, width, 2)
+
+
 def _frame(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """The displayed image under perspective, rotation and shift, in its bezel, on a smooth background; and the
     displayed image's corners in the photo (N, 4, 2: top-left, top-right, bottom-right, bottom-left; x, y in
@@ -99,11 +115,7 @@ def _frame(images: torch.Tensor, p: ScreenPhotoParams, g: torch.Generator) -> tu
     corners = corners + _draw(8 * n, p.tilt, g).view(n, 4, 2) * torch.sign(torch.randn(n, 4, 2, generator=g)) \
         * corners.abs()
     corners = corners @ rotation.transpose(1, 2) + _draw(2 * n, p.shift, g).view(n, 1, 2)
-    maps = homographies(square.to(torch.float64), corners.to(torch.float64)).to(images.dtype)
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
-    points = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(1, h * w, 3)
-    mapped = points @ maps.transpose(1, 2)
-    grid = (mapped[..., :2] / mapped[..., 2:].clamp(min=1e-6)).view(n, h, w, 2)
+    grid = _sampling_grid(homographies(square.to(torch.float64), corners.to(torch.float64)).to(images.dtype), h, w)
     shown = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=True)
     edge = grid.abs().amax(dim=-1, keepdim=True).permute(0, 3, 1, 2)
     bezel_edge = 1.0 + _draw(n, p.bezel, g).view(n, 1, 1, 1)
@@ -186,12 +198,8 @@ def photograph_with_corners(images: torch.Tensor, generator: torch.Generator,
 def warp_quads(images: torch.Tensor, quads: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """The quadrilaterals ``quads`` (N, 4, 2; corners as in ``_frame``) of ``images`` (N, C, H, W) warped to
     upright images (N, C, ``height``, ``width``); what lies outside an image is black, as a screen's edge."""
-    n = images.shape[0]
-    to_photo = homographies(quads.to(torch.float64), FULL_FRAME.to(torch.float64).expand(n, 4, 2))
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, height, dtype=images.dtype),
-                            torch.linspace(-1, 1, width, dtype=images.dtype), indexing="ij")
-    points = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(1, -1, 3) @ to_photo.to(images.dtype).transpose(1, 2)
-    grid = (points[..., :2] / points[..., 2:].clamp(min=1e-6)).view(n, height, width, 2)
+    to_photo = homographies(quads.to(torch.float64), FULL_FRAME.to(torch.float64).expand(len(quads), 4, 2))
+    grid = _sampling_grid(to_photo.to(images.dtype), height, width)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
@@ -218,9 +226,7 @@ def photograph_cropped_with_masks(images: torch.Tensor, masks: torch.Tensor, gen
     crops, corners, missed = _photograph_and_crop(images, generator, params, corner_sigma)
     # the crop's corners seen in the displayed image: the frame step's photo-to-image map applied to them
     to_image = homographies(FULL_FRAME.to(torch.float64).expand(len(corners), 4, 2), corners.to(torch.float64))
-    points = torch.cat([missed.to(torch.float64), torch.ones(len(missed), 4, 1, dtype=torch.float64)], -1)
-    mapped = points @ to_image.transpose(1, 2)
-    in_image = mapped[..., :2] / mapped[..., 2:].clamp(min=1e-6)
+    in_image = _map_points(to_image, missed.to(torch.float64))
     return crops, (warp_quads(masks, in_image, *masks.shape[-2:]) > 0.5).to(masks.dtype)
 
 

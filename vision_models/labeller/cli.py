@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vision_models.cli_common import (
     add_evaluation_arguments,
+    add_photo_training_arguments,
     add_screen_photo_argument,
     add_training_arguments,
     apply_training_arguments,
@@ -45,10 +46,7 @@ def train(argv: list[str]) -> int:
     p = parser("train labeller", "Train the image-type labeller.")
     add_training_arguments(p, DEFAULT_BUNDLE, LabellerConfig().settings.epochs, LabellerConfig().settings.seed)
     p.add_argument("--architecture", choices=["compact_cnn", "densenet121"], default=LabellerConfig().architecture)
-    p.add_argument("--cropped-photo-share", type=float, default=LabellerConfig().cropped_photo_share,
-                   help="share of the training photos seen as the screen finder crops them")
-    p.add_argument("--photo-size", type=int, default=LabellerConfig().photo_size,
-                   help="side at which training images are photographed, then resized to the network's input")
+    add_photo_training_arguments(p, LabellerConfig().cropped_photo_share, LabellerConfig().photo_size)
     args = p.parse_args(argv)
     config = LabellerConfig(architecture=args.architecture, cropped_photo_share=args.cropped_photo_share,
                             photo_size=args.photo_size)

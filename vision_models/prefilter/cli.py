@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vision_models.cli_common import (
     add_evaluation_arguments,
+    add_photo_training_arguments,
     add_screen_photo_argument,
     add_training_arguments,
     apply_training_arguments,
@@ -46,10 +47,7 @@ def train(argv: list[str]) -> int:
     add_training_arguments(p, DEFAULT_BUNDLE, PrefilterConfig().settings.epochs, PrefilterConfig().settings.seed)
     p.add_argument("--architecture", choices=["compact_cnn", "densenet121"], default=PrefilterConfig().architecture)
     defaults = PrefilterConfig()
-    p.add_argument("--cropped-photo-share", type=float, default=defaults.cropped_photo_share,
-                   help="share of the training photos seen as the screen finder crops them")
-    p.add_argument("--photo-size", type=int, default=defaults.photo_size,
-                   help="side at which training images are photographed, then resized to the network's input")
+    add_photo_training_arguments(p, defaults.cropped_photo_share, defaults.photo_size)
     p.add_argument("--dev-fraction", type=float, default=defaults.dev_fraction,
                    help="share of train kept out to compare recipes (figures in the bundle's training record)")
     args = p.parse_args(argv)

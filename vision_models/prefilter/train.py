@@ -169,11 +169,12 @@ def train(data_root: Path, out_dir: Path, config: PrefilterConfig, eval_split: s
     )
     save_bundle(network, bundle_config, out_dir)
     bundle = Bundle(config=bundle_config, network=network, path=Path(out_dir))
+    prefilter = Prefilter(ClassifierRuntime(bundle))
     if dev:
-        bundle_config.extra["training"].update(dev_figures(Prefilter(ClassifierRuntime(bundle)), dev, settings.seed))
+        bundle_config.extra["training"].update(dev_figures(prefilter, dev, settings.seed))
     if eval_split is not None:
         evaluation_items = items_of_split(read_items(data_root), eval_split, config.documents.get(eval_split, 0))
-        metrics = evaluate_items(Prefilter(ClassifierRuntime(bundle)), evaluation_items)
+        metrics = evaluate_items(prefilter, evaluation_items)
         bundle_config.metrics = {"split": eval_split, **metrics}
     bundle_config.extra["weights_bytes"] = (Path(out_dir) / bundle_config.weights).stat().st_size
     save_bundle(network, bundle_config, out_dir)
