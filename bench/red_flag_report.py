@@ -40,8 +40,8 @@ from qaid.state import REPO_ROOT
 Detector = Callable[[list[str]], list["str | None"]]
 
 DATA = REPO_ROOT / "tests" / "red_flags"
-FILES = ("dev_red_flags", "dev_ordinary", "heldout_red_flags", "heldout_ordinary", "heldout2_red_flags",
-         "heldout2_ordinary")
+FILES = ("dev_red_flags", "dev_ordinary", "dev2_red_flags", "dev2_ordinary", "dev3_red_flags", "dev3_ordinary",
+         "heldout3_red_flags", "heldout3_ordinary")
 
 
 def load_messages(name: str) -> list[dict[str, str]]:
@@ -67,8 +67,9 @@ def patterns_and_classifier(texts: list[str]) -> list[str | None]:
     from bot.minilm import shared_encoder
     from bot.red_flag_classifier import detect, load_classifier
 
-    classifier = load_classifier()
-    return [detect(text, vector, classifier) for text, vector in zip(texts, shared_encoder().encode(texts))]
+    classifier, encoder = load_classifier(), shared_encoder()
+    return [detect(text, vector, classifier, lambda part: encoder.encode([part])[0])
+            for text, vector in zip(texts, encoder.encode(texts))]
 
 
 def report(name: str, intents: list[str] | None, detector: Detector = patterns) -> dict[str, Any]:

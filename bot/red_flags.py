@@ -2,8 +2,8 @@
 
 :class:`RedFlagDetector` runs last (after the ``FallbackClassifier``). A red flag is found by the patterns of
 :func:`qaid.red_flags.red_flag` (named, neither negated nor in the past) or, when none matched, by the learned
-classifier of :mod:`bot.red_flag_classifier` on the message's MiniLM embedding, for a message that
-:func:`qaid.red_flags.reported_now`. Then the message's intent becomes ``emergency`` whatever the intent
+classifier of :mod:`bot.red_flag_classifier` on the MiniLM embedding of what the message reports now
+(:func:`qaid.red_flags.reported_text`). Then the message's intent becomes ``emergency`` whatever the intent
 classifier said (an intake-form answer, an image caption, a hospital choice), so the emergency rules run in any
 state, and the message carries ``red_flag`` (the flag's name, or ``qaid.red_flags.DESCRIBED_EMERGENCY``) for the action
 (``actions.consultation.ActionEmergency`` marks the consultation urgent) and the transcript. A message the
@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -24,6 +25,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.intent_classifier import sentence_features
+from bot.minilm import shared_encoder
 from bot.red_flag_classifier import MODEL_FILE, detect, load_classifier
 from qaid.red_flags import RED_FLAG_KEY
 
@@ -47,23 +49,30 @@ class RedFlagDetector(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """``classifier``: the trained classifier's file (``bot/red_flag_classifier.py`` writes it), or null
-        for the patterns alone; the patterns live in :mod:`qaid.red_flags`."""
-        return {"classifier": str(MODEL_FILE)}
+        for the patterns alone; the patterns live in :mod:`qaid.red_flags`. ``model_dir``: the sentence
+        encoder's folder, the ``MiniLMFeaturizer``'s (null: the packaged model)."""
+        return {"classifier": str(MODEL_FILE), "model_dir": None}
 
-    def __init__(self, classifier_file: str | None) -> None:
-        """Load the classifier, when one is configured."""
+    def __init__(self, classifier_file: str | None, model_dir: str | None = None) -> None:
+        """Load the classifier, when one is configured; ``model_dir`` is the sentence encoder's (None: the
+        packaged one, as for ``MiniLMFeaturizer``)."""
         self._classifier = load_classifier(Path(classifier_file)) if classifier_file else None
+        self._model_dir = model_dir
+
+    def _encode(self, text: str) -> np.ndarray:
+        """The sentence embedding of the part of a message that reports something now."""
+        return shared_encoder(self._model_dir).encode([text])[0]
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> RedFlagDetector:
         """Create the component."""
-        return cls(config.get("classifier"))
+        return cls(config.get("classifier"), config.get("model_dir"))
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Mark each message that reports a current red flag as an emergency."""
         for message in messages:
-            flag = detect(message.get(TEXT) or "", sentence_features(message), self._classifier)
+            flag = detect(message.get(TEXT) or "", sentence_features(message), self._classifier, self._encode)
             if flag is not None:
                 mark_emergency(message, flag)
         return messages

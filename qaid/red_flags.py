@@ -12,6 +12,7 @@ figurative ("my phone battery is dying"). Patterns follow the NHS "call 999" lis
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # The key under which the Rasa NLU pipeline (``bot.red_flags.RedFlagDetector``) puts a message's red flag.
 RED_FLAG_KEY = "red_flag"
@@ -22,158 +23,310 @@ _W = r"(?:\W+\w+){0,%d}\W+"  # up to N words in between
 _PERSON = r"(?:my|his|her|their|the|your)"
 _CANT = r"(?:can'?t|cannot|can not|cant|unable to|not able to|struggling to|barely|hard to|couldn'?t)"
 _BREATHE = r"br[ea]+th\w*"
-_SEVERE = (r"(?:sudden(?:ly)?|severe|agoni[sz]ing|excruciating|unbearable|terrible|horrible|crushing|worst|"
-           r"awful|intense|stabbing|tearing)")
+_SEVERE = (r"(?:sudden(?:ly)?|severe|agoni[sz]ing|excruciating|unbearable|terrible|horrible|horrendous|crushing|"
+           r"worst|awful|intense|stabbing|tearing|splitting|blinding|explosive|horrific)")
+_CHEST = r"(?:ch[ea]?st|breast ?bone|sternum)"
+_PRONOUN = r"(?:him|her|them|me|it)"
+_TEN = r"(?:10|ten) ?(?:/|out of) ?(?:10|ten)"
 
 # Each red flag: patterns any one of which reports it.
 RED_FLAGS: dict[str, tuple[str, ...]] = {
     "chest pain": (
-        rf"ch[ea]?st{_W % 3}?(?:pain|pressure|tight\w*|hurt\w*|squeez\w*|crush\w*|heav\w*|ach\w*|agony)",
-        rf"(?:pain|pressure|tightness|squeez\w*|crush\w*|ache){_W % 4}?(?:in|across|on|of) {_PERSON} ch[ea]?st",
-        rf"clutch\w* (?:at )?{_PERSON} chest",
+        rf"{_CHEST}{_W % 3}?(?:pain|pressure|tight\w*|hurt\w*|squeez\w*|crush\w*|heav\w*|ach\w*|agony|grip\w*)",
+        rf"(?:pain|pressure|tight\w*|band|squeez\w*|crush\w*|ache|grip\w*){_W % 4}?(?:in|across|on|of|behind) "
+        rf"(?:{_PERSON} )?{_CHEST}",
+        rf"(?:clutch|grabb?)\w* (?:at )?{_PERSON} chest|\bagony\b|heart attack|"
+        rf"{_CHEST}(?:\W+\w+){{0,4}}\W+like never before",
         r"elephant (?:is )?(?:sitting|standing|on)",
     ),
     "trouble breathing": (
-        rf"{_CANT} (?:\w+ )?(?:{_BREATHE}|get (?:any |enough )?air|catch {_PERSON.replace('the', 'a')} breath)",
+        rf"{_CANT} (?:\w+ )?(?:{_BREATHE}|get (?:any |enough )?air|catch {_PERSON.replace('the', 'a')} breath|"
+        r"get (?:a |any |enough )?breath)",
         rf"(?:not|isn'?t|stopped|struggling for|fighting for|gasping for) (?:\w+ )?{_BREATHE}",
         rf"(?:trouble|difficulty|problems?) {_BREATHE}",
-        r"(?:lips|face|skin|fingers?) (?:\w+ ){0,2}(?:blue|grey|gray)|(?:turn\w*|gone|going|went) blue",
+        r"(?:lips|face|skin|finger\w*|nails) (?:\w+ ){0,2}(?:blue|grey|gray)|(?:turn\w*|gone|going|went) blue",
         r"can'?t (?:finish a sentence|speak|talk) (?:\w+ ){0,3}(?:breath|air|wheez\w*)|wheez\w* (?:so )?bad\w*",
         r"\bchok(?:ing|ed)\b|\bgasping\b|inhaler (?:\w+ )?(?:isn'?t|is not|not) (?:working|helping)",
+        r"suffocat\w*|every breath (?:\w+ ){0,2}(?:struggle|fight|effort)|"
+        r"(?:breath\w*) (?:is |feels )?(?:so|really|very) hard|too (?:breathless|out of breath|wheezy) to|"
+        r"can'?t make a sound|(?:caving|sucking) in|"
+        r"breath\w* (?:\w+ ){0,2}through a (?:\w+ )?(?:straw|stirrer)",
+        rf"stuck in {_PERSON} (?:throat|windpipe)|(?:grabb|claw|clutch)\w* (?:at )?{_PERSON} (?:neck|throat)",
+        r"asthma attack (?:\w+ ){0,3}(?:bad|severe|not stopping|getting worse)|(?:bad|severe) asthma attack|"
+        r"(?:middle of|having) an? asthma attack|sudden\w* (?:\w+ ){0,2}(?:short(?:ness)? of breath|breathless)",
     ),
     "stroke signs": (
         r"\bstroke\b",
-        r"droop\w*|lopsided|one side of (?:my|his|her|their|the) (?:face|mouth|body)",
-        rf"{_CANT.replace('|barely', '')} (?:lift|raise|move|feel) {_PERSON} (?:\w+ )?(?:arm|leg|hand)",
-        r"(?:arm|hand|leg|side|face) (?:has |is |feels |went |gone )*(?:suddenly )?(?:weak|numb|dead|limp|heavy)",
+        r"droop\w*|lopsided|crooked|(?:one|left|right) side of (?:my|his|her|their|the) (?:face|mouth|body|vision)",
+        rf"{_CANT.replace('|barely', '')} (?:lift|raise|move|feel) (?:{_PERSON}|both|one) (?:\w+ )?(?:arm|leg|hand)",
+        r"(?:arm|hand|leg|side|face) (?:has |is |feels |went |gone |just |completely |all )*(?:suddenly )?"
+        r"(?:weak|numb|dead|limp|heavy|floppy)",
+        r"(?:dropping|drops) (?:\w+ ){0,4}(?:left|right|one) hand|(?:leg|foot) (?:is )?dragging|"
+        r"(?:left|right) hand (?:won'?t|can'?t) grip",
+        r"sudden\w* (?:\w+ ){0,2}(?:doesn'?t|does not|can'?t) (?:know where|understand|recogni[sz]e)|"
+        r"(?:speech|talking|words) (?:is |are )?(?:all )?(?:muddled|garbled|jumbled|slurred)|"
+        r"(?:confus\w*|muddled) (?:\w+ ){0,2}(?:out of nowhere|all of a sudden|out of the blue)",
+        r"(?:face|mouth|smile) (?:\w+ ){0,3}(?:on )?one side|only one side (?:of \w+ )?mov\w*|"
+        r"(?:speech|voice|talking) (?:\w+ ){0,2}(?:drunk|slurr\w*)|half (?:of )?(?:my|his|her|their) body|"
+        r"(?:arm|leg|hand|side)s? (?:\w+ ){0,4}(?:don'?t|doesn'?t|won'?t) work|pupils? (?:\w+ ){0,4}bigger than",
         r"half (?:of )?(?:my|his|her|their|the) face|can'?t smile",
-        r"slurr?\w*|gibberish|words (?:are )?(?:coming out )?(?:wrong|jumbled|muddled)|can'?t get (?:my|his|her) words",
+        r"slurr?\w*|gibberish|words (?:are )?(?:coming out )?(?:all )?(?:wrong|jumbled|muddled)|"
+        r"can'?t get (?:my|his|her) words",
         r"sudden\w* (?:\w+ ){0,3}(?:confus\w*|blind\w*|lost (?:the )?(?:vision|sight)|can'?t see)",
         r"(?:lost|losing) (?:the |my |his |her )?(?:vision|sight) in",
     ),
     "loss of consciousness": (
-        r"passed out|pass(?:ing)? out|\bfaint(?:ed|ing)\b|unconscious|unresponsive|collapsed|knocked out",
+        r"passed out|pass(?:ing)? out|\bfaint(?:ed|ing)\b|uncon\w*ous|unresponsive|collapsed|knocked out|"
+        r"losing consciousness|out cold|kee?led over|slumped|went down like|dropped to the (?:ground|floor)|"
+        r"blacked out|(?:still )?(?:isn'?t|not) awake|can'?t keep (?:him|her|them) awake",
+        r"(?:can'?t|cannot|couldn'?t) (?:rouse|wake) (?!up\b|myself)\w+|"
+        r"(?:isn'?t|not|stopped) (?:reacting|responding)|"
+        r"(?:isn'?t|not) (?:moving|answering) (?:or|and|at all)",
         r"(?:not|isn'?t|is not|aren'?t|stopped|won'?t|doesn'?t) (?:\w+ )?(?:respond\w*|wake|waking|breathing)",
         r"(?:hard|can'?t|cannot|impossible) to (?:wake|rouse)|can'?t wake (?:him|her|them)",
         r"(?:dropped|fell|fallen) (?:down )?(?:to|on) the (?:\w+ )?floor|on the (?:\w+ )?floor (?:and|not)",
     ),
     "seizure": (
         r"seizures?|convuls\w+|\bfits?\b|fitting|shaking all over|jerk\w* (?:all over|uncontrollably)|"
-        r"eyes (?:have |had )?roll\w* back",
+        r"eyes (?:have |had |are |were )?roll\w* back|(?:stiff|rigid) (?:\w+ ){0,3}(?:jerk|shak|twitch)\w*|"
+        r"foam\w* at the mouth",
     ),
     "heavy bleeding": (
-        r"(?:vomit\w*|throw\w* up|cough\w* up|spit\w* up|being sick|sick) (?:\w+ ){0,3}blood|coffee grounds",
-        r"blood (?:is |keeps )?(?:spurt|pour|gush|everywhere)\w*|(?:spurt|pour|gush)\w* (?:with |out )?blood",
+        r"(?:vomit\w*|throw\w* up|threw up|cough\w* up|spit\w* up|being sick|sick) (?:\w+ ){0,5}blood|"
+        r"coffee grounds|tarry|like tar|so much blood|soak\w* through|"
+        r"black (?:and \w+ )?(?:poo|stools?)|(?:losing|lost) (?:a lot of|lots of|so "
+        r"much) blood",
+        r"blood (?:is |keeps )?(?:spurt|pour|gush|pump|everywhere)\w*|(?:spurt|pour|gush)\w* (?:with |out )?blood",
         r"(?:heavy|severe|a lot of|lots of|uncontrollable|massive|heavily) bleed\w*",
-        r"bleed\w* (?:heavily|badly|a lot|everywhere|won'?t stop|that won'?t stop|non ?stop)",
+        r"bleed\w* (?:heavily|badly|a lot|loads|everywhere|won'?t stop|that won'?t stop|non ?stop)",
         r"(?:won'?t|doesn'?t|will not) stop bleeding|still (?:bleeding|pouring)|soaked (?:through )?(?:with|in) blood",
+        r"(?:mouth|bowl|cup|bucket)(?:s|ful|fuls)? (?:full )?of blood|(?:loads|lots|pints?|pools?|puddles?) of blood|"
+        r"blood (?:\w+ ){0,6}(?:loads|lots) of it|(?:won'?t|doesn'?t|will not) clot|deep (?:gash|cut|wound)",
     ),
     "thoughts of self-harm": (
-        r"suicid\w*|kill (?:my|him|her|them)sel(?:f|ves)|end (?:my|his|her) life|end it all|better off dead",
-        r"(?:want|wanna|going) to die|don'?t want to (?:be alive|live|wake up)|(?:hurt|harm|cut) (?:my|him|her)self",
-        r"self.?harm|overdos\w*",
-        r"(?:taken?|took|swallowed) (?:a |the )?(?:whole |full |entire )?(?:packet|box|bottle|lot|load|loads|lots|"
-        r"handful|bunch)s? of (?:\w+ )?(?:pills|tablets|paracetamol|meds|medication)",
+        r"suicid\w*|kill (?:my|him|her|them)sel(?:f|ves)|end(?:ing)? (?:my|his|her|their) (?:own )?li(?:fe|ves)|"
+        r"end it all|better off dead|(?:going|want|wants|wanna) to end (?:it|things)\b",
+        r"(?:want|wanna|going) to die|don'?t want to (?:be alive|live|wake up)|(?:hurt|harm|cut)\w* (?:my|him|her)self",
+        r"too many (?:of )?(?:\w+ ){0,2}(?:pills|tablets|meds|painkillers|paracetamol)|(?:got|have) the (?:pills|"
+        r"tablets|rope) |pills (?:\w+ ){0,2}in front of me|standing on (?:the|a) (?:bridge|ledge|roof|edge)",
+        r"(?:taken?|took|swallowed) [1-9]\d+ (?!min|hour|sec|step|day|week|month|year|mg|ml|breath|go|attempt|tr)"
+        r"\w+",
+        r"self.?harm|overdos\w*|better off without me|hang (?:my|him|her)self|jump\w* off (?:the|a) "
+        r"(?:bridge|building|roof|cliff)|end it (?:tonight|today|now)|don'?t want to be (?:here|around) any ?more",
+        r"(?:taken?|took|swallowed) (?:a |the )?(?:whole |full |entire )?(?:packet|pack|box|bottle|lot|load|loads|lots|"
+        r"handful|bunch)s? of (?:\w+ )?(?:pills|tablets|paracetamol|meds|medication|antidepressants|painkillers|"
+        r"insulin|sleeping pills)",
+        r"(?:taken?|took|swallowed|downed)(?:\W+\w+){0,6}?\W+(?:[1-9]\d+|all|every one|(?:a )?(?:load|lot|bunch|"
+        r"handful)s?) (?:of )?(?:\w+ ){0,2}(?:pills|tablets|paracetamol|meds|antidepressants|painkillers|insulin)|"
+        r"(?:pills|tablets) (?:all )?lined up",
+        r"(?:going|ready) to (?:do it|go) tonight|tonight (?:i'?m|im|i am) (?:going|gonna) to do it|"
+        r"written (?:a |my )?(?:suicide |goodbye )?(?:note|letters?)(?:\W+\w+){0,5}?\W+(?:ready|goodbye|everyone|"
+        r"tonight)|"
+        r"(?:text|messag|call)\w* (?:me )?saying goodbye",
     ),
     "sudden severe headache": (
         rf"worst headache|{_SEVERE} (?:\w+ ){{0,2}}headache\b|thunderclap|"
         r"headache (?:\w+ ){0,4}(?:in seconds|out of nowhere|like (?:being hit|a bang|an explosion))",
+        rf"{_SEVERE} (?:\w+ ){{0,2}}pain (?:\w+ ){{0,5}}(?:head|skull)\b|(?:head|skull)\b(?:\W+\w+){{0,4}}\W+{_TEN}",
+        r"(?:popped|burst|exploded|snapped|went bang) (?:\w+ ){0,2}(?:in|inside) (?:my|his|her|their) "
+        r"(?:head|skull|brain)|"
+        r"grabbed (?:his|her|my|their) head (?:\w+ ){0,2}screaming|headache (?:\w+ ){0,2}so bad|all at once|"
+        rf"head(?:\W+\w+){{0,6}}\W+(?:explode|exploding)|{_SEVERE} (?:\w+ ){{0,2}}head ?(?:pain|ache)",
     ),
     "allergic reaction": (
         r"anaphyla\w*|(?:throat|tongue|lips?|mouth) (?:\w+ ){0,3}(?:swell\w*|swollen|closing|tight\w*)",
         r"swollen (?:throat|tongue|lips?)|(?:face|eyes) (?:is |are )?swell\w* (?:up )?(?:and|after)|epi-?pen",
+        r"(?:severe|serious|bad|major) allergic reaction|swollen shut|(?:tongue|lips|mouth) (?:\w+ ){0,3}(?:too big|"
+        r"huge|blown up|ballooned)|tight in the throat|(?:face|lips|tongue|mouth)(?:\W+\w+){0,3}\W+(?:blew|blown|"
+        r"ballooned|swelled) up",
     ),
     "sudden severe abdominal pain": (
         rf"{_SEVERE} (?:\w+ ){{0,4}}(?:pain|ache|cramps?) (?:\w+ ){{0,4}}(?:stomach|tummy|belly|abdom\w*|side|groin)",
         r"(?:stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:\w+ ){0,3}(?:sudden|severe|agoni[sz]ing|excruciating)",
         r"(?:belly|stomach|tummy|abdomen) (?:is |feels )?(?:rock )?(?:hard|rigid)",
-        r"(?:agoni[sz]ing|excruciating|unbearable) pain",
+        r"(?:agoni[sz]ing|excruciating|unbearable) pain|doubled (?:over|up)|(?:rolling|writhing) (?:around )?(?:on|in)",
+        rf"(?:gut|stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:is )?(?:a )?{_TEN}|"
+        r"worst pain (?:\w+ ){0,3}(?:ever|felt)|"
+        r"screaming (?:\w+ ){0,2}(?:with|in) (?:\w+ )?(?:pain|agony)|worst (?:\w+ )?(?:pain|ache)\b|"
+        rf"{_SEVERE} (?:\w+ ){{0,3}}(?:stomach|tummy|belly|abdominal|gut) (?:pain|ache|cramps?)|"
+        r"(?:stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:is )?(?:\w+ )?(?:unbearable|worst)|screams? (?:if|when) "
+        r"(?:he|she|i|they) moves?|vomit\w* (?:\w+ )?green|green vomit",
     ),
     "severe burn": (
-        r"(?:boiling|scalding|hot) (?:water|oil|fat|liquid|tea|coffee)|scald\w*",
+        r"(?:boiling|scalding) (?:water|oil|fat|liquid|tea|coffee)|hot (?:pan of )?(?:oil|fat)|scald\w*|"
+        r"freshly (?:made|boiled) (?:tea|coffee)|live wire|electrocut\w*|lightning|house fire|smoke inhalation|"
+        r"breathed in (?:\w+ ){0,3}smoke|bigger than (?:my|his|her|their) (?:hand|palm)|burn\w* (?:\w+ ){0,2}badly|"
+        r"badly burn\w*",
         r"burn\w* (?:\w+ ){0,2}(?:in|by) (?:a )?fire|(?:severe|bad|big|large|deep|serious) burns?\b",
-        r"burns? (?:cover\w*|all over)|skin (?:is )?(?:\w+ )?(?:peeling|charred|black|white and)|electric shock|"
+        r"burns? (?:cover\w*|all over)|skin (?:is )?(?:\w+ ){0,2}(?:peeling|charred|black|white and)|electric shock|"
         r"chemical burn",
+        r"leathery|charred|caught (?:in|by) (?:the )?(?:flames|fire)|skin (?:has )?(?:come|peeled|peeling) off|"
+        r"(?:chemicals?|acid|bleach) (?:\w+ ){0,3}(?:splash\w*|in (?:my|his|her|their) eyes?)",
+    ),
+    "poisoning": (
+        r"(?:drunk|drank|swallowed|eaten|ate|chewed) (?:some |a |an |the |one of )?(?:\w+ )?(?:bleach|detergent|"
+        r"batter(?:y|ies)|magnets?|weedkiller|antifreeze|dishwasher (?:tablet|pod)|washing (?:capsule|pod|tablet)|"
+        r"rat poison|poison\w*)",
     ),
     "dying": (r"\bdying\b|going to die",),
 }
 # Red flags that take two findings in one message: (name, first, second).
 RED_FLAG_PAIRS: tuple[tuple[str, str, str], ...] = (
     ("head injury with warning signs",
-     r"(?:hit|banged|bumped|knocked|smacked|struck|hurt) (?:\w+ ){0,2}head|head injury|fell|fallen|crash|accident",
-     r"vomit\w*|\bsick\b|confus\w*|drows\w*|sleepy|not making sense|fluid|blood from (?:his|her|my) ear"),
+     r"(?:hit|banged|bumped|knocked|smacked|struck|hurt) (?:\w+ ){0,2}head|head injury|fell|fallen|crash|accident|"
+     r"(?:to|on|in) the head|rolled off",
+     r"vomit\w*|\bsick\b|confus\w*|drows\w*|sleepy|not making sense|fluid|blood (?:\w+ ){0,2}(?:from|out of) "
+     r"(?:his|her|my|their|the )?ears?|"
+     r"out cold|can'?t remember|double vision|vision'?s? (?:gone )?doubled?|seeing double|can'?t think|"
+     r"(?:watery|clear) (?:\w+ ){0,2}(?:dripping|coming|from)|throw\w* up|threw up|falling asleep|nonsense|"
+     r"can'?t keep (?:her|his|their|my) eyes open|pupils?"),
     ("unwell baby or child",
-     r"baby|newborn|infant|toddler|\d+ (?:day|week|month)s? old|\bson\b|daughter|child|\bkid\b",
+     r"baby|newborn|infant|toddler|\d+ (?:day|week|month|year)s? old|\bson\b|daughter|child|\bkid\b",
      r"limp|floppy|not respond\w*|isn'?t respond\w*|unresponsive|\bblue\b|hard to wake|won'?t wake|"
-     r"high.?pitched cry|not feeding|breathing (?:\w+ )?(?:funny|fast|strange|noisily)"),
+     r"high.?pitched cry|not feeding|breathing (?:\w+ ){0,2}(?:funny|fast|strange|noisily)|barely moving|"
+     r"paus\w* between breaths|stops breathing|sunken|(?:no|hasn'?t had a|without a) wet nappy|"
+     r"not reacting|grunt\w*|blotchy|mottled|(?:hands|feet) (?:and (?:hands|feet) )?(?:are )?(?:freezing|icy|ice)"),
     ("meningitis signs",
-     r"rash|spots|stiff neck|neck (?:\w+ ){0,3}(?:stiff|hurts to bend|hurts when)",
-     r"(?:doesn'?t|does not|won'?t|didn'?t|not) (?:\w+ )?(?:fade|blanch|go away under)|non.?blanching|"
-     r"fever|temperature|burning up|(?:bright )?light|purple"),
+     r"rash|spots|blotch\w*|bruise.?like|stiff neck|neck (?:\w+ ){0,3}(?:stiff|hurts to bend|hurts when)|"
+     r"(?:can'?t|cannot|won'?t) (?:\w+ ){0,2}(?:bend|touch|put|move) (?:\w+ ){0,2}(?:chin|head forward)",
+     r"(?:doesn'?t|does not|don'?t|won'?t|didn'?t|not) (?:\w+ )?(?:fad(?:e|es|ing)|blanch|go away under)|"
+     r"non.?blanching|fever|temperature|\btemp\b|burning (?:up|hot)|(?:bright )?light|purple|stay when"),
     ("sepsis signs",
-     r"sepsis|septic|mottled|clammy|infect\w*|shiver\w*",
-     r"sepsis|septic|mottled|confus\w*|breathing (?:\w+ )?(?:fast|rapid)|(?:hasn'?t|not|no) (?:passed|peed) "
-     r"(?:urine|water)?|clammy"),
+     r"sepsis|septic|mottled|clammy|infect\w*|\buti\b|shiver\w*|pneumonia|cold to (?:the )?touch|burning up|"
+     r"never felt (?:this|so) (?:ill|unwell|poorly)|high (?:fever|temp\w*)|feverish|(?:wound|cut) (?:\w+ ){0,3}"
+     r"(?:red|oozing|pus)|temperature (?:is |of )?(?:3[89]|4[01])",
+     r"sepsis|septic|mottled|confus\w*|breathing (?:\w+ ){0,2}(?:fast|rapid)|(?:hasn'?t|haven'?t|not|no) "
+     r"(?:passed|peed) "
+     r"(?:urine|water)?|clammy|not making sense|(?:doesn'?t|does not|didn'?t) recogni[sz]e|blotchy|"
+     r"heart rate (?:is |of )?1[2-9]\d|sudden\w* (?:\w+ ){0,2}(?:sleepy|drowsy)|patchy (?:and )?(?:purple|blue)"),
+    ("sepsis signs", r"chemo\w*", r"temp\w*|fever\w*"),
+    ("sudden severe headache", r"\bhead\b|headache",
+     r"worst (?:i'?ve|ive|i have|one) ever|like never before|out of nowhere|all of a sudden|out of the blue"),
+    ("unwell baby or child", r"newborn|\d+ (?:day|week)s? old|(?:[12]|one|two) months? old",
+     r"temp\w*|fever\w*|burning up"),
+    ("heavy bleeding", r"\bblood\b|bleed\w*", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
+    ("allergic reaction", r"allerg\w*|hives|stung|\bsting\b|antibiotic|peanuts?|\bnuts?\b",
+     r"wheez\w*|faint\w*|dizzy|can'?t swallow|puffy|(?:face|lips?|tongue|throat|eyes?|mouth)(?:\W+\w+){0,3}\W+"
+     r"(?:swell\w*|swollen|puffy|tight)|throat"),
+    ("chest pain", rf"{_CHEST}(?:\W+\w+){{0,3}}\W+burn\w*",
+     r"breathless|pale|grey|gray|clammy|sweat\w*|\barm\b|\bjaw\b"),
 )
 
 # A cue before the finding, in the same comma-delimited part, that cancels it.
 _NEGATED = re.compile(
-    r"\b(?:no|not|never|without|denies|deny|don'?t|do not|haven'?t|hasn'?t|hadn'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|"
-    r"free of|no sign of|nor)\b(?:\W+\w+){0,4}\W*$", re.IGNORECASE)
+    r"\b(?:no|not|never|nothing|none|without|denies|deny|don'?t|do not|haven'?t|hasn'?t|hadn'?t|didn'?t|doesn'?t|"
+    r"isn'?t|wasn'?t|free of|no sign of|nor)\b(?:\W+\w+){0,4}\W*$", re.IGNORECASE)
+# A cue before the finding that makes it a worry about the future or a figure of speech, not a report.
+_IMAGINED = re.compile(r"\b(?:might (?:have|get) (?:a|an)|worr(?:y|ied) about|(?:give|giving|gave) (?:me|us|him|her)|"
+                       r"nearly (?:had|gave)|almost (?:had|gave))\b(?:\W+\w+){0,4}\W*$", re.IGNORECASE)
+# A negation inside the finding, after its first word, that denies it ("my chest doesn't hurt"), not one the
+# finding is made of ("inhaler isn't working", "won't stop", "doesn't fade").
+_NEGATION_WORD = re.compile(
+    r"\b(?:not|no|never|doesn'?t|does not|isn'?t|wasn'?t|didn'?t|don'?t)\b(?! (?:\w+ )?(?:working|helping|stop\w*|"
+    r"fade|blanch|go away|clot|work\w*|respond\w*|wak\w*|breath\w*|moving|reacting|answering|recogni\w*|know|"
+    r"understand|grip|passed|peed))", re.IGNORECASE)
+# A part that dates what it says in the past.
 _PAST = re.compile(
     r"\b(?:(?:years?|months?|decades?) (?:ago|back)|last (?:year|month)|history of|in (?:19|20)\d\d|when i was|"
-    r"used to|once as|as a (?:teenager|teen|child|kid|baby|student)|in (?:my|his|her) (?:teens|twenties|thirties|"
-    r"youth|childhood)|previous(?:ly)?|in the past|(?:diagnosed|treated) (?:with|for)|i carry|well controlled)\b",
+    r"used to|in (?:my|his|her|their) \d0s|once as|once (?:when|before|in|at|during)|grew out of|died (?:of|from)|"
+    r"passed away|when (?:he|she|they|we) (?:was|were)|as a (?:teenager|teen|child|kid|baby|student)|"
+    r"in (?:my|his|her) (?:teens|twenties|thirties|youth|childhood)|previous(?:ly)?|in the past|"
+    r"(?:diagnosed|treated) (?:with|for)|i carry|well controlled)\b",
     re.IGNORECASE)
-# A part that asks about a word, a risk or an image, or imagines a case, reports nothing.
+# A part that asks about a word, a risk or an image, or imagines a case, reports nothing: one with these cues
+# anywhere, ...
 _ASKING = re.compile(
-    r"^\W*(?:what|how|why|does|do|is|are|can|could|should|would|which|any|tell me)\b(?!')[^?]*$|"
-    r"^\W*(?:what|how|why|does|do|is there|are there|can you|could this|which)\b.*\?|"
-    r"\b(?:signs of|symptoms of|risk of|sign of|chance of|what to do if|if (?:she|he|i|you|someone|they|my \w+) "
-    r"(?:ever|were|was|had|has|have|gets?)|in case|first aid|scan|image|x-?ray|\bct\b|\bmri\b)\b", re.IGNORECASE)
+    r"^\W*(?:does|do|is|are|can|could|should|would)\s+(?!(?:u|you|someone|anyone|somebody) (?:please )?help)"
+    r"(?:it|this|that|these|those|there|i|you|u|he|she|they|we|my|your|his|her|the|a|an|someone|anyone|people)\b|"
+    r"^\W*(?:what'?s|whats)\b(?! (?:happening|going on|wrong))|"
+    r"\b(?:signs of|symptoms of|risk of|sign of|chance of|what to do if|difference between|if (?:she|he|i|you|"
+    r"someone|somebody|they|my \w+|a \w+) (?:ever|were|was|is|are|had|has|have|gets?|starts?)|suppos(?:e|ing)|"
+    r"in case|first aid|scan|image|x-?ray|\bct\b|\bmri\b)\b", re.IGNORECASE)
+# ... and a sentence that opens with a question word ("can anxiety cause chest tightness"; not "can you help").
+_QUESTION = re.compile(r"^\W*(?:what|how|why|which|any|tell me|does|do|is|are|can|could|should|would)\b(?!')"
+                       r"(?! (?:u|you|someone|anyone|somebody) (?:please )?help)", re.IGNORECASE)
 _FIGURATIVE = re.compile(
     r"\b(?:lol|haha|lmao|jk|dying to|battery|phone|wifi|laptop|plants?|paperwork|queue|film|movie|laughing|"
-    r"onto the sofa|asleep|spreadsheet|traffic|emails?|match|game|so tense)\b|😂", re.IGNORECASE)
-_PART = re.compile(r"[.;!?]+|\bbut\b|,", re.IGNORECASE)
+    r"onto the sofa|(?:leg|foot|arm|hand) (?:\w+ )?(?:fell|falls|is) asleep|spreadsheet|traffic|emails?|match|game|"
+    r"so tense|brew|cuppa|weather|team|final|deadlines?|boss|price|bill|sneaking|up the wall|"
+    r"driving me (?:mad|crazy|nuts)|dying of (?:boredom|laughter|embarrassment|hunger|thirst)|suffocating me|"
+    r"interview|exam|presentation)\b|😂", re.IGNORECASE)
 # A part that opens with a negation denies what follows ("no pain in my chest", "haven't fainted").
-_DENIES = re.compile(r"^\W*(?:(?:i|i'?m|he|he'?s|she|she'?s|they|we|it|it'?s)\s+)?(?:no|not|never|without|none|"
-                     r"nothing|denies|haven'?t|hasn'?t|didn'?t|don'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|do not|"
-                     r"did not|have not|has not)\b", re.IGNORECASE)
+_DENIES = re.compile(r"^\W*(?:(?:i|i'?m|he|he'?s|she|she'?s|they|we|it|it'?s)\s+)?(?:(?:have|has|had)\s+)?"
+                     r"(?:no|not|never|without|none|nothing|denies|haven'?t|hasn'?t|didn'?t|don'?t|doesn'?t|isn'?t|"
+                     r"wasn'?t|aren'?t|do not|did not|have not|has not)\b", re.IGNORECASE)
+# A part that worries about what may happen ("I worry she might fall") reports nothing yet.
+_WORRY = re.compile(r"\b(?:(?:might|may|could) (?:\w+ )?(?:fall|have|get|happen)|worr(?:y|ied) (?:about|that|she|he|"
+                    r"they|i)|one day|in (?:the )?future)\b", re.IGNORECASE)
+# A message that says it is over ("coughed it up", "it's fine now") reports no red flag.
+_RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it up|slept on it|fine after)\b",
+                       re.IGNORECASE)
+# A message that calls itself mild, usual or slow is not an emergency in other words.
+_MILD = re.compile(r"\b(?:usual|normal for (?:me|him|her)|mild(?:ly)?|slight(?:ly)?|bit of a|slowly|gradually|"
+                   r"comes and goes|on and off|for (?:years|months|ages)|helps|helped|settled|better now|"
+                   r"probably (?:nothing|just|need))\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[.;!?]+")
+_CLAUSE = re.compile(r"\bbut\b|,", re.IGNORECASE)
 
 _SINGLE = {name: re.compile("|".join(patterns), re.IGNORECASE) for name, patterns in RED_FLAGS.items()}
 _PAIRS = [(name, re.compile(first, re.IGNORECASE), re.compile(second, re.IGNORECASE))
           for name, first, second in RED_FLAG_PAIRS]
 
 
-def _reports(part: str, match: re.Match[str]) -> bool:
-    """Whether ``match`` in ``part`` (a comma-delimited piece of one sentence) is reported now."""
-    return not (_NEGATED.search(part[: match.start()]) or _PAST.search(part) or _ASKING.search(part)
-                or _FIGURATIVE.search(part))
+@dataclass(frozen=True)
+class _Part:
+    """A comma- or "but"-delimited piece of one sentence; ``opens`` when it starts the sentence."""
+
+    text: str
+    opens: bool
+
+    def asks(self) -> bool:
+        """Whether the part asks about something rather than reporting it."""
+        return bool(_ASKING.search(self.text) or (self.opens and _QUESTION.search(self.text)))
+
+    def reports_something(self) -> bool:
+        """Whether the part could report something happening now."""
+        return not (self.asks() or any(cue.search(self.text) for cue in (_DENIES, _PAST, _FIGURATIVE, _WORRY)))
+
+    def reports(self, match: re.Match[str]) -> bool:
+        """Whether ``match`` in this part is reported now."""
+        before, inside = self.text[: match.start()], match.group(0).split(maxsplit=1)[1:]
+        return not (_NEGATED.search(before) or _IMAGINED.search(before) or _NEGATION_WORD.search(" ".join(inside))
+                    or _PAST.search(self.text) or self.asks() or _FIGURATIVE.search(self.text))
 
 
-def _parts(text: str) -> list[str]:
-    return [part for part in _PART.split(text.replace("\u2019", "'")) if part.strip()]
+def _parts(text: str) -> list[_Part]:
+    parts = []
+    for sentence in _SENTENCE.split(text.replace("\u2019", "'")):
+        pieces = [piece for piece in _CLAUSE.split(sentence) if piece.strip()]
+        parts += [_Part(piece, index == 0) for index, piece in enumerate(pieces)]
+    return parts
 
 
-def reported_now(text: str) -> bool:
-    """Whether some part of ``text`` could report something happening now: one that does not deny, date in
-    the past, ask about, imagine or joke. The learned classifier (``bot.red_flag_classifier``) names no
-    words, so its emergencies count only for such a message."""
-    return any(not (_DENIES.search(part) or _PAST.search(part) or _ASKING.search(part) or _FIGURATIVE.search(part))
-               for part in _parts(text or ""))
+def reported_text(text: str) -> str:
+    """The parts of ``text`` that could report something happening now, joined: those that do not deny, date
+    in the past, ask about, imagine, worry about the future or joke; "" when none is left or when the message
+    calls itself mild, usual or slow; ``text`` itself when every part is kept. The learned classifier
+    (``bot.red_flag_classifier``) names no words, so it reads only this text."""
+    if not text or _MILD.search(text):
+        return ""
+    parts = _parts(text)
+    kept = [part.text.strip() for part in parts if part.reports_something()]
+    return text if len(kept) == len(parts) else " ".join(kept)
 
 
 def red_flag(text: str) -> str | None:
-    """The red flag ``text`` reports now, or None (absent, negated, past, asked about, imagined or figurative)."""
-    parts = _parts(text or "")
+    """The red flag ``text`` reports now, or None (absent, negated, past, asked about, imagined, figurative or
+    over)."""
+    if not text or _RESOLVED.search(text):
+        return None
+    parts = _parts(text)
     for part in parts:
         for name, pattern in _SINGLE.items():
-            if any(_reports(part, match) for match in pattern.finditer(part)):
+            if any(part.reports(match) for match in pattern.finditer(part.text)):
                 return name
     for name, first, second in _PAIRS:
-        found = [any(_reports(part, m) for m in pattern.finditer(part)) for pattern in (first, second)
-                 for part in parts]
-        half = len(parts)
-        if any(found[:half]) and any(found[half:]):
+        if all(any(part.reports(match) for part in parts for match in pattern.finditer(part.text))
+               for pattern in (first, second)):
             return name
     return None

@@ -85,3 +85,22 @@ def test_the_committed_classifier_matches_the_encoder() -> None:
     """The shipped weights fit all-MiniLM-L6-v2's 384 dimensions and carry a cross-validated threshold."""
     classifier = load_classifier(MODEL_FILE)
     assert classifier.weights.shape == (384,) and 0.5 <= classifier.threshold < 1.0
+
+
+def test_the_classifier_reads_only_what_is_reported_now(fake_classifier: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A denied part is left out: the rest is embedded again, and that embedding decides."""
+    text = "no fever, he's gone grey and won't answer me"
+    detector = RedFlagDetector(fake_classifier)
+    read: list[str] = []
+    monkeypatch.setattr(detector, "_encode", lambda part: read.append(part) or CALM)
+    assert detector.process([embedded(text, ALARMING)])[0].get(RED_FLAG_KEY) is None
+    assert read == ["he's gone grey and won't answer me"]
+    monkeypatch.setattr(detector, "_encode", lambda part: ALARMING)
+    assert detector.process([embedded(text, CALM)])[0].get(RED_FLAG_KEY) == DESCRIBED_EMERGENCY
+
+
+def test_a_message_that_calls_itself_mild_is_not_asked(fake_classifier: str) -> None:
+    message = RedFlagDetector(fake_classifier).process(
+        [embedded("my period pain is bad this month but it's the usual", ALARMING)])[0]
+    assert message.get(RED_FLAG_KEY) is None and message.get(INTENT)["name"] == "describe_symptoms"
