@@ -41,7 +41,7 @@ Detector = Callable[[list[str]], list["str | None"]]
 
 DATA = REPO_ROOT / "tests" / "red_flags"
 FILES = ("dev_red_flags", "dev_ordinary", "dev2_red_flags", "dev2_ordinary", "dev3_red_flags", "dev3_ordinary",
-         "heldout3_red_flags", "heldout3_ordinary")
+         "dev4_red_flags", "dev4_ordinary", "heldout4_red_flags", "heldout4_ordinary")
 
 
 def load_messages(name: str) -> list[dict[str, str]]:

@@ -34,10 +34,11 @@ from qaid.red_flags import DESCRIBED_EMERGENCY, red_flag, reported_text
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_FILE = Path(__file__).resolve().with_name("patterns") / "red_flag_classifier.json"
-POSITIVE_FILES = ("nlu_data/red_flags/train_red_flags.yml", "tests/red_flags/dev_red_flags.yml",
-                  "tests/red_flags/dev2_red_flags.yml", "tests/red_flags/dev3_red_flags.yml")
-NEGATIVE_FILES = ("nlu_data/red_flags/train_ordinary.yml", "tests/red_flags/dev_ordinary.yml",
-                  "tests/red_flags/dev2_ordinary.yml", "tests/red_flags/dev3_ordinary.yml")
+DEV_SETS = ("dev", "dev2", "dev3", "dev4")
+POSITIVE_FILES = ("nlu_data/red_flags/train_red_flags.yml",
+                  *(f"tests/red_flags/{name}_red_flags.yml" for name in DEV_SETS))
+NEGATIVE_FILES = ("nlu_data/red_flags/train_ordinary.yml",
+                  *(f"tests/red_flags/{name}_ordinary.yml" for name in DEV_SETS))
 NLU_FILE = "nlu_data/nlu.yml"
 EMERGENCY_INTENT = "emergency"
 MAX_FALSE_ALARMS = 0.01  # cross-validated, on ordinary messages the patterns did not already flag

@@ -37,17 +37,22 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         rf"(?:{_PERSON} )?{_CHEST}",
         rf"(?:clutch|grabb?)\w* (?:at )?{_PERSON} chest|\bagony\b|heart attack|"
         rf"{_CHEST}(?:\W+\w+){{0,4}}\W+like never before",
-        r"elephant (?:is )?(?:sitting|standing|on)",
+        r"elephant (?:is )?(?:sitting|standing|on)|(?:gtn|angina spray)(?:\W+\w+){0,8}\W+(?:still there|not "
+        r"(?:helping|working)|isn'?t (?:helping|working))",
     ),
     "trouble breathing": (
         rf"{_CANT} (?:\w+ )?(?:{_BREATHE}|get (?:any |enough )?air|catch {_PERSON.replace('the', 'a')} breath|"
         r"get (?:a |any |enough )?breath)",
-        rf"(?:not|isn'?t|stopped|struggling for|fighting for|gasping for) (?:\w+ )?{_BREATHE}",
+        rf"(?:not|isn'?t|stopped|stopping|struggling for|fighting for|gasping for) (?:\w+ )?{_BREATHE}|"
+        rf"struggl\w* (?:\w+ ){{0,3}}(?:to )?{_BREATHE}|whistl\w* (?:\w+ ){{0,3}}{_BREATHE}|stridor|"
+        r"(?:puffs|inhaler|ventolin|salbutamol|reliever)(?:\W+\w+){0,8}\W+still (?:wheez\w*|breathless|struggling)",
         rf"(?:trouble|difficulty|problems?) {_BREATHE}",
-        r"(?:lips|face|skin|finger\w*|nails) (?:\w+ ){0,2}(?:blue|grey|gray)|(?:turn\w*|gone|going|went) blue",
+        r"(?:lips|face|skin|finger\w*|nails) (?:\w+ ){0,2}(?:blue|grey|gray|purple)|"
+        r"(?:turn\w*|gone|going|went) (?:\w+ ){0,3}blu(?:e|ish)|blu(?:e|ish) (?:\w+ ){0,2}(?:round|around) "
+        r"(?:the|his|her|their) (?:mouth|lips)",
         r"can'?t (?:finish a sentence|speak|talk) (?:\w+ ){0,3}(?:breath|air|wheez\w*)|wheez\w* (?:so )?bad\w*",
         r"\bchok(?:ing|ed)\b|\bgasping\b|inhaler (?:\w+ )?(?:isn'?t|is not|not) (?:working|helping)",
-        r"suffocat\w*|every breath (?:\w+ ){0,2}(?:struggle|fight|effort)|"
+        r"(?:hardly|barely) breathing|suffocat\w*|every breath (?:\w+ ){0,2}(?:struggle|fight|effort)|"
         r"(?:breath\w*) (?:is |feels )?(?:so|really|very) hard|too (?:breathless|out of breath|wheezy) to|"
         r"can'?t make a sound|(?:caving|sucking) in|"
         r"breath\w* (?:\w+ ){0,2}through a (?:\w+ )?(?:straw|stirrer)",
@@ -78,10 +83,11 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     "loss of consciousness": (
         r"passed out|pass(?:ing)? out|\bfaint(?:ed|ing)\b|uncon\w*ous|unresponsive|collapsed|knocked out|"
         r"losing consciousness|out cold|kee?led over|slumped|went down like|dropped to the (?:ground|floor)|"
-        r"blacked out|(?:still )?(?:isn'?t|not) awake|can'?t keep (?:him|her|them) awake",
+        r"blacked out|(?:still )?(?:isn'?t|not) awake|can'?t keep (?:him|her|them) awake|"
+        r"(?:gone|turned|going) (?:a )?(?:funny|strange|weird|odd) colou?r",
         r"(?:can'?t|cannot|couldn'?t) (?:rouse|wake) (?!up\b|myself)\w+|"
         r"(?:isn'?t|not|stopped) (?:reacting|responding)|"
-        r"(?:isn'?t|not) (?:moving|answering) (?:or|and|at all)",
+        r"(?:isn'?t|not) (?:moving|answering) (?:(?:me|us|him|her) )?(?:or|and|at all)",
         r"(?:not|isn'?t|is not|aren'?t|stopped|won'?t|doesn'?t) (?:\w+ )?(?:respond\w*|wake|waking|breathing)",
         r"(?:hard|can'?t|cannot|impossible) to (?:wake|rouse)|can'?t wake (?:him|her|them)",
         r"(?:dropped|fell|fallen) (?:down )?(?:to|on) the (?:\w+ )?floor|on the (?:\w+ )?floor (?:and|not)",
@@ -96,7 +102,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"coffee grounds|tarry|like tar|so much blood|soak\w* through|"
         r"black (?:and \w+ )?(?:poo|stools?)|(?:losing|lost) (?:a lot of|lots of|so "
         r"much) blood",
-        r"blood (?:is |keeps )?(?:spurt|pour|gush|pump|everywhere)\w*|(?:spurt|pour|gush)\w* (?:with |out )?blood",
+        r"blood (?:is |keeps )?(?:spurt|pour|gush|pump|everywhere)\w*|(?:spurt|pour|gush|pump)\w* (?:with |out )?blood",
         r"(?:heavy|severe|a lot of|lots of|uncontrollable|massive|heavily) bleed\w*",
         r"bleed\w* (?:heavily|badly|a lot|loads|everywhere|won'?t stop|that won'?t stop|non ?stop)",
         r"(?:won'?t|doesn'?t|will not) stop bleeding|still (?:bleeding|pouring)|soaked (?:through )?(?:with|in) blood",
@@ -106,6 +112,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     "thoughts of self-harm": (
         r"suicid\w*|kill (?:my|him|her|them)sel(?:f|ves)|end(?:ing)? (?:my|his|her|their) (?:own )?li(?:fe|ves)|"
         r"end it all|better off dead|(?:going|want|wants|wanna) to end (?:it|things)\b",
+        r"cut (?:his|her|my|their) (?:own )?wrists?|slit\w* (?:his|her|my|their) wrists?|"
         r"(?:want|wanna|going) to die|don'?t want to (?:be alive|live|wake up)|(?:hurt|harm|cut)\w* (?:my|him|her)self",
         r"too many (?:of )?(?:\w+ ){0,2}(?:pills|tablets|meds|painkillers|paracetamol)|(?:got|have) the (?:pills|"
         r"tablets|rope) |pills (?:\w+ ){0,2}in front of me|standing on (?:the|a) (?:bridge|ledge|roof|edge)",
@@ -143,7 +150,9 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     "sudden severe abdominal pain": (
         rf"{_SEVERE} (?:\w+ ){{0,4}}(?:pain|ache|cramps?) (?:\w+ ){{0,4}}(?:stomach|tummy|belly|abdom\w*|side|groin)",
         r"(?:stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:\w+ ){0,3}(?:sudden|severe|agoni[sz]ing|excruciating)",
-        r"(?:belly|stomach|tummy|abdomen) (?:is |feels )?(?:rock )?(?:hard|rigid)",
+        r"(?:belly|stomach|tummy|abdomen) (?:is |feels )?(?:\w+ and )?(?:rock )?(?:hard|rigid)",
+        r"(?:testic\w*|scrotum)(?:\W+\w+){0,5}\W+(?:sudden\w*|swollen|agony|severe)|"
+        r"sudden\w* (?:\w+ ){0,3}(?:testic\w*|scrotum)",
         r"(?:agoni[sz]ing|excruciating|unbearable) pain|doubled (?:over|up)|(?:rolling|writhing) (?:around )?(?:on|in)",
         rf"(?:gut|stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:is )?(?:a )?{_TEN}|"
         r"worst pain (?:\w+ ){0,3}(?:ever|felt)|"
@@ -161,12 +170,17 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"burns? (?:cover\w*|all over)|skin (?:is )?(?:\w+ ){0,2}(?:peeling|charred|black|white and)|electric shock|"
         r"chemical burn",
         r"leathery|charred|caught (?:in|by) (?:the )?(?:flames|fire)|skin (?:has )?(?:come|peeled|peeling) off|"
-        r"(?:chemicals?|acid|bleach) (?:\w+ ){0,3}(?:splash\w*|in (?:my|his|her|their) eyes?)",
+        r"(?:chemicals?|acid|bleach|(?:drain|oven) cleaner|caustic\w*) (?:\w+ ){0,3}(?:splash\w*|in (?:my|his|her|"
+        r"their) eyes?)|singed|(?:nose|facial) hairs? (?:\w+ )?burn\w*",
     ),
     "poisoning": (
-        r"(?:drunk|drank|swallowed|eaten|ate|chewed) (?:some |a |an |the |one of )?(?:\w+ )?(?:bleach|detergent|"
+        r"(?:drunk|drank|swallowed|eaten|ate|chewed) (?:some |a |an |the |one of )?(?:\w+ ){0,2}(?:bleach|detergent|"
         r"batter(?:y|ies)|magnets?|weedkiller|antifreeze|dishwasher (?:tablet|pod)|washing (?:capsule|pod|tablet)|"
         r"rat poison|poison\w*)",
+    ),
+    "near drowning": (
+        r"face down in (?:the |a )?(?:\w+ )?(?:pool|water|bath|pond|sea)|nearly drown\w*|drowning|"
+        r"pulled (?:\w+ ){0,2}out of the (?:water|pool|sea|river|bath)",
     ),
     "dying": (r"\bdying\b|going to die",),
 }
@@ -179,9 +193,10 @@ RED_FLAG_PAIRS: tuple[tuple[str, str, str], ...] = (
      r"(?:his|her|my|their|the )?ears?|"
      r"out cold|can'?t remember|double vision|vision'?s? (?:gone )?doubled?|seeing double|can'?t think|"
      r"(?:watery|clear) (?:\w+ ){0,2}(?:dripping|coming|from)|throw\w* up|threw up|falling asleep|nonsense|"
-     r"can'?t keep (?:her|his|their|my) eyes open|pupils?"),
+     r"can'?t keep (?:her|his|their|my) eyes open|pupils?|forget\w*|feel\w* (?:weird|strange|funny)"),
     ("unwell baby or child",
-     r"baby|newborn|infant|toddler|\d+ (?:day|week|month|year)s? old|\bson\b|daughter|child|\bkid\b",
+     r"baby|newborn|infant|toddler|\d+ (?:day|week|month|year)s? old|\bson\b|daughter|child|\bkid\b|"
+     r"little (?:girl|boy|one)",
      r"limp|floppy|not respond\w*|isn'?t respond\w*|unresponsive|\bblue\b|hard to wake|won'?t wake|"
      r"high.?pitched cry|not feeding|breathing (?:\w+ ){0,2}(?:funny|fast|strange|noisily)|barely moving|"
      r"paus\w* between breaths|stops breathing|sunken|(?:no|hasn'?t had a|without a) wet nappy|"
@@ -192,16 +207,20 @@ RED_FLAG_PAIRS: tuple[tuple[str, str, str], ...] = (
      r"(?:doesn'?t|does not|don'?t|won'?t|didn'?t|not) (?:\w+ )?(?:fad(?:e|es|ing)|blanch|go away under)|"
      r"non.?blanching|fever|temperature|\btemp\b|burning (?:up|hot)|(?:bright )?light|purple|stay when"),
     ("sepsis signs",
-     r"sepsis|septic|mottled|clammy|infect\w*|\buti\b|shiver\w*|pneumonia|cold to (?:the )?touch|burning up|"
-     r"never felt (?:this|so) (?:ill|unwell|poorly)|high (?:fever|temp\w*)|feverish|(?:wound|cut) (?:\w+ ){0,3}"
+     r"sepsis|septic|mottled|clammy|infect\w*|\buti\b|cellulitis|shiver\w*|pneumonia|cold to (?:the )?touch|burning up|"
+     r"never felt (?:this|so) (?:ill|unwell|poorly)|high (?:fever|temp\w*)|feverish|gave birth|had a baby|"
+     r"surgery|operation|(?:wound|cut) (?:\w+ ){0,3}"
      r"(?:red|oozing|pus)|temperature (?:is |of )?(?:3[89]|4[01])",
      r"sepsis|septic|mottled|confus\w*|breathing (?:\w+ ){0,2}(?:fast|rapid)|(?:hasn'?t|haven'?t|not|no) "
-     r"(?:passed|peed) "
+     r"(?:passed|peed|weed|wee'?d|had a wee) "
      r"(?:urine|water)?|clammy|not making sense|(?:doesn'?t|does not|didn'?t) recogni[sz]e|blotchy|"
-     r"heart rate (?:is |of )?1[2-9]\d|sudden\w* (?:\w+ ){0,2}(?:sleepy|drowsy)|patchy (?:and )?(?:purple|blue)"),
+     r"heart rate (?:is |of )?1[2-9]\d|sudden\w* (?:\w+ ){0,2}(?:sleepy|drowsy)|patchy (?:and )?(?:purple|blue)|"
+     r"heart (?:is )?racing|racing heart|(?:gone|turned) (?:dark )?purple|sunken"),
     ("sepsis signs", r"chemo\w*", r"temp\w*|fever\w*"),
     ("sudden severe headache", r"\bhead\b|headache",
-     r"worst (?:i'?ve|ive|i have|one) ever|like never before|out of nowhere|all of a sudden|out of the blue"),
+     r"worst (?:i'?ve|ive|i have|one) ever|like never before|out of nowhere|all of a sudden|out of the blue|"
+     r"in (?:\w+ )?(?:seconds|an instant)|(?:zero|0) to (?:ten|10)|instant\w*|like a hammer|never had anything like|"
+     r"hit (?:\w+ ){0,6}with a (?:bat|hammer|brick)|massive pain|very strong pain|seeing double|double vision"),
     ("unwell baby or child", r"newborn|\d+ (?:day|week)s? old|(?:[12]|one|two) months? old",
      r"temp\w*|fever\w*|burning up"),
     ("heavy bleeding", r"\bblood\b|bleed\w*", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
@@ -215,7 +234,8 @@ RED_FLAG_PAIRS: tuple[tuple[str, str, str], ...] = (
 # A cue before the finding, in the same comma-delimited part, that cancels it.
 _NEGATED = re.compile(
     r"\b(?:no|not|never|nothing|none|without|denies|deny|don'?t|do not|haven'?t|hasn'?t|hadn'?t|didn'?t|doesn'?t|"
-    r"isn'?t|wasn'?t|free of|no sign of|nor)\b(?:\W+\w+){0,4}\W*$", re.IGNORECASE)
+    r"isn'?t|wasn'?t|free of|no sign of|nor)\b(?:\W+(?!(?:and|now|then|so|plus|also|because)\b)\w+){0,4}\W*$",
+    re.IGNORECASE)
 # A cue before the finding that makes it a worry about the future or a figure of speech, not a report.
 _IMAGINED = re.compile(r"\b(?:might (?:have|get) (?:a|an)|worr(?:y|ied) about|(?:give|giving|gave) (?:me|us|him|her)|"
                        r"nearly (?:had|gave)|almost (?:had|gave))\b(?:\W+\w+){0,4}\W*$", re.IGNORECASE)
@@ -241,12 +261,13 @@ _ASKING = re.compile(
     r"^\W*(?:what'?s|whats)\b(?! (?:happening|going on|wrong))|"
     r"\b(?:signs of|symptoms of|risk of|sign of|chance of|what to do if|difference between|if (?:she|he|i|you|"
     r"someone|somebody|they|my \w+|a \w+) (?:ever|were|was|is|are|had|has|have|gets?|starts?)|suppos(?:e|ing)|"
+    r"imagin(?:e|ing)|"
     r"in case|first aid|scan|image|x-?ray|\bct\b|\bmri\b)\b", re.IGNORECASE)
 # ... and a sentence that opens with a question word ("can anxiety cause chest tightness"; not "can you help").
 _QUESTION = re.compile(r"^\W*(?:what|how|why|which|any|tell me|does|do|is|are|can|could|should|would)\b(?!')"
                        r"(?! (?:u|you|someone|anyone|somebody) (?:please )?help)", re.IGNORECASE)
 _FIGURATIVE = re.compile(
-    r"\b(?:lol|haha|lmao|jk|dying to|battery|phone|wifi|laptop|plants?|paperwork|queue|film|movie|laughing|"
+    r"\b(?:lol|haha|lmao|jk|dying to|battery|phone|wifi|laptop|plants?|paperwork|queue|film|movie|laugh(?:ed|ing)|"
     r"onto the sofa|(?:leg|foot|arm|hand) (?:\w+ )?(?:fell|falls|is) asleep|spreadsheet|traffic|emails?|match|game|"
     r"so tense|brew|cuppa|weather|team|final|deadlines?|boss|price|bill|sneaking|up the wall|"
     r"driving me (?:mad|crazy|nuts)|dying of (?:boredom|laughter|embarrassment|hunger|thirst)|suffocating me|"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from bot.red_flag_classifier import DEV_SETS
 from qaid.red_flags import red_flag, reported_text
 from qaid.state import REPO_ROOT
 
@@ -47,7 +48,7 @@ def _messages(name: str) -> list[str]:
     return [m["text"] for m in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]]
 
 
-@pytest.mark.parametrize("name", ["dev", "dev2", "dev3"])
+@pytest.mark.parametrize("name", DEV_SETS)
 def test_the_patterns_still_cover_the_sets_they_were_tuned_on(name: str) -> None:
     """A regression guard on ``dev*_*`` (the tuning sets, 100% / 0% when tuned); the held-out figures are in
     bench/README.md (``bench/red_flag_report.py``), not asserted here."""
