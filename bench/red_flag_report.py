@@ -41,7 +41,8 @@ Detector = Callable[[list[str]], list["str | None"]]
 
 DATA = REPO_ROOT / "tests" / "red_flags"
 FILES = ("dev_red_flags", "dev_ordinary", "dev2_red_flags", "dev2_ordinary", "dev3_red_flags", "dev3_ordinary",
-         "dev4_red_flags", "dev4_ordinary", "heldout4_red_flags", "heldout4_ordinary")
+         "dev4_red_flags", "dev4_ordinary", "dev5_red_flags", "dev5_ordinary", "heldout5_red_flags",
+         "heldout5_ordinary")
 
 
 def load_messages(name: str) -> list[dict[str, str]]:

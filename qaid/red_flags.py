@@ -35,7 +35,9 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         rf"{_CHEST}{_W % 3}?(?:pain|pressure|tight\w*|hurt\w*|squeez\w*|crush\w*|heav\w*|ach\w*|agony|grip\w*)",
         rf"(?:pain|pressure|tight\w*|band|squeez\w*|crush\w*|ache|grip\w*){_W % 4}?(?:in|across|on|of|behind) "
         rf"(?:{_PERSON} )?{_CHEST}",
-        rf"(?:clutch|grabb?)\w* (?:at )?{_PERSON} chest|\bagony\b|heart attack|"
+        rf"(?:clutch|grabb?|hold)\w* (?:at )?{_PERSON} chest|sitting on {_PERSON} chest|"
+        rf"(?:going|goes|spreading|radiating) (?:down|into|to|up) {_PERSON} (?:left )?(?:arm|jaw)|\bagony\b|"
+        rf"heart attack|"
         rf"{_CHEST}(?:\W+\w+){{0,4}}\W+like never before",
         r"elephant (?:is )?(?:sitting|standing|on)|(?:gtn|angina spray)(?:\W+\w+){0,8}\W+(?:still there|not "
         r"(?:helping|working)|isn'?t (?:helping|working))",
@@ -47,7 +49,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         rf"struggl\w* (?:\w+ ){{0,3}}(?:to )?{_BREATHE}|whistl\w* (?:\w+ ){{0,3}}{_BREATHE}|stridor|"
         r"(?:puffs|inhaler|ventolin|salbutamol|reliever)(?:\W+\w+){0,8}\W+still (?:wheez\w*|breathless|struggling)",
         rf"(?:trouble|difficulty|problems?) {_BREATHE}",
-        r"(?:lips|face|skin|finger\w*|nails) (?:\w+ ){0,2}(?:blue|grey|gray|purple)|"
+        r"(?:lips|face|skin|finger\w*|nails) (?:\w+ ){0,3}(?:blue|grey|gray|purple)|"
         r"(?:turn\w*|gone|going|went) (?:\w+ ){0,3}blu(?:e|ish)|blu(?:e|ish) (?:\w+ ){0,2}(?:round|around) "
         r"(?:the|his|her|their) (?:mouth|lips)",
         r"can'?t (?:finish a sentence|speak|talk) (?:\w+ ){0,3}(?:breath|air|wheez\w*)|wheez\w* (?:so )?bad\w*",
@@ -56,7 +58,9 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"(?:breath\w*) (?:is |feels )?(?:so|really|very) hard|too (?:breathless|out of breath|wheezy) to|"
         r"can'?t make a sound|(?:caving|sucking) in|"
         r"breath\w* (?:\w+ ){0,2}through a (?:\w+ )?(?:straw|stirrer)",
-        rf"stuck in {_PERSON} (?:throat|windpipe)|(?:grabb|claw|clutch)\w* (?:at )?{_PERSON} (?:neck|throat)",
+        rf"stuck in {_PERSON} (?:throat|windpipe)|heimli\w*|still stuck|"
+        rf"(?:grabb|claw|clutch)\w* (?:at )?{_PERSON} (?:neck|throat)|(?:making )?no sound at all|"
+        rf"(?:struggling|fighting|gasping) for air|hard(?:er)? to {_BREATHE}",
         r"asthma attack (?:\w+ ){0,3}(?:bad|severe|not stopping|getting worse)|(?:bad|severe) asthma attack|"
         r"(?:middle of|having) an? asthma attack|sudden\w* (?:\w+ ){0,2}(?:short(?:ness)? of breath|breathless)",
     ),
@@ -64,7 +68,9 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"\bstroke\b",
         r"droop\w*|lopsided|crooked|(?:one|left|right) side of (?:my|his|her|their|the) (?:face|mouth|body|vision)",
         rf"{_CANT.replace('|barely', '')} (?:lift|raise|move|feel) (?:{_PERSON}|both|one) (?:\w+ )?(?:arm|leg|hand)",
-        r"(?:arm|hand|leg|side|face) (?:has |is |feels |went |gone |just |completely |all )*(?:suddenly )?"
+        r"half of what (?:i'?m|im|i am) (?:looking at|seeing)|can'?t hold (?:\w+ ){0,2}(?:fork|cup|spoon|pen|phone)|"
+        r"(?:face|mouth|smile)(?:\W+\w+){0,5}\W+one side|"
+        r"(?:arm|hand|leg|side|face)s? (?:has |is |are |feels? |went |gone |just |completely |all )*(?:suddenly )?"
         r"(?:weak|numb|dead|limp|heavy|floppy)",
         r"(?:dropping|drops) (?:\w+ ){0,4}(?:left|right|one) hand|(?:leg|foot) (?:is )?dragging|"
         r"(?:left|right) hand (?:won'?t|can'?t) grip",
@@ -84,10 +90,12 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"passed out|pass(?:ing)? out|\bfaint(?:ed|ing)\b|uncon\w*ous|unresponsive|collapsed|knocked out|"
         r"losing consciousness|out cold|kee?led over|slumped|went down like|dropped to the (?:ground|floor)|"
         r"blacked out|(?:still )?(?:isn'?t|not) awake|can'?t keep (?:him|her|them) awake|"
-        r"(?:gone|turned|going) (?:a )?(?:funny|strange|weird|odd) colou?r",
+        r"(?:gone|turned|going) (?:a )?(?:funny|strange|weird|odd) colou?r|(?:going|gone|went) floppy",
         r"(?:can'?t|cannot|couldn'?t) (?:rouse|wake) (?!up\b|myself)\w+|"
         r"(?:isn'?t|not|stopped) (?:reacting|responding)|"
-        r"(?:isn'?t|not) (?:moving|answering) (?:(?:me|us|him|her) )?(?:or|and|at all)",
+        r"(?:isn'?t|not) (?:moving|answering) (?:(?:me|us|him|her) )?(?:or|and|at all)|not answering (?:anybody|"
+        r"anyone)|"
+        r"(?:went|gone|going) limp|eyes half open",
         r"(?:not|isn'?t|is not|aren'?t|stopped|won'?t|doesn'?t) (?:\w+ )?(?:respond\w*|wake|waking|breathing)",
         r"(?:hard|can'?t|cannot|impossible) to (?:wake|rouse)|can'?t wake (?:him|her|them)",
         r"(?:dropped|fell|fallen) (?:down )?(?:to|on) the (?:\w+ )?floor|on the (?:\w+ )?floor (?:and|not)",
@@ -95,7 +103,8 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     "seizure": (
         r"seizures?|convuls\w+|\bfits?\b|fitting|shaking all over|jerk\w* (?:all over|uncontrollably)|"
         r"eyes (?:have |had |are |were )?roll\w* back|(?:stiff|rigid) (?:\w+ ){0,3}(?:jerk|shak|twitch)\w*|"
-        r"foam\w* at the mouth",
+        r"foam\w* at the mouth|twitch\w* (?:\w+ ){0,4}(?:won'?t|wont) stop|twitch\w* rhythmic\w*|rhythmic\w* twitch\w*|"
+        r"jerk\w* (?:\w+ ){0,2}(?:won'?t|wont) stop",
     ),
     "heavy bleeding": (
         r"(?:vomit\w*|throw\w* up|threw up|cough\w* up|spit\w* up|being sick|sick) (?:\w+ ){0,5}blood|"
@@ -112,8 +121,12 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     "thoughts of self-harm": (
         r"suicid\w*|kill (?:my|him|her|them)sel(?:f|ves)|end(?:ing)? (?:my|his|her|their) (?:own )?li(?:fe|ves)|"
         r"end it all|better off dead|(?:going|want|wants|wanna) to end (?:it|things)\b",
+        r"(?:garage|car) (?:\w+ ){0,4}engine running|engine running (?:\w+ ){0,3}(?:garage|locked)|"
+        r"(?:got|has|have|with) a rope|blades? (?:are )?ready|nobody (?:will|would) miss me|"
+        r"(?:my|this is my) last (?:msg|message|text)|(?:text|messag)\w* (?:me )?goodbye|"
         r"cut (?:his|her|my|their) (?:own )?wrists?|slit\w* (?:his|her|my|their) wrists?|"
-        r"(?:want|wanna|going) to die|don'?t want to (?:be alive|live|wake up)|(?:hurt|harm|cut)\w* (?:my|him|her)self",
+        r"(?:wants?|wanna|going) to die|(?:his|her|a|the|my) gun out|ending it (?:tonight|now|today|all)|"
+        r"don'?t want to (?:be alive|live|wake up)|(?:hurt|harm|cut)\w* (?:my|him|her)self",
         r"too many (?:of )?(?:\w+ ){0,2}(?:pills|tablets|meds|painkillers|paracetamol)|(?:got|have) the (?:pills|"
         r"tablets|rope) |pills (?:\w+ ){0,2}in front of me|standing on (?:the|a) (?:bridge|ledge|roof|edge)",
         r"(?:taken?|took|swallowed) [1-9]\d+ (?!min|hour|sec|step|day|week|month|year|mg|ml|breath|go|attempt|tr)"
@@ -144,6 +157,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"anaphyla\w*|(?:throat|tongue|lips?|mouth) (?:\w+ ){0,3}(?:swell\w*|swollen|closing|tight\w*)",
         r"swollen (?:throat|tongue|lips?)|(?:face|eyes) (?:is |are )?swell\w* (?:up )?(?:and|after)|epi-?pen",
         r"(?:severe|serious|bad|major) allergic reaction|swollen shut|(?:tongue|lips|mouth) (?:\w+ ){0,3}(?:too big|"
+        r"massive|"
         r"huge|blown up|ballooned)|tight in the throat|(?:face|lips|tongue|mouth)(?:\W+\w+){0,3}\W+(?:blew|blown|"
         r"ballooned|swelled) up",
     ),
@@ -160,12 +174,14 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         rf"{_SEVERE} (?:\w+ ){{0,3}}(?:stomach|tummy|belly|abdominal|gut) (?:pain|ache|cramps?)|"
         r"(?:stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:is )?(?:\w+ )?(?:unbearable|worst)|screams? (?:if|when) "
         r"(?:he|she|i|they) moves?|vomit\w* (?:\w+ )?green|green vomit",
+        r"sudden\w* got (?:way |much |a lot |really )?worse (?:\w+ ){0,3}(?:stomach|tummy|belly|abdomen)",
     ),
     "severe burn": (
         r"(?:boiling|scalding) (?:water|oil|fat|liquid|tea|coffee)|hot (?:pan of )?(?:oil|fat)|scald\w*|"
         r"freshly (?:made|boiled) (?:tea|coffee)|live wire|electrocut\w*|lightning|house fire|smoke inhalation|"
         r"breathed in (?:\w+ ){0,3}smoke|bigger than (?:my|his|her|their) (?:hand|palm)|burn\w* (?:\w+ ){0,2}badly|"
-        r"badly burn\w*",
+        r"badly burn\w*|chip pan|burns? (?:on|to) (?:his|her|my|their) face|(?:big|huge|large) blisters|"
+        r"splash\w* with (?:\w+ ){0,2}(?:chemicals?|acid|bleach|cleaner|caustic\w*)",
         r"burn\w* (?:\w+ ){0,2}(?:in|by) (?:a )?fire|(?:severe|bad|big|large|deep|serious) burns?\b",
         r"burns? (?:cover\w*|all over)|skin (?:is )?(?:\w+ ){0,2}(?:peeling|charred|black|white and)|electric shock|"
         r"chemical burn",
@@ -174,7 +190,10 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"their) eyes?)|singed|(?:nose|facial) hairs? (?:\w+ )?burn\w*",
     ),
     "poisoning": (
-        r"(?:drunk|drank|swallowed|eaten|ate|chewed) (?:some |a |an |the |one of )?(?:\w+ ){0,2}(?:bleach|detergent|"
+        r"(?:bottle|packet|box) of (?:\w+ ){0,3}(?:tablets|pills|meds) (?:\w+ ){0,2}open|(?:tablets|pills) missing|"
+        r"some missing|"
+        r"(?:drunk|drank|swallowed|eaten|ate|chewed|consumed|taken|took) (?:some |a |an |the |one of )?(?:\w+ ){0,2}"
+        r"(?:bleach|detergent|"
         r"batter(?:y|ies)|magnets?|weedkiller|antifreeze|dishwasher (?:tablet|pod)|washing (?:capsule|pod|tablet)|"
         r"rat poison|poison\w*)",
     ),
@@ -184,13 +203,15 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     ),
     "dying": (r"\bdying\b|going to die",),
 }
-# Red flags that take two findings in one message: (name, first, second).
-RED_FLAG_PAIRS: tuple[tuple[str, str, str], ...] = (
+# Red flags that take two findings in one message: (name, first, second), or (name, first, second, unless)
+# where a third finding reassures ("the rash fades with the glass test").
+RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
     ("head injury with warning signs",
-     r"(?:hit|banged|bumped|knocked|smacked|struck|hurt) (?:\w+ ){0,2}head|head injury|fell|fallen|crash|accident|"
-     r"(?:to|on|in) the head|rolled off",
-     r"vomit\w*|\bsick\b|confus\w*|drows\w*|sleepy|not making sense|fluid|blood (?:\w+ ){0,2}(?:from|out of) "
-     r"(?:his|her|my|their|the )?ears?|"
+     r"(?:hit|banged|bumped|knocked|smacked|struck|hurt) (?:\w+ ){0,5}head|head injury|fell|fallen|crash|accident|"
+     r"(?:to|on|in|of) the head|rolled off",
+     r"vomit\w*|\bsick\b|confus\w*|drows\w*|sleepy|(?:not|isn'?t) making sense|(?:can'?t|cannot) stand up|fluid|"
+     r"blood (?:\w+ ){0,2}(?:from|out of) "
+     r"(?:(?:his|her|my|their|the) )?ears?|"
      r"out cold|can'?t remember|double vision|vision'?s? (?:gone )?doubled?|seeing double|can'?t think|"
      r"(?:watery|clear) (?:\w+ ){0,2}(?:dripping|coming|from)|throw\w* up|threw up|falling asleep|nonsense|"
      r"can'?t keep (?:her|his|their|my) eyes open|pupils?|forget\w*|feel\w* (?:weird|strange|funny)"),
@@ -198,35 +219,41 @@ RED_FLAG_PAIRS: tuple[tuple[str, str, str], ...] = (
      r"baby|newborn|infant|toddler|\d+ (?:day|week|month|year)s? old|\bson\b|daughter|child|\bkid\b|"
      r"little (?:girl|boy|one)",
      r"limp|floppy|not respond\w*|isn'?t respond\w*|unresponsive|\bblue\b|hard to wake|won'?t wake|"
-     r"high.?pitched cry|not feeding|breathing (?:\w+ ){0,2}(?:funny|fast|strange|noisily)|barely moving|"
+     r"high.?pitched (?:\w+ )?cry|soft spot (?:is )?bulging|bulging|fontanel\w*|not feeding|"
+     r"breathing (?:\w+ ){0,2}(?:funny|fast|strange|noisily)|barely moving|"
      r"paus\w* between breaths|stops breathing|sunken|(?:no|hasn'?t had a|without a) wet nappy|"
      r"not reacting|grunt\w*|blotchy|mottled|(?:hands|feet) (?:and (?:hands|feet) )?(?:are )?(?:freezing|icy|ice)"),
     ("meningitis signs",
-     r"rash|spots|blotch\w*|bruise.?like|stiff neck|neck (?:\w+ ){0,3}(?:stiff|hurts to bend|hurts when)|"
+     r"rash|spots|dots|blotch\w*|bruise.?like|stiff neck|neck (?:\w+ ){0,3}(?:stiff|hurts to bend|hurts when)|"
      r"(?:can'?t|cannot|won'?t) (?:\w+ ){0,2}(?:bend|touch|put|move) (?:\w+ ){0,2}(?:chin|head forward)",
-     r"(?:doesn'?t|does not|don'?t|won'?t|didn'?t|not) (?:\w+ )?(?:fad(?:e|es|ing)|blanch|go away under)|"
-     r"non.?blanching|fever|temperature|\btemp\b|burning (?:up|hot)|(?:bright )?light|purple|stay when"),
+     r"(?:doesn'?t|does not|don'?t|dont|won'?t|didn'?t|not) (?:\w+ )?(?:fad(?:e|es|ing)|blanch|go away)|ice cold|"
+     r"non.?blanching|fever|temperature|\btemp\b|burning (?:up|hot)|(?:bright )?light|purple|stay when",
+     r"\b(?:fades|fade away|goes white|goes pale|blanches|disappears) (?:when|with|under)"),
     ("sepsis signs",
      r"sepsis|septic|mottled|clammy|infect\w*|\buti\b|cellulitis|shiver\w*|pneumonia|cold to (?:the )?touch|burning up|"
      r"never felt (?:this|so) (?:ill|unwell|poorly)|high (?:fever|temp\w*)|feverish|gave birth|had a baby|"
-     r"surgery|operation|(?:wound|cut) (?:\w+ ){0,3}"
+     r"surgery|operation|hot (?:then|and) cold|(?:wound|cut) (?:\w+ ){0,3}"
      r"(?:red|oozing|pus)|temperature (?:is |of )?(?:3[89]|4[01])",
      r"sepsis|septic|mottled|confus\w*|breathing (?:\w+ ){0,2}(?:fast|rapid)|(?:hasn'?t|haven'?t|not|no) "
      r"(?:passed|peed|weed|wee'?d|had a wee) "
      r"(?:urine|water)?|clammy|not making sense|(?:doesn'?t|does not|didn'?t) recogni[sz]e|blotchy|"
      r"heart rate (?:is |of )?1[2-9]\d|sudden\w* (?:\w+ ){0,2}(?:sleepy|drowsy)|patchy (?:and )?(?:purple|blue)|"
-     r"heart (?:is )?racing|racing heart|(?:gone|turned) (?:dark )?purple|sunken"),
+     r"heart (?:is )?racing|racing heart|red (?:streaks?|lines?)|dizzy when (?:i|he|she|they) stand|(?:gone|"
+     r"turned) (?:dark )?purple|sunken"),
     ("sepsis signs", r"chemo\w*", r"temp\w*|fever\w*"),
     ("sudden severe headache", r"\bhead\b|headache",
      r"worst (?:i'?ve|ive|i have|one) ever|like never before|out of nowhere|all of a sudden|out of the blue|"
-     r"in (?:\w+ )?(?:seconds|an instant)|(?:zero|0) to (?:ten|10)|instant\w*|like a hammer|never had anything like|"
+     r"in (?:\w+ )?(?:seconds|an instant)|flick\w* a switch|like a switch|(?:zero|0) to (?:ten|10)|instant\w*|"
+     r"like a hammer|never had anything like|"
      r"hit (?:\w+ ){0,6}with a (?:bat|hammer|brick)|massive pain|very strong pain|seeing double|double vision"),
     ("unwell baby or child", r"newborn|\d+ (?:day|week)s? old|(?:[12]|one|two) months? old",
      r"temp\w*|fever\w*|burning up"),
     ("heavy bleeding", r"\bblood\b|bleed\w*", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
     ("allergic reaction", r"allerg\w*|hives|stung|\bsting\b|antibiotic|peanuts?|\bnuts?\b",
      r"wheez\w*|faint\w*|dizzy|can'?t swallow|puffy|(?:face|lips?|tongue|throat|eyes?|mouth)(?:\W+\w+){0,3}\W+"
-     r"(?:swell\w*|swollen|puffy|tight)|throat"),
+     r"(?:swell\w*|swollen|puffy|tight)|throat (?:\w+ ){0,2}(?:tight\w*|closing|swell\w*)"),
+    ("sudden severe abdominal pain", r"(?:stomach|tummy|belly|abdom\w*) (?:pain|ache)",
+     r"white as a sheet|pulse (?:is )?racing|clammy|(?:gone|going|went) (?:grey|gray|white)"),
     ("chest pain", rf"{_CHEST}(?:\W+\w+){{0,3}}\W+burn\w*",
      r"breathless|pale|grey|gray|clammy|sweat\w*|\barm\b|\bjaw\b"),
 )
@@ -237,8 +264,11 @@ _NEGATED = re.compile(
     r"isn'?t|wasn'?t|free of|no sign of|nor)\b(?:\W+(?!(?:and|now|then|so|plus|also|because)\b)\w+){0,4}\W*$",
     re.IGNORECASE)
 # A cue before the finding that makes it a worry about the future or a figure of speech, not a report.
-_IMAGINED = re.compile(r"\b(?:might (?:have|get) (?:a|an)|worr(?:y|ied) about|(?:give|giving|gave) (?:me|us|him|her)|"
-                       r"nearly (?:had|gave)|almost (?:had|gave))\b(?:\W+\w+){0,4}\W*$", re.IGNORECASE)
+_IMAGINED = re.compile(r"(?:\b(?:might (?:have|get) (?:a|an)|worr(?:y|ied) about|(?:give|giving|gave) (?:me|us|him|"
+                       r"her)|"
+                       r"nearly (?:had|gave)|almost (?:had|gave)|would (?:have|get|go))\b(?:\W+\w+){0,4}\W*$)|"
+                       r"(?<!know )(?<!sure )(?<!tell )(?<!check )(?<!see )\bif\b|"
+                       r"(?<!to )\bsay (?:someone|somebody|my|a|he|she|they)\b", re.IGNORECASE)
 # A negation inside the finding, after its first word, that denies it ("my chest doesn't hurt"), not one the
 # finding is made of ("inhaler isn't working", "won't stop", "doesn't fade").
 _NEGATION_WORD = re.compile(
@@ -247,9 +277,10 @@ _NEGATION_WORD = re.compile(
     r"understand|grip|passed|peed))", re.IGNORECASE)
 # A part that dates what it says in the past.
 _PAST = re.compile(
-    r"\b(?:(?:years?|months?|decades?) (?:ago|back)|last (?:year|month)|history of|in (?:19|20)\d\d|when i was|"
+    r"\b(?:(?:years?|months?|decades?) (?:ago|back)|last (?:year|month|summer|winter|spring|autumn|christmas)|"
+    r"history of|in (?:19|20)\d\d|when i was|"
     r"used to|in (?:my|his|her|their) \d0s|once as|once (?:when|before|in|at|during)|grew out of|died (?:of|from)|"
-    r"passed away|when (?:he|she|they|we) (?:was|were)|as a (?:teenager|teen|child|kid|baby|student)|"
+    r"passed away|when (?:he|she|they|we) (?:was|were)|as a (?:teenager|teen|child|kid|baby|toddler|boy|girl|student)|"
     r"in (?:my|his|her) (?:teens|twenties|thirties|youth|childhood)|previous(?:ly)?|in the past|"
     r"(?:diagnosed|treated) (?:with|for)|i carry|well controlled)\b",
     re.IGNORECASE)
@@ -267,11 +298,13 @@ _ASKING = re.compile(
 _QUESTION = re.compile(r"^\W*(?:what|how|why|which|any|tell me|does|do|is|are|can|could|should|would)\b(?!')"
                        r"(?! (?:u|you|someone|anyone|somebody) (?:please )?help)", re.IGNORECASE)
 _FIGURATIVE = re.compile(
-    r"\b(?:lol|haha|lmao|jk|dying to|battery|phone|wifi|laptop|plants?|paperwork|queue|film|movie|laugh(?:ed|ing)|"
+    r"\b(?:lol|haha|lmao|jk|dying to|battery (?:is )?(?:dying|dead|low)|phone|wifi|laptop|plants?|paperwork|queue|"
+    r"film|movie|laugh(?:ed|ing) (?:so hard|till|until|my head off)|"
     r"onto the sofa|(?:leg|foot|arm|hand) (?:\w+ )?(?:fell|falls|is) asleep|spreadsheet|traffic|emails?|match|game|"
     r"so tense|brew|cuppa|weather|team|final|deadlines?|boss|price|bill|sneaking|up the wall|"
     r"driving me (?:mad|crazy|nuts)|dying of (?:boredom|laughter|embarrassment|hunger|thirst)|suffocating me|"
-    r"interview|exam|presentation)\b|😂", re.IGNORECASE)
+    r"interview|exams?|presentation|revision|homework|studying|so funny|hilarious|giggl\w*|i'?m melting|"
+    r"(?:heat|weather|kids|work|job|commute|boss) is killing me)\b|😂", re.IGNORECASE)
 # A part that opens with a negation denies what follows ("no pain in my chest", "haven't fainted").
 _DENIES = re.compile(r"^\W*(?:(?:i|i'?m|he|he'?s|she|she'?s|they|we|it|it'?s)\s+)?(?:(?:have|has|had)\s+)?"
                      r"(?:no|not|never|without|none|nothing|denies|haven'?t|hasn'?t|didn'?t|don'?t|doesn'?t|isn'?t|"
@@ -280,18 +313,22 @@ _DENIES = re.compile(r"^\W*(?:(?:i|i'?m|he|he'?s|she|she'?s|they|we|it|it'?s)\s+
 _WORRY = re.compile(r"\b(?:(?:might|may|could) (?:\w+ )?(?:fall|have|get|happen)|worr(?:y|ied) (?:about|that|she|he|"
                     r"they|i)|one day|in (?:the )?future)\b", re.IGNORECASE)
 # A message that says it is over ("coughed it up", "it's fine now") reports no red flag.
-_RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it up|slept on it|fine after)\b",
+_RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it up|slept on it|fine after|"
+                       r"(?<!where )it came (?:out|up))\b",
                        re.IGNORECASE)
 # A message that calls itself mild, usual or slow is not an emergency in other words.
 _MILD = re.compile(r"\b(?:usual|normal for (?:me|him|her)|mild(?:ly)?|slight(?:ly)?|bit of a|slowly|gradually|"
                    r"comes and goes|on and off|for (?:years|months|ages)|helps|helped|settled|better now|"
-                   r"probably (?:nothing|just|need))\b", re.IGNORECASE)
+                   r"probably (?:nothing|just|need)|just (?:tired|a cold|a bit|a bug|shivering|cold|a graze|a bruise|"
+                   r"a (?:red )?bump|sore|stiff|achy|a scratch|a cough|a sniffle|anxious|stressed|hungover))\b",
+                   re.IGNORECASE)
 _SENTENCE = re.compile(r"[.;!?]+")
 _CLAUSE = re.compile(r"\bbut\b|,", re.IGNORECASE)
 
 _SINGLE = {name: re.compile("|".join(patterns), re.IGNORECASE) for name, patterns in RED_FLAGS.items()}
-_PAIRS = [(name, re.compile(first, re.IGNORECASE), re.compile(second, re.IGNORECASE))
-          for name, first, second in RED_FLAG_PAIRS]
+_PAIRS = [(name, [re.compile(finding, re.IGNORECASE) for finding in findings[:2]],
+           re.compile(findings[2] if len(findings) > 2 else r"(?!)", re.IGNORECASE))
+          for name, *findings in RED_FLAG_PAIRS]
 
 
 @dataclass(frozen=True)
@@ -346,8 +383,8 @@ def red_flag(text: str) -> str | None:
         for name, pattern in _SINGLE.items():
             if any(part.reports(match) for match in pattern.finditer(part.text)):
                 return name
-    for name, first, second in _PAIRS:
-        if all(any(part.reports(match) for part in parts for match in pattern.finditer(part.text))
-               for pattern in (first, second)):
+    for name, findings, unless in _PAIRS:
+        if not unless.search(text) and all(any(part.reports(match) for part in parts
+                                               for match in pattern.finditer(part.text)) for pattern in findings):
             return name
     return None
