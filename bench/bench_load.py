@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -125,9 +126,18 @@ def cpu_seconds(marker: str) -> float:
     return total
 
 
+def patient_scan(sender: str) -> str:
+    """The base64 PNG ``sender`` sends: the head phantom with faint noise seeded by the sender, so that every
+    patient sends a different file, as real patients do, and no cache keyed on an image serves one patient
+    from another's work."""
+    rng = np.random.default_rng(zlib.crc32(sender.encode()))
+    noisy = head_phantom(256).astype(np.int16) + rng.integers(-3, 4, size=(256, 256))
+    return base64.b64encode(png_bytes(np.clip(noisy, 0, 255).astype(np.uint8))).decode()
+
+
 async def patient(session: aiohttp.ClientSession, url: str, sender: str, image: str, deadline: float,
                   timeout_s: float, results: dict[str, list[float]], errors: list[str]) -> None:
-    """One scripted consultation as ``sender``, turn after turn."""
+    """One scripted consultation as ``sender`` (who sends ``image``), turn after turn."""
     token = None
     for kind, text in SCRIPT:
         if time.monotonic() > deadline:
@@ -151,15 +161,16 @@ async def patient(session: aiohttp.ClientSession, url: str, sender: str, image: 
 
 async def run_load(url: str, patients: int, max_seconds: float, timeout_s: float, name: str = "load") -> dict[str, Any]:
     """Run ``patients`` consultations at once against ``url`` (senders ``<name>-<i>-<pid>``); latency figures."""
-    image = base64.b64encode(png_bytes(head_phantom(256))).decode()
+    senders = [f"{name}-{i}-{os.getpid()}" for i in range(patients)]
+    images = [patient_scan(sender) for sender in senders]
     results: dict[str, list[float]] = {kind: [] for kind, _ in SCRIPT}
     errors: list[str] = []
     deadline = time.monotonic() + max_seconds
     connector = aiohttp.TCPConnector(limit=patients)
     started = time.monotonic()
     async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(patient(session, url, f"{name}-{i}-{os.getpid()}", image, deadline, timeout_s,
-                                       results, errors) for i in range(patients)))
+        await asyncio.gather(*(patient(session, url, sender, image, deadline, timeout_s, results, errors)
+                               for sender, image in zip(senders, images)))
     elapsed = time.monotonic() - started
     turns = sum(len(v) for v in results.values())
     return {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,7 @@ from vision_models.vqa.sentence import SentenceEncoder, encoder_for
 from vision_models.vqa.text import Vocabulary
 
 MAX_QUESTION_CHARS = 500
+ENCODED_IMAGES = 64  # images whose encodings a model keeps (VQAModel.encoded)
 INSIGHT_QUESTIONS: tuple[tuple[str, str, str], ...] = (
     ("abnormal", "Is this image abnormal?", "ABN"),
     ("organ", "Which part of the body does this image show?", "ORGAN"),
@@ -127,6 +130,7 @@ class VQAModel:
         if self.uses_memory and sentences is None:
             self.sentences = encoder_for(extra["memory"]["sentence_encoder"])
         self._lock = threading.Lock()
+        self._encoded: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
 
     @property
     def uses_memory(self) -> bool:
@@ -143,6 +147,34 @@ class VQAModel:
         """The (1, S, S) network input of an image (raises ``ImageError`` for non-images)."""
         return torch.from_numpy(to_tensor_array(load_image(image), self.image_size, 1))
 
+    def encoded(self, images: Sequence[ImageSource]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network inputs (N, 1, S, S) and region encodings (N, R, D) of ``images``.
+
+        A patient asks several questions about one image, and the first look asks four more: images given as
+        bytes are decoded and encoded once, then served from a small cache keyed by their digest (the last
+        :data:`ENCODED_IMAGES` per model).
+        """
+        keys = [hashlib.sha256(image).digest() if isinstance(image, bytes) else None for image in images]
+        with self._lock:
+            rows = [self._encoded.get(key) if key is not None else None for key in keys]
+            for key, row in zip(keys, rows):
+                if key is not None and row is not None:
+                    self._encoded.move_to_end(key)
+        missing = [i for i, row in enumerate(rows) if row is None]
+        if missing:
+            pixels = torch.stack([self.pixels(images[i]) for i in missing])
+            with self._lock, torch.inference_mode():
+                regions, _ = self.net.encode_images(pixels, reconstruct=False)
+                for index, i in enumerate(missing):
+                    rows[i] = (pixels[index], regions[index])
+                    key = keys[i]
+                    if key is not None:
+                        self._encoded[key] = (pixels[index], regions[index])
+                while len(self._encoded) > ENCODED_IMAGES:
+                    self._encoded.popitem(last=False)
+        known = [row for row in rows if row is not None]
+        return torch.stack([pixel for pixel, _ in known]), torch.stack([region for _, region in known])
+
     def score(
         self,
         pixels: torch.Tensor,
@@ -152,17 +184,20 @@ class VQAModel:
         use_prior: bool = True,
         only_mechanism: int | None = None,
         use_memory: bool = True,
+        regions: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Calibrated answer probabilities (B, A) and the type distribution used (B, T).
 
         ``pixels`` is (N, 1, S, S), ``image_index`` maps each question to its image; rows of ``q``
         that are NaN fall back to the model's own type head. The case memory (when the bundle has
-        one and ``use_memory``) is mixed in before the temperature.
+        one and ``use_memory``) is mixed in before the temperature. ``regions`` are the images' encodings
+        when the caller has them (:meth:`encoded`); otherwise they are computed.
         """
         tokens, lengths = encode_questions(self.vocab, questions, self.max_tokens)
         recall = self._recall(pixels, image_index, questions) if use_memory and self.uses_memory else None
         with self._lock, torch.inference_mode():
-            regions, _ = self.net.encode_images(pixels, reconstruct=False)
+            if regions is None:
+                regions, _ = self.net.encode_images(pixels, reconstruct=False)
             outputs = self.net(regions, image_index, tokens, lengths)
             own = torch.softmax(outputs["type_logits"], dim=-1)
             q_used = own if q is None else torch.where(torch.isnan(q), own, q)
@@ -237,20 +272,21 @@ class VQAModel:
         for i, given in enumerate(types):
             if given is not None:
                 q[i] = type_distribution(given)
-        pixels = torch.stack([self.pixels(image) for image in images])
-        probs, q_used = self.score(pixels, torch.arange(len(texts)), texts, q)
+        pixels, regions = self.encoded(images)
+        probs, q_used = self.score(pixels, torch.arange(len(texts)), texts, q, regions=regions)
         return [
             self._result(probs[i], q_used[i], "model" if types[i] is None else "caller") for i in range(len(texts))
         ]
 
     def insights(self, image: ImageSource) -> list[Finding]:
         """Abnormal? Which organ? Which modality? Which plane? — answered together in one batch."""
-        pixels = self.pixels(image)[None]
+        pixels, regions = self.encoded([image])
         q = torch.zeros(len(INSIGHT_QUESTIONS), len(QUESTION_TYPES))
         for i, (_, _, kind) in enumerate(INSIGHT_QUESTIONS):
             q[i, QUESTION_TYPES.index(kind)] = 1.0
         questions = [text for _, text, _ in INSIGHT_QUESTIONS]
-        probs, q_used = self.score(pixels, torch.zeros(len(questions), dtype=torch.long), questions, q)
+        probs, q_used = self.score(pixels, torch.zeros(len(questions), dtype=torch.long), questions, q,
+                                   regions=regions)
         findings = []
         for i, (key, text, _) in enumerate(INSIGHT_QUESTIONS):
             result = self._result(probs[i], q_used[i], "caller")

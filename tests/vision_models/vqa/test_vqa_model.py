@@ -71,6 +71,26 @@ def test_insights_cover_the_four_questions(bundle_dir: Path) -> None:
     assert all(isinstance(f, Finding) and f.answer in model.answers for f in findings)
 
 
+def test_an_image_sent_as_bytes_is_encoded_once(bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first look and the questions after it reuse one encoding per image; answers do not change."""
+    buffer = io.BytesIO()
+    _image().save(buffer, format="PNG")
+    data = buffer.getvalue()
+    fresh = VQAModel.load(bundle_dir)
+    expected = [fresh.answer(data, "Is there a mass?"), VQAModel.load(bundle_dir).insights(data)]
+    model = VQAModel.load(bundle_dir)
+    encode = model.net.encode_images
+    calls: list[int] = []
+    monkeypatch.setattr(model.net, "encode_images",
+                        lambda pixels, **kw: calls.append(len(pixels)) or encode(pixels, **kw))
+    findings = model.insights(data)
+    answer = model.answer(data, "Is there a mass?")
+    model.answer(_image(), "Is there a mass?")  # not bytes: not cached, encoded each time
+    model.answer(_image(), "Is there a mass?")
+    assert calls == [1, 1, 1]
+    assert [answer, findings] == expected
+
+
 def test_abstention_follows_the_threshold(bundle_dir: Path) -> None:
     model = VQAModel.load(bundle_dir)
     model.threshold = 1.01
