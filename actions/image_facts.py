@@ -108,6 +108,16 @@ def label_fact(image: dict[str, Any], key: str) -> str | None:
     return LABEL_FACTS.get(str(image.get("label")), {}).get(key)
 
 
+def known_type(image: dict[str, Any], question_type: str | None) -> tuple[str, float] | None:
+    """(label, confidence) when a modality or organ question is about an image the labeller named confidently:
+    what the bot said of the image when it arrived, which it may repeat when the models are not sure (the label
+    is never stated as a new answer; see the module docstring)."""
+    key = FINDING_OF_TYPE.get(question_type or "")
+    if key not in ("modality", "organ") or label_fact(image, key) is None:
+        return None
+    return str(image["label"]), float(image["confidence"])
+
+
 def fits_label(label: Any, key: str, answer: Any) -> bool:
     """False when ``answer`` to a modality, organ or plane question cannot be true of an image of type
     ``label``; True for other questions and for answers the label says nothing about."""

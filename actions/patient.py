@@ -117,6 +117,28 @@ class ActionNoteSymptoms(Action):
         return events
 
 
+class ActionNoteAge(Action):
+    """An age told before the intake form asks for it: kept as the form's age band, so it is not asked again."""
+
+    def name(self) -> str:
+        return "action_note_age"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        entity = next(
+            (e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "age"), None
+        )
+        band = age_band(entity or tracker.latest_message.get("text") or "")
+        if band is None:
+            say(dispatcher, "utter_noted")
+            say(dispatcher, "utter_next_step")
+            return []
+        say(dispatcher, "utter_noted_age", age_band=band)
+        say(dispatcher, "utter_next_step")
+        return [SlotSet("age_band", band)]
+
+
 class ActionNoteLocation(Action):
     """Place the patient and list the nearest hospitals."""
 

@@ -112,9 +112,15 @@ def off_label_sentence(label: str, now: str) -> str:
     return sentence("utter_answer_off_label", now=now, image_type=with_article(label))
 
 
-def abstain_sentence(answered: int, asked: int) -> str:
-    """What the bot says when the models are not sure enough to answer."""
-    return sentence("utter_not_sure", hospitals_answered=hospitals_answered(answered, asked))
+def abstain_sentence(answered: int, asked: int, known: tuple[str, float] | None = None) -> str:
+    """What the bot says when the models are not sure enough to answer; ``known`` (label, confidence) when the
+    image's type, named when it arrived, answers the question in part (which organ, which modality)."""
+    if known is None:
+        return sentence("utter_not_sure", hospitals_answered=hospitals_answered(answered, asked))
+    label, confidence = known
+    return sentence("utter_not_sure_known_type", hospitals_answered=hospitals_answered(answered, asked),
+                    image_type=image_type_phrase(label), confidence_words=confidence_words(confidence),
+                    percent=percent(confidence))
 
 
 def _given(value: Any) -> bool:

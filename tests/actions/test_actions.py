@@ -61,6 +61,31 @@ async def test_low_confidence_answer_abstains_with_examples(services: Services, 
     assert slot_events(events)["qa_log"][-1]["abstained"] is True
 
 
+@pytest.mark.parametrize(("question_type", "reminded"), [("ORGAN", True), ("MODALITY", True), ("PLANE", False),
+                                                        ("PRES", False)])
+async def test_an_unsure_organ_or_modality_answer_repeats_the_confident_image_type(
+        services: Services, stored_image: dict, question_type: str, reminded: bool) -> None:
+    """'What organ is this?' after 'This looks like a brain MRI (97%)' does not leave the patient with nothing."""
+    services.hospitals.answer.abstained = True
+    services.hospitals.answer.question_type = question_type
+    tracker = load_tracker("question", consent_given=True, images=[stored_image])
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    said = texts(dispatcher)
+    assert "not sure enough" in said
+    assert ("it looks like a brain MRI (very confident, 97%)" in said) is reminded
+
+
+async def test_an_unsure_answer_about_an_unsure_image_type_does_not_repeat_it(services: Services,
+                                                                              stored_image: dict) -> None:
+    services.hospitals.answer.abstained = True
+    services.hospitals.answer.question_type = "ORGAN"
+    tracker = load_tracker("question", consent_given=True, images=[stored_image | {"confidence": 0.6}])
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert "not sure enough" in texts(dispatcher) and "looks like" not in texts(dispatcher)
+
+
 async def test_image_before_consent_is_kept_not_processed(services: Services) -> None:
     tracker = load_tracker("image", consent_given=None)
     dispatcher = CollectingDispatcher()
