@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -32,6 +33,24 @@ from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 
+# Questions about what an image means for the patient (worry, diagnosis, prognosis, treatment) are not image
+# questions: a yes/no model must not answer "should I be worried?" with "No" (found chatting, after a first look
+# that said "abnormal: yes"). They go to the doctor, in the transcript.
+FOR_A_DOCTOR = re.compile(
+    r"\b(?:should i (?:be )?(?:worried|worry|concerned|panic|scared)|"
+    r"(?:is|does) (?:it|this|that) (?:look |seem |sound )?(?:serious|dangerous|bad|worrying|life.?threatening|fatal|"
+    r"deadly|curable|treatable|terminal)\b|"
+    r"am i (?:going to|gonna) (?:die|be (?:ok|okay|fine|alright))|will i (?:die|be (?:ok|okay|fine|alright)|recover|"
+    r"survive|get better)|how long (?:do i|have i got|does (?:he|she) have)\b|"
+    r"(?:is|could|might|can) (?:it|this|that) (?:be )?(?:a |an )?(?:cancer\w*|malignant|benign|terminal)|"
+    r"do i (?:have|need)\b|what (?:do i have|is wrong with me|should i do|treatment)|"
+    r"(?:what'?s|what is) (?:my |the )?(?:diagnosis|prognosis))", re.IGNORECASE)
+
+
+def for_a_doctor(question: str) -> bool:
+    """Whether ``question`` asks what an image means for the patient rather than what it shows."""
+    return bool(FOR_A_DOCTOR.search(question))
+
 
 def _segmentation_of(tracker: Tracker, image: dict[str, Any]) -> dict[str, Any] | None:
     """The latest lesion outline of ``image`` in this conversation, if any."""
@@ -53,6 +72,11 @@ def _answer_from_outline(image: dict[str, Any], outline: dict[str, Any], questio
 async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, image: dict[str, Any], question: str,
                           question_types: dict[str, float] | None) -> list[dict[str, Any]]:
     """Answer ``question`` about ``image`` (a record of the ``images`` slot); returns the ``qa_log`` event."""
+    if for_a_doctor(question):
+        say(dispatcher, "utter_for_a_doctor")
+        referred = {"question": question, "answer": None, "confidence": 0.0, "abstained": True, "referred": True,
+                    "image_sha256": image["sha256"], "timestamp": now_iso()}
+        return [SlotSet("qa_log", [*(tracker.get_slot("qa_log") or []), referred])]
     outline = _segmentation_of(tracker, image)
     if outline is not None and question_types:
         from_outline = _answer_from_outline(image, outline, max(question_types, key=question_types.__getitem__))

@@ -152,7 +152,8 @@ def summary_lines(slots: dict[str, Any]) -> list[str]:
             lines.append(sentence("utter_summary_answer", question=entry["question"], answer=entry["answer"],
                                   percent=percent(entry["confidence"])))
         else:
-            lines.append(sentence("utter_summary_no_answer", question=entry["question"]))
+            name = "utter_summary_for_the_doctor" if entry.get("referred") else "utter_summary_no_answer"
+            lines.append(sentence(name, question=entry["question"]))
     for seg in slots.get("segmentations") or []:
         lines.append(sentence("utter_summary_outline", pixels=seg["lesion_pixels"],
                               fraction=f"{seg['lesion_fraction']:.1%}"))

@@ -143,6 +143,8 @@ def _observations(
         }
         if qa.answer:
             observation["valueString"] = qa.answer
+        elif qa.referred:
+            observation["dataAbsentReason"] = _text("A question for the doctor; the models were not asked")
         else:
             observation["dataAbsentReason"] = _text("The models were not confident enough to answer")
         if qa.agreement is not None:

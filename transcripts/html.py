@@ -63,7 +63,8 @@ def _questions(transcript: Transcript) -> str:
         return "<p class='muted'>No questions were asked.</p>"
     rows = [_row("Question", "Answer", "Confidence", "Hospitals answered", "Agreement", header=True)]
     for qa in transcript.questions:
-        answer = qa.answer if qa.answer else "(no confident answer)"
+        answer = qa.answer if qa.answer else "(a question for you; the models were not asked)" if qa.referred else \
+            "(no confident answer)"
         if qa.disagreement:
             answer += " — hospitals disagreed"
         rows.append(_row(qa.question, answer, _percent(qa.confidence), f"{qa.answered}/{qa.asked}",

@@ -66,6 +66,7 @@ class QAEntry:
     abstained: bool = False
     image_sha256: str | None = None
     timestamp: str | None = None
+    referred: bool = False  # a question for the doctor (worry, diagnosis, treatment): the models were not asked
 
 
 @dataclass

@@ -86,6 +86,30 @@ async def test_an_unsure_answer_about_an_unsure_image_type_does_not_repeat_it(se
     assert "not sure enough" in texts(dispatcher) and "looks like" not in texts(dispatcher)
 
 
+@pytest.mark.parametrize("question", ["should I be worried?", "is it cancer?", "is this serious?",
+                                      "am I going to die?", "do I need surgery?", "what should I do?"])
+async def test_questions_for_a_doctor_are_not_put_to_the_models(services: Services, stored_image: dict,
+                                                                question: str) -> None:
+    """Found chatting: 'should I be worried?' got 'No - somewhat confident (61%)' after 'abnormal: yes'."""
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
+    tracker.latest_message["text"] = question
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert not [call for call in services.hospitals.calls if call[0] == "ask"]
+    assert "question for a doctor" in texts(dispatcher) and "No" not in texts(dispatcher)
+    [entry] = slot_events(events)["qa_log"]
+    assert entry["question"] == question and entry["referred"] is True and entry["answer"] is None
+
+
+@pytest.mark.parametrize("question", ["is this normal?", "is there a tumour?", "what organ is this?",
+                                      "is there anything abnormal?", "how big is the lesion?"])
+async def test_image_questions_still_reach_the_models(services: Services, stored_image: dict, question: str) -> None:
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
+    tracker.latest_message["text"] = question
+    await ActionAnswerQuestion().run(CollectingDispatcher(), tracker, {})
+    assert [call for call in services.hospitals.calls if call[0] == "ask"]
+
+
 async def test_image_before_consent_is_kept_not_processed(services: Services) -> None:
     tracker = load_tracker("image", consent_given=None)
     dispatcher = CollectingDispatcher()

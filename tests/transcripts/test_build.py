@@ -11,7 +11,7 @@ import pytest
 
 from qaid.state import REPO_ROOT
 from transcripts.build import transcript_from_events
-from transcripts.model import Transcript
+from transcripts.model import QAEntry, Transcript
 
 SCHEMA = json.loads((REPO_ROOT / "schemas" / "transcript.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
@@ -47,6 +47,7 @@ def test_dialogue_keeps_messages_and_notes_images(transcript: Transcript) -> Non
 
 
 def test_json_validates_against_the_published_schema(transcript: Transcript) -> None:
+    transcript.questions.append(QAEntry("should I be worried?", None, 0.0, abstained=True, referred=True))
     document = transcript.to_dict()
     VALIDATOR.validate(document)
     assert Transcript.from_dict(json.loads(json.dumps(document))) == transcript

@@ -14,7 +14,7 @@ from qaid.media_links import verify_media_signature
 from transcripts.build import transcript_from_events
 from transcripts.fhir import transcript_to_fhir
 from transcripts.html import transcript_to_html
-from transcripts.model import Transcript
+from transcripts.model import QAEntry, Transcript
 
 
 def test_fhir_bundle_is_valid_r4_with_the_expected_resources(transcript: Transcript) -> None:
@@ -93,3 +93,16 @@ def test_a_finding_that_repeats_its_key_reads_once() -> None:
     assert findings_text([{"key": "plane", "answer": "coronal plane"}, {"key": "abnormal", "answer": "yes"},
                           {"key": "organ", "answer": None}]) == "plane: coronal; abnormal: yes"
     assert finding_text("plane", "plane") == "plane: plane" and finding_text("organ", "brain") == "organ: brain"
+
+
+def test_a_question_for_the_doctor_is_shown_as_one(transcript: Transcript) -> None:
+    """A question the bot referred (worry, diagnosis, treatment) reads as the doctor's to answer, not as an
+    abstention of the models."""
+    transcript.questions.append(QAEntry("should I be worried?", None, 0.0, abstained=True, referred=True))
+    html = transcript_to_html(transcript, "https://chat.example.org")
+    assert "should I be worried?" in html and "a question for you; the models were not asked" in html
+    document = transcript_to_fhir(transcript)
+    Bundle.model_validate(document)
+    [observation] = [e["resource"] for e in document["entry"]
+                     if e["resource"].get("code", {}).get("text") == "should I be worried?"]
+    assert observation["dataAbsentReason"]["text"] == "A question for the doctor; the models were not asked"
