@@ -43,6 +43,14 @@ LABEL_FACTS: dict[str, dict[str, str]] = {
     "mammogram": {"modality": "mammography", "organ": "breast"},
 }
 
+# A DICOM file records its modality and body part itself (tags Modality, BodyPartExamined): the file's own
+# record, which the models' answers must fit whatever the labeller thought (found chatting: a head CT sent as
+# DICOM, labelled "not sure", got "first look: modality: x-ray; organ: chest").
+DICOM_MODALITIES = {"CT": "ct", "MR": "mri", "CR": "x-ray", "DX": "x-ray", "RG": "x-ray", "MG": "mammography",
+                    "OP": "fundus photograph"}
+DICOM_BODY_PARTS = {"HEAD": "head", "BRAIN": "brain", "SKULL": "head", "CHEST": "chest", "THORAX": "chest",
+                    "LUNG": "chest", "ABDOMEN": "abdomen", "BREAST": "breast", "HAND": "hand", "EYE": "eye"}
+
 # The words that make a modality answer name a modality, in the VQA models' answer words ("x ray" and "x-rays"
 # read as "xray"): "flair mri", "mr - adc map" and "t2" are MRI; "non-contrast ct" a CT; "chest x-ray" and "plain
 # film" radiographs. An answer with the words of two modalities, or of none, names no modality.
@@ -108,6 +116,25 @@ def label_fact(image: dict[str, Any], key: str) -> str | None:
     return LABEL_FACTS.get(str(image.get("label")), {}).get(key)
 
 
+def file_facts(image: dict[str, Any]) -> dict[str, str]:
+    """The modality and organ a DICOM image's own header records, in the VQA models' answer words ({} for
+    other images and for tags this module does not know)."""
+    dicom = image.get("dicom") or {}
+    facts = {"modality": DICOM_MODALITIES.get(str(dicom.get("modality") or "").upper()),
+             "organ": DICOM_BODY_PARTS.get(str(dicom.get("body_part") or "").upper())}
+    return {key: value for key, value in facts.items() if value}
+
+
+def file_fact_words(image: dict[str, Any]) -> str | None:
+    """'a CT of the head': what a DICOM file says it is, for the patient; None when it says nothing known."""
+    facts = file_facts(image)
+    if "modality" not in facts:
+        return f"an image of the {facts['organ']}" if "organ" in facts else None
+    modality = {"ct": "a CT", "mri": "an MRI", "x-ray": "an X-ray", "mammography": "a mammogram",
+                "fundus photograph": "a fundus photograph"}[facts["modality"]]
+    return f"{modality} of the {facts['organ']}" if "organ" in facts else modality
+
+
 def known_type(image: dict[str, Any], question_type: str | None) -> tuple[str, float] | None:
     """(label, confidence) when a modality or organ question is about an image the labeller named confidently:
     what the bot said of the image when it arrived, which it may repeat when the models are not sure (the label
@@ -121,7 +148,15 @@ def known_type(image: dict[str, Any], question_type: str | None) -> tuple[str, f
 def fits_label(label: Any, key: str, answer: Any) -> bool:
     """False when ``answer`` to a modality, organ or plane question cannot be true of an image of type
     ``label``; True for other questions and for answers the label says nothing about."""
-    facts = LABEL_FACTS.get(str(label), {})
+    return _fits(LABEL_FACTS.get(str(label), {}), key, answer)
+
+
+def fits_file(image: dict[str, Any], key: str, answer: Any) -> bool:
+    """False when ``answer`` contradicts what the image's DICOM header records (:func:`file_facts`)."""
+    return _fits(file_facts(image), key, answer)
+
+
+def _fits(facts: dict[str, str], key: str, answer: Any) -> bool:
     if key == "plane":
         allowed = PLANES_OF_MODALITY.get(facts.get("modality", ""))
         plane = _normal(answer)
@@ -139,9 +174,10 @@ def stated_findings(findings: Iterable[AggregatedFinding]) -> list[dict[str, Any
 
 
 def consistent_findings(findings: list[dict[str, Any]], image: dict[str, Any]) -> list[dict[str, Any]]:
-    """First-look findings without those that contradict the image's label (even an unsure one): the reply
-    that names the image type never contradicts itself."""
-    return [finding for finding in findings if fits_label(image.get("label"), finding["key"], finding["answer"])]
+    """First-look findings without those that contradict the image's label (even an unsure one) or its DICOM
+    header: the reply that names the image type never contradicts itself or the file."""
+    return [finding for finding in findings if fits_label(image.get("label"), finding["key"], finding["answer"])
+            and fits_file(image, finding["key"], finding["answer"])]
 
 
 def earlier_answer(image: dict[str, Any], qa_log: list[dict[str, Any]],
@@ -185,6 +221,7 @@ class StatedAnswer:
     source: str
     conflict_with: str | None = None
     against_label: bool = False
+    against_file: bool = False
 
     @property
     def abstained(self) -> bool:
@@ -201,6 +238,8 @@ def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_
     checked = key in ("modality", "organ", "plane") and not closed and confident
     if abstained or not answer:
         return StatedAnswer(None, confidence, "unsure")
+    if key in ("modality", "organ", "plane") and not closed and not fits_file(image, key or "", answer):
+        return StatedAnswer(None, confidence, "conflict", conflict_with=file_fact_words(image), against_file=True)
     if checked and not fits_label(image.get("label"), key or "", answer):
         fact = label_fact(image, key or "") or display_name(str(image.get("label")))
         return StatedAnswer(None, confidence, "conflict", conflict_with=fact, against_label=True)

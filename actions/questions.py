@@ -98,7 +98,9 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, im
         return []
     stated = stated_answer(image, log, result.question_type, result.answer, result.confidence, result.abstained,
                            question)
-    if stated.against_label:
+    if stated.against_file:
+        text = sentence("utter_answer_off_file", now=str(result.answer), file_says=stated.conflict_with or "")
+    elif stated.against_label:
         text = off_label_sentence(str(image.get("label")), str(result.answer))
     elif stated.source == "conflict":
         text = conflict_sentence(stated.conflict_with or "", str(result.answer))

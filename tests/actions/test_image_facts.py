@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.image_facts import agrees, consistent_findings, fits_label, stated_answer
+from actions.image_facts import agrees, consistent_findings, file_fact_words, fits_label, stated_answer
 from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
 from actions.wording import percent, summary_lines
@@ -31,6 +31,25 @@ def test_a_confident_label_drops_contradicting_first_look_findings_and_keeps_agr
     kept = consistent_findings(_findings(modality="t2", organ="chest", plane="axial"),
                                {"label": "brain_mri", "confidence": 0.98})
     assert [(f["key"], f["answer"]) for f in kept] == [("modality", "t2"), ("plane", "axial")]
+
+
+DICOM_HEAD_CT = {"label": "chest_xray", "confidence": 0.4, "dicom": {"modality": "CT", "body_part": "HEAD"}}
+
+
+def test_first_look_never_contradicts_what_a_dicom_file_records() -> None:
+    """Found chatting: a head CT sent as DICOM, labelled unsure, got "modality: x-ray; organ: chest"."""
+    kept = consistent_findings(_findings(abnormal="yes", organ="chest", modality="x-ray", plane="pa"), DICOM_HEAD_CT)
+    assert [f["key"] for f in kept] == ["abnormal"]
+    assert file_fact_words(DICOM_HEAD_CT) == "a CT of the head"
+    assert file_fact_words({"dicom": {"modality": "XA"}}) is None and file_fact_words({}) is None
+
+
+def test_a_later_answer_that_contradicts_the_dicom_file_is_not_stated() -> None:
+    stated = stated_answer(DICOM_HEAD_CT, [], "MODALITY", "x-ray", 0.66, False)
+    assert stated.abstained and stated.against_file and stated.conflict_with == "a CT of the head"
+    assert stated_answer(DICOM_HEAD_CT, [], "MODALITY", "ct", 0.66, False).answer == "ct"
+    assert stated_answer(DICOM_HEAD_CT, [], "ORGAN", "brain", 0.7, False).answer == "brain"
+    assert stated_answer(DICOM_HEAD_CT, [], "ABN", "yes", 0.7, False).answer == "yes"
 
 
 def test_synonyms_agree_and_different_things_do_not() -> None:
