@@ -30,6 +30,14 @@ def _intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+def _asked(tracker: Tracker, slot: str) -> bool:
+    """Whether the latest message answers the step's question for ``slot``; the message that opened the step
+    (the intake form's last answer, "all", a hospital's name) is read only for a hospital it names, never
+    re-asked (found chatting: "skip" at the city question got "I didn't catch which hospital. Please answer
+    yes or no" before the hospital question was even asked)."""
+    return tracker.get_slot("requested_slot") == slot
+
+
 class ActionAskChosenHospitals(Action):
     """Ask which hospitals should receive the transcript: the candidates (nearest first) as buttons."""
 
@@ -78,6 +86,8 @@ class ValidateHospitalForm(InterruptibleForm, FormValidationAction):
         chosen = choose_hospitals(text, wanted, names, affirmed=_intent(tracker) == "affirm")
         if chosen:
             return {"chosen_hospitals": chosen}
+        if not _asked(tracker, "chosen_hospitals"):
+            return {"chosen_hospitals": None}
         if _intent(tracker) == "deny" or NO.search(text):
             return {"chosen_hospitals": [], "send_confirmed": False}
         say(dispatcher, "utter_hospital_not_understood")
@@ -87,6 +97,8 @@ class ValidateHospitalForm(InterruptibleForm, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Yes or no, by intent or by its first words; anything else re-asks."""
+        if not _asked(tracker, "send_confirmed"):
+            return {"send_confirmed": None}
         text = tracker.latest_message.get("text") or ""
         if _intent(tracker) == "affirm" or YES.search(text):
             return {"send_confirmed": True}

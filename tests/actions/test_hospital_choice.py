@@ -33,7 +33,7 @@ def test_choices_people_type(text: str, entity: str, affirmed: bool, expected: l
     assert choose_hospitals(text, entity, NAMES, affirmed=affirmed) == expected
 
 
-def _in_step(text: str, intent: str, requested: str, **slots):
+def _in_step(text: str, intent: str, requested: str | None, **slots):
     tracker = load_tracker("question", consent_given=True, requested_slot=requested, **slots)
     tracker.latest_message.update({"text": text, "intent": {"name": intent, "confidence": 0.5}, "entities": []})
     tracker.active_loop = {"name": "hospital_form"}
@@ -77,6 +77,19 @@ def test_the_send_question_takes_yes_or_no_in_words(text: str, intent: str, expe
     tracker = _in_step(text, intent, "send_confirmed", chosen_hospitals=["Charite Imaging"])
     assert ValidateHospitalForm().validate_send_confirmed(text, dispatcher, tracker, {}) == {"send_confirmed": expected}
     assert bool(dispatcher.messages) == (expected is None)
+
+
+async def test_the_message_that_opens_the_step_is_not_re_asked(services: Services) -> None:
+    """Found chatting: "skip" at the city question got "I didn't catch which hospital. Please answer yes or no"
+    before the hospital question was asked; "all" (which opens the step) still picks every hospital."""
+    form, dispatcher = ValidateHospitalForm(), CollectingDispatcher()
+    opening = _in_step("skip", "skip", None)
+    assert await form.validate_chosen_hospitals("skip", dispatcher, opening, {}) == {"chosen_hospitals": None}
+    assert form.validate_send_confirmed("skip", dispatcher, opening, {}) == {"send_confirmed": None}
+    assert dispatcher.messages == []
+    everyone = _in_step("all", "choose_hospital", None)
+    result = await form.validate_chosen_hospitals("all", dispatcher, everyone, {})
+    assert result == {"chosen_hospitals": ["St Thomas Radiology", "Charite Imaging"]}
 
 
 async def test_an_emergency_interrupts_the_hospital_step() -> None:
