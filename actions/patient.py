@@ -103,7 +103,7 @@ class ActionNoteSymptoms(Action):
             say(dispatcher, "utter_next_step")
             return [SlotSet(kind, [*(tracker.get_slot(kind) or []), text])]
         events = [SlotSet("symptoms", list(known.values()))]
-        durations = [e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "duration"]
+        durations = list(tracker.get_latest_entity_values("duration"))
         if durations:
             events.append(SlotSet("duration", str(durations[0])))
         if found:
@@ -126,10 +126,7 @@ class ActionNoteAge(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        entity = next(
-            (e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "age"), None
-        )
-        band = age_band(entity or tracker.latest_message.get("text") or "")
+        band = age_band(next(tracker.get_latest_entity_values("age"), None) or tracker.latest_message.get("text") or "")
         if band is None:
             say(dispatcher, "utter_noted")
             say(dispatcher, "utter_next_step")
@@ -148,9 +145,7 @@ class ActionNoteLocation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        entity = next(
-            (e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "location"), None
-        )
+        entity = next(tracker.get_latest_entity_values("location"), None)
         place = location_from_message(tracker, entity or tracker.latest_message.get("text"))
         if place is None:
             say(dispatcher, "utter_unknown_place")
