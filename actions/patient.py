@@ -118,7 +118,8 @@ class ActionNoteSymptoms(Action):
 
 
 class ActionNoteAge(Action):
-    """An age told before the intake form asks for it: kept as the form's age band, so it is not asked again."""
+    """An age told before the intake form asks for it: kept as the form's age band, so it is not asked again
+    (an answer that is no plausible age is dropped, and the form asks then)."""
 
     def name(self) -> str:
         return "action_note_age"
@@ -127,10 +128,9 @@ class ActionNoteAge(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         band = age_band(next(tracker.get_latest_entity_values("age"), None) or tracker.latest_message.get("text") or "")
-        if band is None:
-            say(dispatcher, "utter_noted")
+        if band is None:  # not an age the form would keep: the form asks for it when it comes to it
             say(dispatcher, "utter_next_step")
-            return []
+            return [SlotSet("age_band", None)]
         say(dispatcher, "utter_noted_age", age_band=band)
         say(dispatcher, "utter_next_step")
         return [SlotSet("age_band", band)]

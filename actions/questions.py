@@ -33,17 +33,19 @@ from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
 
-# Questions about what an image means for the patient (worry, diagnosis, prognosis, treatment) are not image
-# questions: a yes/no model must not answer "should I be worried?" with "No" (found chatting, after a first look
-# that said "abnormal: yes"). They go to the doctor, in the transcript.
+# Questions about what an image means for the patient (worry, whether something is cancer, prognosis,
+# treatment) are not image questions ("do I have a fracture?" is, like "is there a fracture?"): a yes/no
+# model must not answer "should I be worried?" with "No" (found chatting, after a first look that said
+# "abnormal: yes"). They go to the doctor, in the transcript.
 FOR_A_DOCTOR = re.compile(
     r"\b(?:should i (?:be )?(?:worried|worry|concerned|panic|scared)|"
     r"(?:is|does) (?:it|this|that) (?:look |seem |sound )?(?:serious|dangerous|bad|worrying|life.?threatening|fatal|"
     r"deadly|curable|treatable|terminal)\b|"
     r"am i (?:going to|gonna) (?:die|be (?:ok|okay|fine|alright))|will i (?:die|be (?:ok|okay|fine|alright)|recover|"
-    r"survive|get better)|how long (?:do i|have i got|does (?:he|she) have)\b|"
-    r"(?:is|could|might|can) (?:it|this|that) (?:be )?(?:a |an )?(?:cancer\w*|malignant|benign|terminal)|"
-    r"do i (?:have|need)\b|what (?:do i have|is wrong with me|should i do|treatment)|"
+    r"survive|get better)|how long (?:do i have|have i got|does (?:he|she) have) (?:left|to live)|"
+    r"\b(?:cancer|cancerous|malignant|benign|terminal)\b|something to worry about|"
+    r"(?:do|will) i need (?:surgery|an operation|treatment|chemo\w*|a biopsy)|"
+    r"do i have (?:cancer|a tumou?r)|what (?:do i have|is wrong with me|should i do|treatment)|"
     r"(?:what'?s|what is) (?:my |the )?(?:diagnosis|prognosis))", re.IGNORECASE)
 
 
@@ -110,7 +112,7 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, im
         text = answer_sentence(str(stated.answer), stated.confidence, result.answered, result.asked,
                                result.disagreement)
     abstained = stated.abstained
-    if not log and not abstained:
+    if not any(entry.get("answer") for entry in log) and not abstained:
         text += " " + sentence("utter_disclaimer")
     dispatcher.utter_message(text=text)
     log.append(

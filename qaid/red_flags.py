@@ -36,14 +36,14 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         rf"(?:pain|pressure|tight\w*|band|squeez\w*|crush\w*|ache|grip\w*){_W % 4}?(?:in|across|on|of|behind) "
         rf"(?:{_PERSON} )?{_CHEST}",
         rf"(?:clutch|grabb?|hold)\w* (?:at )?{_PERSON} chest|sitting on {_PERSON} chest|"
-        rf"(?:going|goes|spreading|radiating) (?:down|into|to|up) {_PERSON} (?:left )?(?:arm|jaw)|\bagony\b|"
-        rf"heart attack|"
+        rf"(?:going|goes|spreading|radiating) (?:down|into|to|up) {_PERSON} (?:left )?(?:arm|jaw)|"
+        rf"(?<!of )(?:having|think it'?s|it'?s) an? heart attack|"
         rf"{_CHEST}(?:\W+\w+){{0,4}}\W+like never before",
         r"elephant (?:is )?(?:sitting|standing|on)|(?:gtn|angina spray)(?:\W+\w+){0,8}\W+(?:still there|not "
         r"(?:helping|working)|isn'?t (?:helping|working))",
     ),
     "trouble breathing": (
-        rf"{_CANT} (?:\w+ )?(?:{_BREATHE}|get (?:any |enough )?air|catch {_PERSON.replace('the', 'a')} breath|"
+        rf"{_CANT} (?:\w+ )?(?:{_BREATHE}|get (?:any |enough )?air|catch (?:my|his|her|their|a) breath|"
         r"get (?:a |any |enough )?breath)",
         rf"(?:not|isn'?t|stopped|stopping|struggling for|fighting for|gasping for) (?:\w+ )?{_BREATHE}|"
         rf"struggl\w* (?:\w+ ){{0,3}}(?:to )?{_BREATHE}|whistl\w* (?:\w+ ){{0,3}}{_BREATHE}|stridor|"
@@ -58,15 +58,17 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"(?:breath\w*) (?:is |feels )?(?:so|really|very) hard|too (?:breathless|out of breath|wheezy) to|"
         r"can'?t make a sound|(?:caving|sucking) in|"
         r"breath\w* (?:\w+ ){0,2}through a (?:\w+ )?(?:straw|stirrer)",
-        rf"stuck in {_PERSON} (?:throat|windpipe)|heimli\w*|still stuck|"
-        rf"(?:grabb|claw|clutch)\w* (?:at )?{_PERSON} (?:neck|throat)|(?:making )?no sound at all|"
+        rf"stuck in {_PERSON} (?:throat|windpipe)|heimli\w*|still stuck in (?:his|her|my|their|the) throat|"
+        rf"(?:grabb|claw|clutch)\w* (?:at )?{_PERSON} (?:neck|throat)|no sound at all|"
         rf"(?:struggling|fighting|gasping) for air|hard(?:er)? to {_BREATHE}",
         r"asthma attack (?:\w+ ){0,3}(?:bad|severe|not stopping|getting worse)|(?:bad|severe) asthma attack|"
         r"(?:middle of|having) an? asthma attack|sudden\w* (?:\w+ ){0,2}(?:short(?:ness)? of breath|breathless)",
     ),
     "stroke signs": (
         r"\bstroke\b",
-        r"droop\w*|lopsided|crooked|(?:one|left|right) side of (?:my|his|her|their|the) (?:face|mouth|body|vision)",
+        r"droop\w*|lopsided|(?:face|smile|mouth) (?:\w+ ){0,2}crooked|crooked (?:smile|face|mouth)|"
+        r"one side of (?:my|his|her|their|the) (?:face|mouth|body|vision)|"
+        r"(?:left|right) side of (?:my|his|her|their|the) (?:body|vision)",
         rf"{_CANT.replace('|barely', '')} (?:lift|raise|move|feel) (?:{_PERSON}|both|one) (?:\w+ )?(?:arm|leg|hand)",
         r"half of what (?:i'?m|im|i am) (?:looking at|seeing)|can'?t hold (?:\w+ ){0,2}(?:fork|cup|spoon|pen|phone)|"
         r"(?:face|mouth|smile)(?:\W+\w+){0,5}\W+one side|"
@@ -88,9 +90,12 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     ),
     "loss of consciousness": (
         r"passed out|pass(?:ing)? out|\bfaint(?:ed|ing)\b|uncon\w*ous|unresponsive|collapsed|knocked out|"
-        r"losing consciousness|out cold|kee?led over|slumped|went down like|dropped to the (?:ground|floor)|"
-        r"blacked out|(?:still )?(?:isn'?t|not) awake|can'?t keep (?:him|her|them) awake|"
-        r"(?:gone|turned|going) (?:a )?(?:funny|strange|weird|odd) colou?r|(?:going|gone|went) floppy",
+        r"losing consciousness|out cold|kee?led over|slumped (?:over|on the floor|and)|went down like|"
+        r"dropped to the (?:ground|floor)|"
+        r"blacked out|(?:isn'?t|not) awake (?:and|or|at all|after)|can'?t keep (?:him|her|them) awake|"
+        r"(?:he|she|they|he'?s|she'?s|they'?re|dad|mum|mom) (?:\w+ )?(?:gone|turned|going) (?:a )?(?:funny|strange|"
+        r"weird|odd) "
+        r"colou?r|(?:going|gone|went) floppy",
         r"(?:can'?t|cannot|couldn'?t) (?:rouse|wake) (?!up\b|myself)\w+|"
         r"(?:isn'?t|not|stopped) (?:reacting|responding)|"
         r"(?:isn'?t|not) (?:moving|answering) (?:(?:me|us|him|her) )?(?:or|and|at all)|not answering (?:anybody|"
@@ -108,38 +113,44 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     ),
     "heavy bleeding": (
         r"(?:vomit\w*|throw\w* up|threw up|cough\w* up|spit\w* up|being sick|sick) (?:\w+ ){0,5}blood|"
-        r"coffee grounds|tarry|like tar|so much blood|soak\w* through|"
+        r"coffee grounds|tarry|like tar|so much blood|soak\w* through (?:\w+ ){0,2}(?:towel|bandage|dressing|pad)|"
+        r"blood (?:\w+ )?soak\w* through|"
         r"black (?:and \w+ )?(?:poo|stools?)|(?:losing|lost) (?:a lot of|lots of|so "
         r"much) blood",
         r"blood (?:is |keeps )?(?:spurt|pour|gush|pump|everywhere)\w*|(?:spurt|pour|gush|pump)\w* (?:with |out )?blood",
         r"(?:heavy|severe|a lot of|lots of|uncontrollable|massive|heavily) bleed\w*",
         r"bleed\w* (?:heavily|badly|a lot|loads|everywhere|won'?t stop|that won'?t stop|non ?stop)",
         r"(?:won'?t|doesn'?t|will not) stop bleeding|still (?:bleeding|pouring)|soaked (?:through )?(?:with|in) blood",
-        r"(?:mouth|bowl|cup|bucket)(?:s|ful|fuls)? (?:full )?of blood|(?:loads|lots|pints?|pools?|puddles?) of blood|"
+        r"(?:mouth|bowl|cup|bucket)(?:s|ful|fuls)? (?:full )?of blood|(?:loads|lots|pints?|pools?|"
+        r"puddles?) of blood\b(?! tests?| pressure| sugar| work)|"
         r"blood (?:\w+ ){0,6}(?:loads|lots) of it|(?:won'?t|doesn'?t|will not) clot|deep (?:gash|cut|wound)",
     ),
     "thoughts of self-harm": (
         r"suicid\w*|kill (?:my|him|her|them)sel(?:f|ves)|end(?:ing)? (?:my|his|her|their) (?:own )?li(?:fe|ves)|"
         r"end it all|better off dead|(?:going|want|wants|wanna) to end (?:it|things)\b",
         r"(?:garage|car) (?:\w+ ){0,4}engine running|engine running (?:\w+ ){0,3}(?:garage|locked)|"
-        r"(?:got|has|have|with) a rope|blades? (?:are )?ready|nobody (?:will|would) miss me|"
-        r"(?:my|this is my) last (?:msg|message|text)|(?:text|messag)\w* (?:me )?goodbye|"
+        r"(?:got|has|have) a rope (?:ready|here|with|in)|blades? (?:are )?ready|nobody (?:will|would) miss me|"
+        r"this is my last (?:msg|message|text)|(?:text|messag)\w* (?:me )?goodbye|"
         r"cut (?:his|her|my|their) (?:own )?wrists?|slit\w* (?:his|her|my|their) wrists?|"
         r"(?:wants?|wanna|going) to die|(?:his|her|a|the|my) gun out|ending it (?:tonight|now|today|all)|"
         r"don'?t want to (?:be alive|live|wake up)|(?:hurt|harm|cut)\w* (?:my|him|her)self",
-        r"too many (?:of )?(?:\w+ ){0,2}(?:pills|tablets|meds|painkillers|paracetamol)|(?:got|have) the (?:pills|"
-        r"tablets|rope) |pills (?:\w+ ){0,2}in front of me|standing on (?:the|a) (?:bridge|ledge|roof|edge)",
-        r"(?:taken?|took|swallowed) [1-9]\d+ (?!min|hour|sec|step|day|week|month|year|mg|ml|breath|go|attempt|tr)"
-        r"\w+",
+        r"too many (?:of )?(?:\w+ ){0,2}(?:pills|tablets|meds|painkillers|paracetamol) (?:on purpose|to end)|(?:got|"
+        r"have) the (?:pills|"
+        r"tablets|rope) (?:ready|lined up|here|in front)|pills (?:\w+ ){0,2}in front of me|standing on (?:the|"
+        r"a) (?:bridge|ledge|roof|edge)",
+        r"(?:taken?|took|swallowed) (?:1[5-9]|[2-9]\d)(?!\d) (?!min|hour|sec|step|day|week|month|year|mg|ml|breath|go|"
+        r"attempt|tr|deep|iu|unit|puff|drop)\w+",
         r"self.?harm|overdos\w*|better off without me|hang (?:my|him|her)self|jump\w* off (?:the|a) "
         r"(?:bridge|building|roof|cliff)|end it (?:tonight|today|now)|don'?t want to be (?:here|around) any ?more",
         r"(?:taken?|took|swallowed) (?:a |the )?(?:whole |full |entire )?(?:packet|pack|box|bottle|lot|load|loads|lots|"
         r"handful|bunch)s? of (?:\w+ )?(?:pills|tablets|paracetamol|meds|medication|antidepressants|painkillers|"
         r"insulin|sleeping pills)",
-        r"(?:taken?|took|swallowed|downed)(?:\W+\w+){0,6}?\W+(?:[1-9]\d+|all|every one|(?:a )?(?:load|lot|bunch|"
+        r"(?:taken?|took|swallowed|downed)(?:\W+\w+){0,6}?\W+(?:(?:1[5-9]|[2-9]\d)(?!\d)|all of|every one|"
+        r"(?:a )?(?:load|lot|bunch|"
         r"handful)s?) (?:of )?(?:\w+ ){0,2}(?:pills|tablets|paracetamol|meds|antidepressants|painkillers|insulin)|"
-        r"(?:pills|tablets) (?:all )?lined up",
-        r"(?:going|ready) to (?:do it|go) tonight|tonight (?:i'?m|im|i am) (?:going|gonna) to do it|"
+        r"(?:pills|tablets) (?:all )?lined up|(?:took|taken|swallowed) all (?:of )?(?:my|his|her|their|the) "
+        r"(?:sleeping (?:pills|tablets)|antidepressants|painkillers|paracetamol|insulin|opioids)",
+        r"(?:going|ready) to do it tonight|tonight (?:i'?m|im|i am) (?:going|gonna) to do it|"
         r"written (?:a |my )?(?:suicide |goodbye )?(?:note|letters?)(?:\W+\w+){0,5}?\W+(?:ready|goodbye|everyone|"
         r"tonight)|"
         r"(?:text|messag|call)\w* (?:me )?saying goodbye",
@@ -150,7 +161,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         rf"{_SEVERE} (?:\w+ ){{0,2}}pain (?:\w+ ){{0,5}}(?:head|skull)\b|(?:head|skull)\b(?:\W+\w+){{0,4}}\W+{_TEN}",
         r"(?:popped|burst|exploded|snapped|went bang) (?:\w+ ){0,2}(?:in|inside) (?:my|his|her|their) "
         r"(?:head|skull|brain)|"
-        r"grabbed (?:his|her|my|their) head (?:\w+ ){0,2}screaming|headache (?:\w+ ){0,2}so bad|all at once|"
+        r"grabbed (?:his|her|my|their) head (?:\w+ ){0,2}screaming|headache (?:\w+ ){0,2}so bad|"
         rf"head(?:\W+\w+){{0,6}}\W+(?:explode|exploding)|{_SEVERE} (?:\w+ ){{0,2}}head ?(?:pain|ache)",
     ),
     "allergic reaction": (
@@ -167,7 +178,8 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"(?:belly|stomach|tummy|abdomen) (?:is |feels )?(?:\w+ and )?(?:rock )?(?:hard|rigid)",
         r"(?:testic\w*|scrotum)(?:\W+\w+){0,5}\W+(?:sudden\w*|swollen|agony|severe)|"
         r"sudden\w* (?:\w+ ){0,3}(?:testic\w*|scrotum)",
-        r"(?:agoni[sz]ing|excruciating|unbearable) pain|doubled (?:over|up)|(?:rolling|writhing) (?:around )?(?:on|in)",
+        r"(?:agoni[sz]ing|excruciating|unbearable) pain|doubled (?:over|up) (?:in|with) (?:\w+ )?(?:pain|agony)|"
+        r"doubled over(?! laugh)|writhing|rolling (?:around )?(?:on the floor|in (?:pain|agony))",
         rf"(?:gut|stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:is )?(?:a )?{_TEN}|"
         r"worst pain (?:\w+ ){0,3}(?:ever|felt)|"
         r"screaming (?:\w+ ){0,2}(?:with|in) (?:\w+ )?(?:pain|agony)|worst (?:\w+ )?(?:pain|ache)\b|"
@@ -179,26 +191,28 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     "severe burn": (
         r"(?:boiling|scalding) (?:water|oil|fat|liquid|tea|coffee)|hot (?:pan of )?(?:oil|fat)|scald\w*|"
         r"freshly (?:made|boiled) (?:tea|coffee)|live wire|electrocut\w*|lightning|house fire|smoke inhalation|"
-        r"breathed in (?:\w+ ){0,3}smoke|bigger than (?:my|his|her|their) (?:hand|palm)|burn\w* (?:\w+ ){0,2}badly|"
-        r"badly burn\w*|chip pan|burns? (?:on|to) (?:his|her|my|their) face|(?:big|huge|large) blisters|"
+        r"breathed in (?:\w+ ){0,3}smoke|burn\w* (?:\w+ ){0,4}bigger than (?:my|his|her|their) (?:hand|palm)|"
+        r"burnt (?:\w+ ){0,2}(?:hands?|arms?|legs?|face|chest|back) badly|"
+        r"badly burn\w*|chip pan|burns? (?:on|to) (?:his|her|my|their) face|(?:big|huge|"
+        r"large) blisters (?:\w+ ){0,3}(?:face|neck|chest|arms?|legs?|all over|coming up)|"
         r"splash\w* with (?:\w+ ){0,2}(?:chemicals?|acid|bleach|cleaner|caustic\w*)",
         r"burn\w* (?:\w+ ){0,2}(?:in|by) (?:a )?fire|(?:severe|bad|big|large|deep|serious) burns?\b",
         r"burns? (?:cover\w*|all over)|skin (?:is )?(?:\w+ ){0,2}(?:peeling|charred|black|white and)|electric shock|"
         r"chemical burn",
-        r"leathery|charred|caught (?:in|by) (?:the )?(?:flames|fire)|skin (?:has )?(?:come|peeled|peeling) off|"
+        r"(?:skin|burn)\w* (?:\w+ ){0,4}leathery|charred|caught (?:in|by) (?:the )?(?:flames|fire)|"
+        r"skin (?:has )?(?:come|peeled|peeling) off|"
         r"(?:chemicals?|acid|bleach|(?:drain|oven) cleaner|caustic\w*) (?:\w+ ){0,3}(?:splash\w*|in (?:my|his|her|"
         r"their) eyes?)|singed|(?:nose|facial) hairs? (?:\w+ )?burn\w*",
     ),
     "poisoning": (
-        r"(?:bottle|packet|box) of (?:\w+ ){0,3}(?:tablets|pills|meds) (?:\w+ ){0,2}open|(?:tablets|pills) missing|"
-        r"some missing|"
-        r"(?:drunk|drank|swallowed|eaten|ate|chewed|consumed|taken|took) (?:some |a |an |the |one of )?(?:\w+ ){0,2}"
+        r"(?:bottle|packet|box) of(?:\W+\w+){0,4}\W+(?:tablets|pills|meds) (?:\w+ ){0,2}open|(?:tablets|pills) missing|"
+        r"(?:drunk|drank|swallowed|eaten|ate|chewed|consumed) (?:some |a |an |the |one of )?(?:\w+ ){0,2}"
         r"(?:bleach|detergent|"
         r"batter(?:y|ies)|magnets?|weedkiller|antifreeze|dishwasher (?:tablet|pod)|washing (?:capsule|pod|tablet)|"
         r"rat poison|poison\w*)",
     ),
     "near drowning": (
-        r"face down in (?:the |a )?(?:\w+ )?(?:pool|water|bath|pond|sea)|nearly drown\w*|drowning|"
+        r"face down in (?:the |a )?(?:\w+ )?(?:pool|water|bath|pond|sea)|nearly drown\w*|drowning(?! in)|"
         r"pulled (?:\w+ ){0,2}out of the (?:water|pool|sea|river|bath)",
     ),
     "dying": (r"\bdying\b|going to die",),
@@ -208,7 +222,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
 RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
     ("head injury with warning signs",
      r"(?:hit|banged|bumped|knocked|smacked|struck|hurt) (?:\w+ ){0,5}head|head injury|fell|fallen|crash|accident|"
-     r"(?:to|on|in|of) the head|rolled off",
+     r"(?:knee|kick|blow|knock|punch|ball|bat|elbow)\w* (?:\w+ ){0,3}(?:to|on|in) the head|rolled off",
      r"vomit\w*|\bsick\b|confus\w*|drows\w*|sleepy|(?:not|isn'?t) making sense|(?:can'?t|cannot) stand up|fluid|"
      r"blood (?:\w+ ){0,2}(?:from|out of) "
      r"(?:(?:his|her|my|their|the) )?ears?|"
@@ -216,7 +230,8 @@ RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
      r"(?:watery|clear) (?:\w+ ){0,2}(?:dripping|coming|from)|throw\w* up|threw up|falling asleep|nonsense|"
      r"can'?t keep (?:her|his|their|my) eyes open|pupils?|forget\w*|feel\w* (?:weird|strange|funny)"),
     ("unwell baby or child",
-     r"baby|newborn|infant|toddler|\d+ (?:day|week|month|year)s? old|\bson\b|daughter|child|\bkid\b|"
+     r"baby|newborn|infant|toddler|\b\d+ (?:day|week|month)s? old|\b(?:[0-9]|1[0-5]) years? old|\bson\b|daughter|"
+     r"child|\bkid\b|"
      r"little (?:girl|boy|one)",
      r"limp|floppy|not respond\w*|isn'?t respond\w*|unresponsive|\bblue\b|hard to wake|won'?t wake|"
      r"high.?pitched (?:\w+ )?cry|soft spot (?:is )?bulging|bulging|fontanel\w*|not feeding|"
@@ -224,36 +239,46 @@ RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
      r"paus\w* between breaths|stops breathing|sunken|(?:no|hasn'?t had a|without a) wet nappy|"
      r"not reacting|grunt\w*|blotchy|mottled|(?:hands|feet) (?:and (?:hands|feet) )?(?:are )?(?:freezing|icy|ice)"),
     ("meningitis signs",
-     r"rash|spots|dots|blotch\w*|bruise.?like|stiff neck|neck (?:\w+ ){0,3}(?:stiff|hurts to bend|hurts when)|"
+     r"rash|spots|(?:red|purple|dark) (?:\w+ )?dots|dots on|blotch\w*|bruise.?like|stiff neck|"
+     r"neck (?:\w+ ){0,3}(?:stiff|hurts to bend|hurts when)|"
      r"(?:can'?t|cannot|won'?t) (?:\w+ ){0,2}(?:bend|touch|put|move) (?:\w+ ){0,2}(?:chin|head forward)",
-     r"(?:doesn'?t|does not|don'?t|dont|won'?t|didn'?t|not) (?:\w+ )?(?:fad(?:e|es|ing)|blanch|go away)|ice cold|"
-     r"non.?blanching|fever|temperature|\btemp\b|burning (?:up|hot)|(?:bright )?light|purple|stay when",
-     r"\b(?:fades|fade away|goes white|goes pale|blanches|disappears) (?:when|with|under)"),
+     r"(?:doesn'?t|does not|don'?t|dont|won'?t|didn'?t|not) (?:\w+ )?(?:fad(?:e|es|ing)|blanch|go away (?:under|"
+     r"when|with))|ice cold|"
+     r"non.?blanching|fever|temperature|\btemp\b|burning (?:up|hot)|(?:bright )?lights? hurts?|can'?t (?:look at|"
+     r"stand) (?:the )?light|purple|stay when",
+     r"(?<!never )(?<!not )\b(?:fades|fade away|goes white|blanches|disappears) (?:when|with|under)"),
     ("sepsis signs",
      r"sepsis|septic|mottled|clammy|infect\w*|\buti\b|cellulitis|shiver\w*|pneumonia|cold to (?:the )?touch|burning up|"
      r"never felt (?:this|so) (?:ill|unwell|poorly)|high (?:fever|temp\w*)|feverish|gave birth|had a baby|"
      r"surgery|operation|hot (?:then|and) cold|(?:wound|cut) (?:\w+ ){0,3}"
      r"(?:red|oozing|pus)|temperature (?:is |of )?(?:3[89]|4[01])",
-     r"sepsis|septic|mottled|confus\w*|breathing (?:\w+ ){0,2}(?:fast|rapid)|(?:hasn'?t|haven'?t|not|no) "
+     r"sepsis|septic|confus\w*|(?:fast|rapid) breathing|breathing (?:\w+ ){0,2}(?:fast|rapid)|(?:hasn'?t|haven'?t|"
+     r"not|no) "
      r"(?:passed|peed|weed|wee'?d|had a wee) "
-     r"(?:urine|water)?|clammy|not making sense|(?:doesn'?t|does not|didn'?t) recogni[sz]e|blotchy|"
+     r"(?:urine|water)?|not making sense|nonsense|(?:doesn'?t|does not|didn'?t) recogni[sz]e|blotchy|"
      r"heart rate (?:is |of )?1[2-9]\d|sudden\w* (?:\w+ ){0,2}(?:sleepy|drowsy)|patchy (?:and )?(?:purple|blue)|"
      r"heart (?:is )?racing|racing heart|red (?:streaks?|lines?)|dizzy when (?:i|he|she|they) stand|(?:gone|"
      r"turned) (?:dark )?purple|sunken"),
-    ("sepsis signs", r"chemo\w*", r"temp\w*|fever\w*"),
+    ("sepsis signs", r"chemo\w*", r"\btemp(?:erature)?\b|fever\w*"),
     ("sudden severe headache", r"\bhead\b|headache",
      r"worst (?:i'?ve|ive|i have|one) ever|like never before|out of nowhere|all of a sudden|out of the blue|"
      r"in (?:\w+ )?(?:seconds|an instant)|flick\w* a switch|like a switch|(?:zero|0) to (?:ten|10)|instant\w*|"
      r"like a hammer|never had anything like|"
      r"hit (?:\w+ ){0,6}with a (?:bat|hammer|brick)|massive pain|very strong pain|seeing double|double vision"),
-    ("unwell baby or child", r"newborn|\d+ (?:day|week)s? old|(?:[12]|one|two) months? old",
-     r"temp\w*|fever\w*|burning up"),
-    ("heavy bleeding", r"\bblood\b|bleed\w*", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
-    ("allergic reaction", r"allerg\w*|hives|stung|\bsting\b|antibiotic|peanuts?|\bnuts?\b",
-     r"wheez\w*|faint\w*|dizzy|can'?t swallow|puffy|(?:face|lips?|tongue|throat|eyes?|mouth)(?:\W+\w+){0,3}\W+"
+    ("unwell baby or child", r"newborn|\b\d+ (?:day|week)s? old|\b(?:[12]|one|two) months? old",
+     r"\btemp(?:erature)?\b|fever\w*|burning up"),
+    ("heavy bleeding", r"bleed\w*|blood (?:\w+ ){0,2}(?:coming|pouring|everywhere|from|out of)|(?:loads|lots) of "
+     r"blood", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
+    ("allergic reaction", r"allerg\w*|hives|stung|\bsting\b|antibiotic|peanuts?|\bnuts?\b|injection|itchy all over",
+     r"wheez\w*|faint\w*|light.?headed|tongue (?:\w+ ){0,2}(?:thick|swollen)|can'?t swallow|(?:face|"
+     r"lips?|tongue|throat|mouth)(?:\W+\w+){0,3}\W+"
      r"(?:swell\w*|swollen|puffy|tight)|throat (?:\w+ ){0,2}(?:tight\w*|closing|swell\w*)"),
-    ("sudden severe abdominal pain", r"(?:stomach|tummy|belly|abdom\w*) (?:pain|ache)",
+    ("severe burn", r"burn\w*", r"bigger than (?:my|his|her|their) (?:hand|palm)|blister\w* badly"),
+    ("sudden severe abdominal pain", r"(?:stomach|tummy|belly|abdom\w*) (?:pain|ache)|(?:pain|ache) in "
+     r"(?:my|his|her|their|the) (?:stomach|tummy|belly|abdomen)|(?:kicked|punched|hit|stabbed) "
+     r"(?:\w+ ){0,3}(?:stomach|tummy|belly|abdomen)",
      r"white as a sheet|pulse (?:is )?racing|clammy|(?:gone|going|went) (?:grey|gray|white)"),
+    ("chest pain", r"\bchest\b", r"\bclammy\b|\bgr[ae]y\b|drenched in sweat|sweating"),
     ("chest pain", rf"{_CHEST}(?:\W+\w+){{0,3}}\W+burn\w*",
      r"breathless|pale|grey|gray|clammy|sweat\w*|\barm\b|\bjaw\b"),
 )
@@ -266,15 +291,16 @@ _NEGATED = re.compile(
 # A cue before the finding that makes it a worry about the future or a figure of speech, not a report.
 _IMAGINED = re.compile(r"(?:\b(?:might (?:have|get) (?:a|an)|worr(?:y|ied) about|(?:give|giving|gave) (?:me|us|him|"
                        r"her)|"
-                       r"nearly (?:had|gave)|almost (?:had|gave)|would (?:have|get|go))\b(?:\W+\w+){0,4}\W*$)|"
-                       r"(?<!know )(?<!sure )(?<!tell )(?<!check )(?<!see )\bif\b|"
+                       r"nearly (?:had|gave)|almost (?:had|gave)|would (?:have|get|go))\b"
+                       r"(?:\W+(?!(?:and|now|then|so|but)\b)\w+){0,4}\W*$)|"
+                       r"(?<!know )(?<!sure )(?<!tell )(?<!check )(?<!see )(?<!as )(?<!as though )\bif\b|"
                        r"(?<!to )\bsay (?:someone|somebody|my|a|he|she|they)\b", re.IGNORECASE)
 # A negation inside the finding, after its first word, that denies it ("my chest doesn't hurt"), not one the
 # finding is made of ("inhaler isn't working", "won't stop", "doesn't fade").
 _NEGATION_WORD = re.compile(
     r"\b(?:not|no|never|doesn'?t|does not|isn'?t|wasn'?t|didn'?t|don'?t)\b(?! (?:\w+ )?(?:working|helping|stop\w*|"
     r"fade|blanch|go away|clot|work\w*|respond\w*|wak\w*|breath\w*|moving|reacting|answering|recogni\w*|know|"
-    r"understand|grip|passed|peed))", re.IGNORECASE)
+    r"understand|grip|passed|peed|help\w*))", re.IGNORECASE)
 # A part that dates what it says in the past.
 _PAST = re.compile(
     r"\b(?:(?:years?|months?|decades?) (?:ago|back)|last (?:year|month|summer|winter|spring|autumn|christmas)|"
@@ -290,7 +316,7 @@ _ASKING = re.compile(
     r"^\W*(?:does|do|is|are|can|could|should|would)\s+(?!(?:u|you|someone|anyone|somebody) (?:please )?help)"
     r"(?:it|this|that|these|those|there|i|you|u|he|she|they|we|my|your|his|her|the|a|an|someone|anyone|people)\b|"
     r"^\W*(?:what'?s|whats)\b(?! (?:happening|going on|wrong))|"
-    r"\b(?:signs of|symptoms of|risk of|sign of|chance of|what to do if|difference between|if (?:she|he|i|you|"
+    r"\b(?:signs of|symptoms of|risk of|sign of|chance of|what to do if|difference between|(?<!as )if (?:she|he|i|you|"
     r"someone|somebody|they|my \w+|a \w+) (?:ever|were|was|is|are|had|has|have|gets?|starts?)|suppos(?:e|ing)|"
     r"imagin(?:e|ing)|"
     r"in case|first aid|scan|image|x-?ray|\bct\b|\bmri\b)\b", re.IGNORECASE)
@@ -312,13 +338,19 @@ _DENIES = re.compile(r"^\W*(?:(?:i|i'?m|he|he'?s|she|she'?s|they|we|it|it'?s)\s+
 # A part that worries about what may happen ("I worry she might fall") reports nothing yet.
 _WORRY = re.compile(r"\b(?:(?:might|may|could) (?:\w+ )?(?:fall|have|get|happen)|worr(?:y|ied) (?:about|that|she|he|"
                     r"they|i)|one day|in (?:the )?future)\b", re.IGNORECASE)
-# A message that says it is over ("coughed it up", "it's fine now") reports no red flag.
-_RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it up|slept on it|fine after|"
-                       r"(?<!where )it came (?:out|up))\b",
+# ... and a part about the future ("one day I'll have a stroke") reports nothing yet, for the patterns too
+# (not "I'm worried he's having a stroke", which is a report).
+_FUTURE = re.compile(r"\b(?:(?:might|may|could) (?:\w+ )?(?:fall|have|get|happen)|one day|in (?:the )?future)\b",
+                     re.IGNORECASE)
+# A cue that says what came before it is over ("choked, but coughed it up", "it's fine now"); a finding
+# after it ("I'm ok now but my husband is unconscious") still counts.
+_RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it up|slept on it|(?<!where )it came out)\b",
                        re.IGNORECASE)
 # A message that calls itself mild, usual or slow is not an emergency in other words.
 _MILD = re.compile(r"\b(?:usual|normal for (?:me|him|her)|mild(?:ly)?|slight(?:ly)?|bit of a|slowly|gradually|"
-                   r"comes and goes|on and off|for (?:years|months|ages)|helps|helped|settled|better now|"
+                   r"comes and goes|on and off|for (?:years|months|ages)|(?<!n't )(?<!not )(?<!nothing )(?:helps|"
+                   r"helped)|"
+                   r"settled|better now|"
                    r"probably (?:nothing|just|need)|just (?:tired|a cold|a bit|a bug|shivering|cold|a graze|a bruise|"
                    r"a (?:red )?bump|sore|stiff|achy|a scratch|a cough|a sniffle|anxious|stressed|hungover))\b",
                    re.IGNORECASE)
@@ -333,10 +365,13 @@ _PAIRS = [(name, [re.compile(finding, re.IGNORECASE) for finding in findings[:2]
 
 @dataclass(frozen=True)
 class _Part:
-    """A comma- or "but"-delimited piece of one sentence; ``opens`` when it starts the sentence."""
+    """A comma- or "but"-delimited piece of one sentence; ``opens`` when it starts the sentence, ``start`` its
+    offset in the message, ``resolved`` the offset of the message's last "it's over" cue (-1: none)."""
 
     text: str
     opens: bool
+    start: int = 0
+    resolved: int = -1
 
     def asks(self) -> bool:
         """Whether the part asks about something rather than reporting it."""
@@ -349,15 +384,28 @@ class _Part:
     def reports(self, match: re.Match[str]) -> bool:
         """Whether ``match`` in this part is reported now."""
         before, inside = self.text[: match.start()], match.group(0).split(maxsplit=1)[1:]
-        return not (_NEGATED.search(before) or _IMAGINED.search(before) or _NEGATION_WORD.search(" ".join(inside))
-                    or _PAST.search(self.text) or self.asks() or _FIGURATIVE.search(self.text))
+        return not (self.start + match.start() < self.resolved or _NEGATED.search(before)
+                    or _IMAGINED.search(before) or _NEGATION_WORD.search(" ".join(inside))
+                    or _PAST.search(self.text) or self.asks() or _FIGURATIVE.search(self.text)
+                    or _FUTURE.search(self.text))
+
+
+def _pieces(text: str, separator: re.Pattern[str], offset: int) -> list[tuple[str, int]]:
+    """``text`` split at ``separator``: each piece with its offset (``offset`` is ``text``'s own)."""
+    pieces, start = [], 0
+    for match in separator.finditer(text):
+        pieces.append((text[start:match.start()], offset + start))
+        start = match.end()
+    return [*pieces, (text[start:], offset + start)]
 
 
 def _parts(text: str) -> list[_Part]:
+    text = text.replace("\u2019", "'")
+    resolved = max((match.start() for match in _RESOLVED.finditer(text)), default=-1)
     parts = []
-    for sentence in _SENTENCE.split(text.replace("\u2019", "'")):
-        pieces = [piece for piece in _CLAUSE.split(sentence) if piece.strip()]
-        parts += [_Part(piece, index == 0) for index, piece in enumerate(pieces)]
+    for sentence, offset in _pieces(text, _SENTENCE, 0):
+        pieces = [(piece, start) for piece, start in _pieces(sentence, _CLAUSE, offset) if piece.strip()]
+        parts += [_Part(piece, index == 0, start, resolved) for index, (piece, start) in enumerate(pieces)]
     return parts
 
 
@@ -376,7 +424,7 @@ def reported_text(text: str) -> str:
 def red_flag(text: str) -> str | None:
     """The red flag ``text`` reports now, or None (absent, negated, past, asked about, imagined, figurative or
     over)."""
-    if not text or _RESOLVED.search(text):
+    if not text:
         return None
     parts = _parts(text)
     for part in parts:

@@ -87,7 +87,9 @@ async def test_an_unsure_answer_about_an_unsure_image_type_does_not_repeat_it(se
 
 
 @pytest.mark.parametrize("question", ["should I be worried?", "is it cancer?", "is this serious?",
-                                      "am I going to die?", "do I need surgery?", "what should I do?"])
+                                      "am I going to die?", "do I need surgery?", "what should I do?",
+                                      "is the mass malignant?", "is this something to worry about?",
+                                      "will I need an operation?"])
 async def test_questions_for_a_doctor_are_not_put_to_the_models(services: Services, stored_image: dict,
                                                                 question: str) -> None:
     """Found chatting: 'should I be worried?' got 'No - somewhat confident (61%)' after 'abnormal: yes'."""
@@ -102,7 +104,8 @@ async def test_questions_for_a_doctor_are_not_put_to_the_models(services: Servic
 
 
 @pytest.mark.parametrize("question", ["is this normal?", "is there a tumour?", "what organ is this?",
-                                      "is there anything abnormal?", "how big is the lesion?"])
+                                      "is there anything abnormal?", "how big is the lesion?",
+                                      "do I have a fracture?", "is there a bleed?", "is this a tumour?"])
 async def test_image_questions_still_reach_the_models(services: Services, stored_image: dict, question: str) -> None:
     tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
     tracker.latest_message["text"] = question

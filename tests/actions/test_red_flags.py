@@ -67,3 +67,83 @@ def test_the_patterns_still_cover_the_sets_they_were_tuned_on(name: str) -> None
 ])
 def test_the_classifier_reads_what_is_reported_now(text: str, kept: str) -> None:
     assert reported_text(text) == kept
+
+
+# Found by a code review of the patterns of 2026-12-07 (not from any red-flag file): ordinary messages the new
+# patterns flagged, and emergencies the new guards cancelled.
+REVIEW_ORDINARY = [
+    "I've had lots of blood tests and they were all normal",
+    'my blood pressure is low and I feel dizzy',
+    'felt a bit faint after giving blood',
+    'soaked through walking home in the rain',
+    'night sweats soak through the sheets',
+    'I have the tablets the doctor gave me, can I take them with food?',
+    "I've taken all my tablets as prescribed this week",
+    'I took all my pills this morning',
+    "I'm on too many tablets and want my GP to review them",
+    'did you get my last message?',
+    "I'm going to go tonight to the walk-in centre",
+    'rope burn from tug of war',
+    'took 10 deep breaths',
+    'took 1000 iu of vitamin d',
+    'there are some missing images from my upload',
+    'I took the batteries out of the smoke alarm',
+    "a rash on my arm that won't go away",
+    "spots that don't go away",
+    'I see dots and flashing lights before my migraines',
+    "I'm 45 years old and have a bulging disc",
+    'my 80 year old mum walks with a limp',
+    'my son is 12 months old and has a temperature of 38',
+    'sharp pain on the side of the head and I feel sick',
+    "I'm on chemo and get headaches in my temples",
+    "I'll list my symptoms all at once",
+    'I doubled up on my dose',
+    'my baby keeps rolling on to her tummy',
+    'my knee is in agony',
+    "I'm scared of having a heart attack like my dad",
+    'crooked teeth',
+    'acne on the right side of my face',
+    'my mole has turned a funny colour',
+    'slumped on the sofa all evening',
+    'my son is not awake yet, should I wake him for his medicine?',
+    'it burns really badly when I wee',
+    'blisters from new shoes',
+    'a bruise bigger than my hand',
+    'the splinter is still stuck in my finger',
+    "I'm drowning in work",
+    "I'm on antibiotics and they make me feel dizzy",
+    'my allergies are playing up, my eyes are puffy',
+    "my hands get clammy when I'm nervous",
+    "I worry that one day I'll have a stroke like my mum",
+]
+REVIEW_EMERGENCIES = [
+    'it feels as if an elephant is sitting on my chest',
+    'it feels as if my chest is being crushed',
+    'they gave me penicillin and now my throat is closing up',
+    'the nurse gave him antibiotics and now his lips are swelling',
+    'I was fine after dinner then suddenly the worst headache of my life',
+    'I vomited blood, it came up bright red',
+    "I'm ok now but my husband is unconscious on the floor",
+    'he was ok now he has collapsed and is unresponsive',
+    'a rash that never blanches under a glass and a high fever',
+    "he still isn't awake after his fall",
+    "he's making no sound at all",
+    "my gtn spray didn't help and the pain is still there",
+    "his inhaler doesn't help and he's still wheezing",
+    "he can't catch their breath",
+    "I'm worried he's having a stroke, his face is drooping",
+]
+
+
+@pytest.mark.parametrize("text", REVIEW_ORDINARY)
+def test_ordinary_messages_found_by_review_raise_no_red_flag(text: str) -> None:
+    assert red_flag(text) is None
+
+
+@pytest.mark.parametrize("text", REVIEW_EMERGENCIES)
+def test_emergencies_found_by_review_are_found(text: str) -> None:
+    assert red_flag(text) is not None
+
+
+def test_a_remedy_that_did_not_help_does_not_make_a_message_mild() -> None:
+    assert reported_text("his inhaler hasn't helped and he's going grey") != ""

@@ -168,8 +168,8 @@ class VQAModel:
                 for index, i in enumerate(missing):
                     rows[i] = (pixels[index], regions[index])
                     key = keys[i]
-                    if key is not None:
-                        self._encoded[key] = (pixels[index], regions[index])
+                    if key is not None:  # a copy: a row of the batch would keep the whole batch alive
+                        self._encoded[key] = (pixels[index].clone(), regions[index].clone())
                 while len(self._encoded) > ENCODED_IMAGES:
                     self._encoded.popitem(last=False)
         known = [row for row in rows if row is not None]

@@ -89,6 +89,13 @@ def test_an_image_sent_as_bytes_is_encoded_once(bundle_dir: Path, monkeypatch: p
     model.answer(_image(), "Is there a mass?")
     assert calls == [1, 1, 1]
     assert [answer, findings] == expected
+    other = io.BytesIO()
+    Image.fromarray(np.full((40, 40), 90, dtype=np.uint8), mode="L").save(other, format="PNG")
+    mixed = model.answer_batch([data, other.getvalue(), data], ["Is there a mass?"] * 3)
+    alone = VQAModel.load(bundle_dir)
+    assert calls[-1] == 1  # only the new image was encoded
+    assert [(r.answer, r.confidence) for r in mixed] == [
+        (r.answer, r.confidence) for r in (alone.answer(d, "Is there a mass?") for d in (data, other.getvalue(), data))]
 
 
 def test_abstention_follows_the_threshold(bundle_dir: Path) -> None:
