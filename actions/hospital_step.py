@@ -79,7 +79,8 @@ class ValidateHospitalForm(InterruptibleForm, FormValidationAction):
     async def validate_chosen_hospitals(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """The hospitals the message picks; else "no" sends nothing; anything else re-asks."""
+        """The hospitals the message picks; else "no" sends nothing; anything else re-asks, except the message
+        that opened the step (the step then asks its own question)."""
         text = tracker.latest_message.get("text") or ""
         names = [h.name for h in await candidate_hospitals(await get_services(), tracker)]
         wanted = str(next(tracker.get_latest_entity_values("hospital"), "") or "")

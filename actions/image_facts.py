@@ -15,7 +15,12 @@ by measurement (``bench/consistency_report.py``; figures in ``bench/README.md``)
   abstained), because the labeller is confidently wrong on many SLAKE scans (an abdominal CT labelled a breast
   MRI) and a region ("chest") does not answer "which organ";
 - a later answer that contradicts what the bot already said about the same image and question type is not
-  stated as a fact either.
+  stated as a fact either;
+- a DICOM file's own header (Modality, BodyPartExamined: :func:`file_facts`) is a fact whatever the labeller
+  said: first-look findings and later answers that contradict it are not stated, and an unsure label is
+  replaced by what the file says;
+- when the models abstain on a modality or organ question about a confidently labelled image, the bot repeats
+  what it said of the image when it arrived (:func:`known_type`); that is not a new answer from the label.
 """
 
 from __future__ import annotations
@@ -214,7 +219,7 @@ def answers_agree(key: str | None, first: tuple[Any, str | None], second: tuple[
 class StatedAnswer:
     """What the bot states for a question about an image: ``source`` is ``models`` (the hospitals' answer),
     ``conflict`` (it contradicts ``conflict_with``, not stated; ``against_label`` when that is the image's
-    confident label) or ``unsure``."""
+    confident label, ``against_file`` when it is what the DICOM header records) or ``unsure``."""
 
     answer: str | None
     confidence: float

@@ -288,7 +288,8 @@ _NEGATED = re.compile(
     r"\b(?:no|not|never|nothing|none|without|denies|deny|don'?t|do not|haven'?t|hasn'?t|hadn'?t|didn'?t|doesn'?t|"
     r"isn'?t|wasn'?t|free of|no sign of|nor)\b(?:\W+(?!(?:and|now|then|so|plus|also|because)\b)\w+){0,4}\W*$",
     re.IGNORECASE)
-# A cue before the finding that makes it a worry about the future or a figure of speech, not a report.
+# A cue before the finding that makes it a worry about the future, a figure of speech ("you'll give me a heart
+# attack") or a hypothetical ("if ...", "say someone ...", but not "as if"), not a report.
 _IMAGINED = re.compile(r"(?:\b(?:might (?:have|get) (?:a|an)|worr(?:y|ied) about|(?:give|giving|gave) (?:me|us|him|"
                        r"her)|"
                        r"nearly (?:had|gave)|almost (?:had|gave)|would (?:have|get|go))\b"
@@ -346,7 +347,8 @@ _FUTURE = re.compile(r"\b(?:(?:might|may|could) (?:\w+ )?(?:fall|have|get|happen
 # after it ("I'm ok now but my husband is unconscious") still counts.
 _RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it up|slept on it|(?<!where )it came out)\b",
                        re.IGNORECASE)
-# A message that calls itself mild, usual or slow is not an emergency in other words.
+# A message that calls itself mild, usual or slow ("it's the usual, paracetamol helps"; not "it hasn't helped")
+# is not an emergency in other words: the classifier is not asked about it.
 _MILD = re.compile(r"\b(?:usual|normal for (?:me|him|her)|mild(?:ly)?|slight(?:ly)?|bit of a|slowly|gradually|"
                    r"comes and goes|on and off|for (?:years|months|ages)|(?<!n't )(?<!not )(?<!nothing )(?:helps|"
                    r"helped)|"
