@@ -84,11 +84,12 @@ async def process_image(
         "confidence": round(label.confidence, 4) if label else None,
         "received_at": now_iso(),
     }
-    from_file = file_fact_words(record)
-    if (label is None or label.unsure or not label.label) and from_file:
-        say(dispatcher, "utter_image_type_from_file", file_says=from_file)
-    elif label is None or label.unsure or not label.label:
-        say(dispatcher, "utter_image_type_unsure")
+    if label is None or label.unsure or not label.label:
+        from_file = file_fact_words(record)
+        if from_file:
+            say(dispatcher, "utter_image_type_from_file", file_says=from_file)
+        else:
+            say(dispatcher, "utter_image_type_unsure")
     else:
         say(dispatcher, "utter_image_type_segmentable" if label.label in SEGMENTABLE else "utter_image_type",
             image_type=image_type_phrase(label.label), confidence_words=confidence_words(label.confidence),

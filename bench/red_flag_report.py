@@ -1,8 +1,9 @@
 """Red-flag report: how often the bot gives emergency advice on true red flags and on ordinary messages.
 
-Files under ``tests/red_flags/``: ``dev_*`` (the patterns were tuned on them; the classifier of
-``bot.red_flag_classifier`` is trained on them with ``nlu_data/red_flags/``), ``heldout_*`` (scored, not tuned
-on) and ``heldout2_*`` (written 2026-12-02 by someone who had not seen the detector, scored once per detector).
+Files under ``tests/red_flags/``: ``dev*_*`` (the patterns were tuned on them; the classifier of
+``bot.red_flag_classifier`` is trained on them with ``nlu_data/red_flags/``; ``dev2_*`` to ``dev5_*`` were
+held-out sets, each scored once before it was tuned on) and ``heldout5_*`` (written 2026-12-07 by a helper that
+had not seen the detector or the other files, not tuned on); bench/README.md has the history.
 ``*_red_flags.yml`` are current emergencies in many phrasings; ``*_ordinary.yml`` are mild, chronic, negated
 and past complaints, image questions, figurative speech and intake-form answers that must not raise one. Run
 from the repository root::
@@ -34,15 +35,14 @@ from typing import Any
 
 import yaml
 
+from bot.red_flag_classifier import DEV_SETS
 from qaid.red_flags import red_flag
 from qaid.state import REPO_ROOT
 
 Detector = Callable[[list[str]], list["str | None"]]
 
 DATA = REPO_ROOT / "tests" / "red_flags"
-FILES = ("dev_red_flags", "dev_ordinary", "dev2_red_flags", "dev2_ordinary", "dev3_red_flags", "dev3_ordinary",
-         "dev4_red_flags", "dev4_ordinary", "dev5_red_flags", "dev5_ordinary", "heldout5_red_flags",
-         "heldout5_ordinary")
+FILES = tuple(f"{name}_{kind}" for name in (*DEV_SETS, "heldout5") for kind in ("red_flags", "ordinary"))
 
 
 def load_messages(name: str) -> list[dict[str, str]]:

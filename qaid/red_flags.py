@@ -336,13 +336,12 @@ _FIGURATIVE = re.compile(
 _DENIES = re.compile(r"^\W*(?:(?:i|i'?m|he|he'?s|she|she'?s|they|we|it|it'?s)\s+)?(?:(?:have|has|had)\s+)?"
                      r"(?:no|not|never|without|none|nothing|denies|haven'?t|hasn'?t|didn'?t|don'?t|doesn'?t|isn'?t|"
                      r"wasn'?t|aren'?t|do not|did not|have not|has not)\b", re.IGNORECASE)
-# A part that worries about what may happen ("I worry she might fall") reports nothing yet.
-_WORRY = re.compile(r"\b(?:(?:might|may|could) (?:\w+ )?(?:fall|have|get|happen)|worr(?:y|ied) (?:about|that|she|he|"
-                    r"they|i)|one day|in (?:the )?future)\b", re.IGNORECASE)
-# ... and a part about the future ("one day I'll have a stroke") reports nothing yet, for the patterns too
-# (not "I'm worried he's having a stroke", which is a report).
-_FUTURE = re.compile(r"\b(?:(?:might|may|could) (?:\w+ )?(?:fall|have|get|happen)|one day|in (?:the )?future)\b",
-                     re.IGNORECASE)
+# A part about the future ("one day I'll have a stroke") reports nothing yet, for the patterns too ...
+_FUTURE_WORDS = r"(?:might|may|could) (?:\w+ )?(?:fall|have|get|happen)|one day|in (?:the )?future"
+_FUTURE = re.compile(rf"\b(?:{_FUTURE_WORDS})\b", re.IGNORECASE)
+# ... and, for the classifier, neither does one that worries ("I worry she might fall"); the patterns still read
+# "I'm worried he's having a stroke" as a report.
+_WORRY = re.compile(rf"\b(?:{_FUTURE_WORDS}|worr(?:y|ied) (?:about|that|she|he|they|i))\b", re.IGNORECASE)
 # A cue that says what came before it is over ("choked, but coughed it up", "it's fine now"); a finding
 # after it ("I'm ok now but my husband is unconscious") still counts.
 _RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it up|slept on it|(?<!where )it came out)\b",
