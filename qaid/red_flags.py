@@ -32,11 +32,11 @@ _TEN = r"(?:10|ten) ?(?:/|out of) ?(?:10|ten)"
 # Each red flag: patterns any one of which reports it.
 RED_FLAGS: dict[str, tuple[str, ...]] = {
     "chest pain": (
-        rf"{_CHEST}{_W % 3}?(?:pain|pressure|tight\w*|hurt\w*|squeez\w*|crush\w*|heav\w*|ach\w*|agony|grip\w*)",
+        rf"{_CHEST}{_W % 4}?(?:pain|pressure|tight\w*|hurt\w*|squeez\w*|crush\w*|heav\w*|ach\w*|agony|grip\w*)",
         rf"(?:pain|pressure|tight\w*|band|squeez\w*|crush\w*|ache|grip\w*){_W % 4}?(?:in|across|on|of|behind) "
         rf"(?:{_PERSON} )?{_CHEST}",
         rf"(?:clutch|grabb?|hold)\w* (?:at )?{_PERSON} chest|sitting on {_PERSON} chest|"
-        rf"(?:going|goes|spreading|radiating) (?:down|into|to|up) {_PERSON} (?:left )?(?:arm|jaw)|"
+        rf"(?:going|goes|spreading|radiating) (?:down|into|to|up) {_PERSON} (?:left )?(?:arm|jaw|shoulder)|"
         rf"(?<!of )(?:having|think it'?s|it'?s) an? heart attack|"
         rf"{_CHEST}(?:\W+\w+){{0,4}}\W+like never before",
         r"elephant (?:is )?(?:sitting|standing|on)|(?:gtn|angina spray)(?:\W+\w+){0,8}\W+(?:still there|not "
@@ -44,22 +44,26 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     ),
     "trouble breathing": (
         rf"{_CANT} (?:\w+ )?(?:{_BREATHE}|get (?:any |enough )?air|catch (?:my|his|her|their|a) breath|"
-        r"get (?:a |any |enough )?breath)",
+        r"get (?:a |any |enough |my |his |her |their )?breath)|can'?t (?:get|finish|say) (?:a |full |whole )?(?:sen"
+        r"tence|"
+        r"words?)(?: out)?",
         rf"(?:not|isn'?t|stopped|stopping|struggling for|fighting for|gasping for) (?:\w+ )?{_BREATHE}|"
         rf"struggl\w* (?:\w+ ){{0,3}}(?:to )?{_BREATHE}|whistl\w* (?:\w+ ){{0,3}}{_BREATHE}|stridor|"
         r"(?:puffs|inhaler|ventolin|salbutamol|reliever)(?:\W+\w+){0,8}\W+still (?:wheez\w*|breathless|struggling)",
         rf"(?:trouble|difficulty|problems?) {_BREATHE}",
-        r"(?:lips|face|skin|finger\w*|nails) (?:\w+ ){0,3}(?:blue|grey|gray|purple)|"
-        r"(?:turn\w*|gone|going|went) (?:\w+ ){0,3}blu(?:e|ish)|blu(?:e|ish) (?:\w+ ){0,2}(?:round|around) "
+        r"(?:lips|face|skin|finger\w*|nails) (?:\w+ ){0,3}(?:blu(?:e|ish)|grey|gray|purple|dusky)|"
+        r"(?:turn\w*|gone|going|went) (?:\w+ ){0,3}(?:blu(?:e|ish)|dusky)|blu(?:e|ish) (?:\w+ ){0,2}(?:round|around) "
         r"(?:the|his|her|their) (?:mouth|lips)",
         r"can'?t (?:finish a sentence|speak|talk) (?:\w+ ){0,3}(?:breath|air|wheez\w*)|wheez\w* (?:so )?bad\w*",
-        r"\bchok(?:ing|ed)\b|\bgasping\b|inhaler (?:\w+ )?(?:isn'?t|is not|not) (?:working|helping)",
+        r"\bchok(?:ing|ed)\b|\bgasping\b|inhaler (?:\w+ )?(?:isn'?t|is not|not) (?:working|helping)|"
+        r"inhaler (?:\w+ ){0,2}(?:did|does|doing) nothing",
         r"(?:hardly|barely) breathing|suffocat\w*|every breath (?:\w+ ){0,2}(?:struggle|fight|effort)|"
         r"(?:breath\w*) (?:is |feels )?(?:so|really|very) hard|too (?:breathless|out of breath|wheezy) to|"
-        r"can'?t make a sound|(?:caving|sucking) in|"
+        r"can'?t make a (?:sound|noise)|(?:caving|sucking) in|"
         r"breath\w* (?:\w+ ){0,2}through a (?:\w+ )?(?:straw|stirrer)",
         rf"stuck in {_PERSON} (?:throat|windpipe)|heimli\w*|still stuck in (?:his|her|my|their|the) throat|"
-        rf"(?:grabb|claw|clutch)\w* (?:at )?{_PERSON} (?:neck|throat)|no sound at all|"
+        rf"(?:grabb|claw|clutch)\w* (?:at )?{_PERSON} (?:neck|throat)|hands? (?:at|on|round|around) {_PERSON} (?:ne"
+        rf"ck|throat)|no sound at all|"
         rf"(?:struggling|fighting|gasping) for air|hard(?:er)? to {_BREATHE}",
         r"asthma attack (?:\w+ ){0,3}(?:bad|severe|not stopping|getting worse)|(?:bad|severe) asthma attack|"
         r"(?:middle of|having) an? asthma attack|sudden\w* (?:\w+ ){0,2}(?:short(?:ness)? of breath|breathless)",
@@ -82,7 +86,8 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"(?:face|mouth|smile) (?:\w+ ){0,3}(?:on )?one side|only one side (?:of \w+ )?mov\w*|"
         r"(?:speech|voice|talking) (?:\w+ ){0,2}(?:drunk|slurr\w*)|half (?:of )?(?:my|his|her|their) body|"
         r"(?:arm|leg|hand|side)s? (?:\w+ ){0,4}(?:don'?t|doesn'?t|won'?t) work|pupils? (?:\w+ ){0,4}bigger than",
-        r"half (?:of )?(?:my|his|her|their|the) face|can'?t smile",
+        r"half (?:of )?(?:my|his|her|their|the) face|can'?t smile|can'?t find (?:my|his|her|their|the) words|"
+        r"(?:face|mouth|smile|eyelid|side)\w* (?:\w+ ){0,2}(?:saggy|sagging)",
         r"slurr?\w*|gibberish|words (?:are )?(?:coming out )?(?:all )?(?:wrong|jumbled|muddled)|"
         r"can'?t get (?:my|his|her) words",
         r"sudden\w* (?:\w+ ){0,3}(?:confus\w*|blind\w*|lost (?:the )?(?:vision|sight)|can'?t see)",
@@ -102,17 +107,18 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"anyone)|"
         r"(?:went|gone|going) limp|eyes half open",
         r"(?:not|isn'?t|is not|aren'?t|stopped|won'?t|doesn'?t) (?:\w+ )?(?:respond\w*|wake|waking|breathing)",
-        r"(?:hard|can'?t|cannot|impossible) to (?:wake|rouse)|can'?t wake (?:him|her|them)",
+        r"(?:hard(?:er)?|can'?t|cannot|impossible) to (?:wake|rouse)|can'?t wake (?:him|her|them)",
         r"(?:dropped|fell|fallen) (?:down )?(?:to|on) the (?:\w+ )?floor|on the (?:\w+ )?floor (?:and|not)",
     ),
     "seizure": (
         r"seizures?|convuls\w+|\bfits?\b|fitting|shaking all over|jerk\w* (?:all over|uncontrollably)|"
         r"eyes (?:have |had |are |were )?roll\w* back|(?:stiff|rigid) (?:\w+ ){0,3}(?:jerk|shak|twitch)\w*|"
-        r"foam\w* at the mouth|twitch\w* (?:\w+ ){0,4}(?:won'?t|wont) stop|twitch\w* rhythmic\w*|rhythmic\w* twitch\w*|"
+        r"(?:foam|froth)\w* at the mouth|(?:gone|went|going) (?:all )?(?:stiff|rigid) (?:\w+ ){0,8}(?:jerk|shak|twi"
+        r"tch)\w*|twitch\w* (?:\w+ ){0,4}(?:won'?t|wont) stop|twitch\w* rhythmic\w*|rhythmic\w* twitch\w*|"
         r"jerk\w* (?:\w+ ){0,2}(?:won'?t|wont) stop",
     ),
     "heavy bleeding": (
-        r"(?:vomit\w*|throw\w* up|threw up|cough\w* up|spit\w* up|being sick|sick) (?:\w+ ){0,5}blood|"
+        r"(?:vomit\w*|throw\w* up|threw up|cough\w* up|spit\w*(?: up| out)?|being sick|sick) (?:\w+ ){0,5}blood|"
         r"coffee grounds|tarry|like tar|so much blood|soak\w* through (?:\w+ ){0,2}(?:towel|bandage|dressing|pad)|"
         r"blood (?:\w+ )?soak\w* through|"
         r"black (?:and \w+ )?(?:poo|stools?)|(?:losing|lost) (?:a lot of|lots of|so "
@@ -121,13 +127,20 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"(?:heavy|severe|a lot of|lots of|uncontrollable|massive|heavily) bleed\w*",
         r"bleed\w* (?:heavily|badly|a lot|loads|everywhere|won'?t stop|that won'?t stop|non ?stop)",
         r"(?:won'?t|doesn'?t|will not) stop bleeding|still (?:bleeding|pouring)|soaked (?:through )?(?:with|in) blood",
-        r"(?:mouth|bowl|cup|bucket)(?:s|ful|fuls)? (?:full )?of blood|(?:loads|lots|pints?|pools?|"
+        r"(?:mouth|bowl|cup|bucket)(?:s|ful|fuls)? (?:full )?of (?:\w+ ){0,2}blood|(?:loads|lots|pints?|pools?|"
         r"puddles?) of blood\b(?! tests?| pressure| sugar| work)|"
-        r"blood (?:\w+ ){0,6}(?:loads|lots) of it|(?:won'?t|doesn'?t|will not) clot|deep (?:gash|cut|wound)",
+        r"blood (?:\w+ ){0,6}(?:loads|lots) of it|soak\w* (?:through )?(?:a |one )?(?:pad|towel)s? (?:every|an|in|e"
+        r"ach)|"
+        r"(?:passing|passed) (?:big|large|huge) clots|(?:gone|went|going) through (?:\w+ ){0,2}(?:towels|bandages|"
+        r"dressings|pads)|(?:got|been|was|just) stabbed|stab wound|blood (?:is )?coming through (?:his|her|my|their) "
+        r"fingers|(?:won'?t|doesn'?t|will not) clot|deep (?:gash|cut|wound)",
     ),
     "thoughts of self-harm": (
         r"suicid\w*|kill (?:my|him|her|them)sel(?:f|ves)|end(?:ing)? (?:my|his|her|their) (?:own )?li(?:fe|ves)|"
-        r"end it all|better off dead|(?:going|want|wants|wanna) to end (?:it|things)\b",
+        r"end it all|better off dead|(?:going|want|wants|wanted|wanna) to end (?:it|things)\b|swallowed (?:everythi"
+        r"ng|all) "
+        r"in the (?:medicine|bathroom) (?:cabinet|cupboard)|cut (?:my|his|her|their) (?:arms?|wrists?|legs?) (?:\w+"
+        r" )?deep",
         r"(?:garage|car) (?:\w+ ){0,4}engine running|engine running (?:\w+ ){0,3}(?:garage|locked)|"
         r"(?:got|has|have) a rope (?:ready|here|with|in)|blades? (?:are )?ready|nobody (?:will|would) miss me|"
         r"this is my last (?:msg|message|text)|(?:text|messag)\w* (?:me )?goodbye|"
@@ -150,6 +163,12 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"handful)s?) (?:of )?(?:\w+ ){0,2}(?:pills|tablets|paracetamol|meds|antidepressants|painkillers|insulin)|"
         r"(?:pills|tablets) (?:all )?lined up|(?:took|taken|swallowed) all (?:of )?(?:my|his|her|their|the) "
         r"(?:sleeping (?:pills|tablets)|antidepressants|painkillers|paracetamol|insulin|opioids)",
+        r"(?:about|around|like|maybe|over|nearly|almost) (?:1[5-9]|[2-9]\d)(?!\d) (?:\w+ )?(?:paracetamol|pills|"
+        r"tablets|co-?codamol|ibuprofen|painkillers)|(?:saving|stockpil\w*|hoard\w*) (?:up )?(?:my |his |her )?(?:"
+        r"\w+ )?"
+        r"(?:pills|tablets|meds)|empty (?:blister )?(?:packs?|packets|bottles?) (?:\w+ ){0,3}(?:round|around|next to|"
+        r"beside)|(?:written|wrote) (?:\w+ ){0,2}goodbye (?:letters?|notes?)|"
+        r"don'?t want to be (?:here|around|alive) (?:by (?:the )?morning|tomorrow)|"
         r"(?:going|ready) to do it tonight|tonight (?:i'?m|im|i am) (?:going|gonna) to do it|"
         r"written (?:a |my )?(?:suicide |goodbye )?(?:note|letters?)(?:\W+\w+){0,5}?\W+(?:ready|goodbye|everyone|"
         r"tonight)|"
@@ -161,7 +180,12 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         rf"{_SEVERE} (?:\w+ ){{0,2}}pain (?:\w+ ){{0,5}}(?:head|skull)\b|(?:head|skull)\b(?:\W+\w+){{0,4}}\W+{_TEN}",
         r"(?:popped|burst|exploded|snapped|went bang) (?:\w+ ){0,2}(?:in|inside) (?:my|his|her|their) "
         r"(?:head|skull|brain)|"
-        r"grabbed (?:his|her|my|their) head (?:\w+ ){0,2}screaming|headache (?:\w+ ){0,2}so bad|"
+        r"(?:grabbed|clutch\w*|holding) (?:the back of )?(?:his|her|my|their) head(?:\W+\w+){0,4}\W+(?:agony|"
+        r"screaming|worst)|scream\w* and (?:grabbed|clutched|held) (?:the back of )?(?:his|her|my|their) head|"
+        r"(?:a |felt a )pop in (?:my|his|her|their) head|"
+        r"(?:most|worst) (?:\w+ )?pain (?:i'?ve|ive|i have|she'?s|he'?s|they'?ve) ever|"
+        r"(?:inside|in) (?:my|his|her|their) (?:skull|head) like a (?:bang|explosion|gunshot|thunderclap)|headache "
+        r"(?:\w+ ){0,2}so bad|"
         rf"head(?:\W+\w+){{0,6}}\W+(?:explode|exploding)|{_SEVERE} (?:\w+ ){{0,2}}head ?(?:pain|ache)",
     ),
     "allergic reaction": (
@@ -186,7 +210,12 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         rf"{_SEVERE} (?:\w+ ){{0,3}}(?:stomach|tummy|belly|abdominal|gut) (?:pain|ache|cramps?)|"
         r"(?:stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:is )?(?:\w+ )?(?:unbearable|worst)|screams? (?:if|when) "
         r"(?:he|she|i|they) moves?|vomit\w* (?:\w+ )?green|green vomit",
-        r"sudden\w* got (?:way |much |a lot |really )?worse (?:\w+ ){0,3}(?:stomach|tummy|belly|abdomen)",
+        r"sudden\w* got (?:way |much |a lot |really )?worse (?:\w+ ){0,3}(?:stomach|tummy|belly|abdomen)|"
+        r"vomit\w* (?:\w+ ){0,4}(?:smells? like (?:poo|poop|faeces)|fa?ec\w*)|(?:swollen|bloated) (?:up )?like a ba"
+        r"lloon|"
+        r"(?:everywhere|swollen|distended|tight) and (?:rock )?(?:hard|rigid)|every (?:tiny |little |single )?"
+        r"(?:movement|move|step) (?:is (?:agony|unbearable)|hurts)|hernia(?:\W+\w+){0,6}\W+(?:won'?t|wont|can'?t) "
+        r"(?:go|push|pop) back",
     ),
     "severe burn": (
         r"(?:boiling|scalding) (?:water|oil|fat|liquid|tea|coffee)|hot (?:pan of )?(?:oil|fat)|scald\w*|"
@@ -199,8 +228,15 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"burn\w* (?:\w+ ){0,2}(?:in|by) (?:a )?fire|(?:severe|bad|big|large|deep|serious) burns?\b",
         r"burns? (?:cover\w*|all over)|skin (?:is )?(?:\w+ ){0,2}(?:peeling|charred|black|white and)|electric shock|"
         r"chemical burn",
-        r"(?:skin|burn)\w* (?:\w+ ){0,4}leathery|charred|caught (?:in|by) (?:the )?(?:flames|fire)|"
-        r"skin (?:has )?(?:come|peeled|peeling) off|"
+        r"(?:skin|burn)\w* (?:\w+ ){0,6}leathery|(?:face|neck|chest) (?:\w+ ){0,2}(?:is |are |got |was |were )?"
+        r"(?:badly )?burn(?:t|ed)|big blisters (?:are )?form\w*|(?:shock|electrocuted) (?:off|from) (?:the )?"
+        r"(?:mains|socket|power)|charred|caught (?:in|by) (?:the )?(?:flames|fire)|"
+        r"skin (?:\w+ ){0,5}(?:is |has )?(?:come|came|coming|peeled|peeling) off|(?:kettle|boiling|hot) water (?:\w"
+        r"+ ){0,3}"
+        r"(?:fall|fell|spill\w*|pour\w*|tipped) (?:on|over)|(?:big|huge|large) (?:bubbles|blisters) on (?:the |his "
+        r"|her "
+        r"|my )?skin|(?:white|charred|leathery) and (?:don'?t|doesn'?t|dont|do not) (?:even )?hurt|(?:all|badly) bl"
+        r"istered|"
         r"(?:chemicals?|acid|bleach|(?:drain|oven) cleaner|caustic\w*) (?:\w+ ){0,3}(?:splash\w*|in (?:my|his|her|"
         r"their) eyes?)|singed|(?:nose|facial) hairs? (?:\w+ )?burn\w*",
     ),
@@ -222,11 +258,13 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
 RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
     ("head injury with warning signs",
      r"(?:hit|banged|bumped|knocked|smacked|struck|hurt) (?:\w+ ){0,5}head|head injury|fell|fallen|crash|accident|"
-     r"(?:knee|kick|blow|knock|punch|ball|bat|elbow)\w* (?:\w+ ){0,3}(?:to|on|in) the head|rolled off",
+     r"(?:knee|kick|blow|knock|punch|ball|bat|elbow|tackle)\w* (?:\w+ ){0,3}(?:to|on|in) the head|rolled off|"
+     r"(?:hit|struck) by (?:a |the )?(?:swing|car|ball|bat|door|branch|brick)|came off (?:his|her|my|their|the) "
+     r"(?:bike|horse|motorbike|scooter)|helmet (?:\w+ )?(?:cracked|split)",
      r"vomit\w*|\bsick\b|confus\w*|drows\w*|sleepy|(?:not|isn'?t) making sense|(?:can'?t|cannot) stand up|fluid|"
      r"blood (?:\w+ ){0,2}(?:from|out of) "
      r"(?:(?:his|her|my|their|the) )?ears?|"
-     r"out cold|can'?t remember|double vision|vision'?s? (?:gone )?doubled?|seeing double|can'?t think|"
+     r"out cold|can'?t remember|mumbl\w*|double vision|vision'?s? (?:gone )?doubled?|seeing double|can'?t think|"
      r"(?:watery|clear) (?:\w+ ){0,2}(?:dripping|coming|from)|throw\w* up|threw up|falling asleep|nonsense|"
      r"can'?t keep (?:her|his|their|my) eyes open|pupils?|forget\w*|feel\w* (?:weird|strange|funny)"),
     ("unwell baby or child",
@@ -255,11 +293,12 @@ RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
      r"sepsis|septic|confus\w*|(?:fast|rapid) breathing|breathing (?:\w+ ){0,2}(?:fast|rapid)|(?:hasn'?t|haven'?t|"
      r"not|no) "
      r"(?:passed|peed|weed|wee'?d|had a wee) "
-     r"(?:urine|water)?|not making sense|nonsense|(?:doesn'?t|does not|didn'?t) recogni[sz]e|blotchy|"
+     r"(?:urine|water)?|(?:hasn'?t|hasnt|haven'?t|havent|not) (?:been|gone) (?:to )?(?:the )?(?:toilet|loo)|muddled|"
+     r"rigou?rs|heart (?:is )?pounding|not making sense|nonsense|(?:doesn'?t|does not|didn'?t) recogni[sz]e|blotchy|"
      r"heart rate (?:is |of )?1[2-9]\d|sudden\w* (?:\w+ ){0,2}(?:sleepy|drowsy)|patchy (?:and )?(?:purple|blue)|"
      r"heart (?:is )?racing|racing heart|red (?:streaks?|lines?)|dizzy when (?:i|he|she|they) stand|(?:gone|"
      r"turned) (?:dark )?purple|sunken"),
-    ("sepsis signs", r"chemo\w*", r"\btemp(?:erature)?\b|fever\w*"),
+    ("sepsis signs", r"chemo\w*", r"\btemp(?:erature)?\b|fever\w*|\b(?:3[89]|40)\.\d\b|shaking violently|rigou?rs"),
     ("sudden severe headache", r"\bhead\b|headache",
      r"worst (?:i'?ve|ive|i have|one) ever|like never before|out of nowhere|all of a sudden|out of the blue|"
      r"in (?:\w+ )?(?:seconds|an instant)|flick\w* a switch|like a switch|(?:zero|0) to (?:ten|10)|instant\w*|"
@@ -283,10 +322,84 @@ RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
      r"breathless|pale|grey|gray|clammy|sweat\w*|\barm\b|\bjaw\b"),
 )
 
+# Phrases in which a red flag's words mean something else ("get fit", "a fit note", "my front crawl stroke",
+# "cut myself shaving", "bleeding money"): a finding that overlaps one of its flag's phrases does not count.
+_OTHER_SENSES: dict[str, str] = {
+    "seizure": (
+        r"(?:get|getting|keep|keeping|stay|staying|so|very|more|less|super|quite|really|feel|feeling|be|am|i'?m) fit\b|"
+        r"fit (?:note|and (?:well|healthy|strong)|for (?:work|duty|purpose)|to (?:work|drive|fly|travel|return)|"
+        r"like|perfectly|nicely|together|the (?:bill|description))|fits? (?:me|him|her|them|you) (?:well|perfectly|"
+        r"fine|better|now)|(?:doesn'?t|don'?t|won'?t|didn'?t|will|would|should|to) fit\b|keep.?fit|fitting room|"
+        r"(?:seizure|fit|epilepsy)[- ]free|(?:hissy|laughing|coughing|sneezing|giggling) fits?|"
+        r"fits? of (?:laughter|giggles|rage|anger|coughing|sneezing|jealousy)|seized up|engine seized"),
+    "stroke signs": (
+        r"(?:swim\w*|front crawl|crawl|breast|back|butterfly|paddle|golf|tennis|rowing|brush|pen|key) ?strokes?\b|"
+        r"stroke (?:of (?:luck|genius|midnight|the pen)|(?:the|my|his|her|our) (?:cat|dog|hair|beard|ego))|"
+        r"strok(?:e|ed|ing) (?:the|my|his|her|our) (?:cat|dog|puppy|kitten|hair|beard)|"
+        r"(?:will|gonna|going to) have a stroke (?:when|if|at|over)|dead legs?\b|"
+        r"(?:nobody|no one|never|didn'?t) (?:told|tell) (?:me|him|her|us)(?:\W+\w+){0,5}|"
+        r"(?:dead|heavy|weak|numb)(?:\W+\w+){0,4}\W+(?:after|from) (?:\w+ ){0,2}(?:gym|leg day|workout|run\w*|"
+        r"training|squats|hike|walk\w*|cycl\w*|football|match|sitting on|sleeping on|lying on)"),
+    "loss of consciousness": (
+        r"collapsed (?:on|onto|into) (?:the |my )?(?:sofa|couch|bed)|passed out (?:of|leaflets|flyers|invitations)|"
+        r"knocked out of|(?:tent|deal|roof|wall|shelf|bridge|talks|business|plan|cake|souffle)s? (?:has |had )?"
+        r"collapsed"),
+    "trouble breathing": (
+        r"chok(?:ed|ing) up|chok\w* back|chok\w* the life out of|choking hazard|choke ?(?:hold|point)|"
+        r"(?:not|isn'?t|no) (?:\w+ )?breathless|suffocating (?:heat|atmosphere|relationship|in (?:this|the) heat)|g"
+        r"asping for a (?:cuppa|brew|drink|pint|"
+        r"coffee|tea|smoke|fag)|(?:through|out of) (?:my|his|her|their|one|the) (?:nose|nostril)|"
+        r"blu(?:e|ish) (?:from|after) (?:the |a |an )?(?:ice lolly|lolly|slush\w*|blueberr\w*|sweets?|paint|ink|dye|"
+        r"pen|felt tip|marker|food colouring)"),
+    "heavy bleeding": (
+        r"bleed\w* (?:money|cash|me dry|us dry|them dry|red ink)|bleeding (?:heart|edge|obvious|hell|nuisance|"
+        r"idiot|thing)|blood (?:tests?|work|results?|pressure|sugars?|donations?|donors?|bank|count|type)"),
+    "thoughts of self-harm": (
+        r"(?:cut|nick\w*|hurt|burn\w*|scratch\w*) (?:my|him|her|them)sel(?:f|ves) (?:shaving|cooking|chopping|"
+        r"gardening|on (?:a|the)|with (?:a|the) (?:knife|razor|scissors|saw) (?:while|when)|while|when|by accident|"
+        r"accidentally|at work|playing|doing|slicing|cutting|opening)|accidentally (?:cut|hurt|burn\w*)|"
+        r"overdos\w* (?:of|on) (?:vitamin\w*|sugar|caffeine|coffee|netflix|tv|chocolate|sweets)|"
+        r"kill\w* (?:my|him|her)self (?:laughing|at the gym|with work|working)"),
+    "sudden severe headache": (
+        r"explod\w* (?:with|from) (?:all |so much |too much )?(?:these|this|the) (?!pain|ache|pressure|agony)\w+|"
+        r"explod\w* (?:with|from) (?:information|info|forms|ideas|questions|stress|work|paperwork|thoughts)"),
+    "allergic reaction": (
+        r"(?:lips?|face|mouth|cheek) (?:\w+ ){0,3}(?:swollen|swell\w*|puffy|tight)(?:\W+\w+){0,4}\W+(?:filler|"
+        r"botox|dentist|dental|numbing|anaesthetic|injection at the)"),
+    "sudden severe abdominal pain": r"pain in the (?:neck|arse|ass|butt|backside)",
+    "chest pain": (r"(?:ache|pain|hurts?|sore)\w* (?:\w+ ){0,3}only when (?:i|he|she|you|they) (?:press|push|touch|"
+                   r"move|twist|"
+                   r"lie)"),
+    "severe burn": (
+        r"scald\w* (?:my|his|her) (?:tongue|lip|mouth|finger|thumb|fingertip)|(?:tongue|lip|finger|thumb|"
+        r"fingertip)s? (?:\w+ ){0,3}(?:scald\w*|boiling|hot (?:oil|fat)|tea|coffee)|(?:small|little|tiny|static|"
+        r"mild) (?:electric )?shock|lightning (?:fast|quick|speed)|(?:as|like) lightning"),
+    "dying": (
+        r"dying (?:my|his|her|their|the) (?:hair|beard|eyebrows|roots|clothes|jeans|shirt)|(?:plant|battery|"
+        r"flowers?|tree|car|laptop|light|bulb|conversation|trend|fashion|language)s? (?:is |are )?dying|"
+        r"dying (?:art|breed|trade|language|embers|wish|words)|dying (?:for|to|of (?:boredom|laughter|embarrassment|"
+        r"hunger|thirst|curiosity|cringe|shame))|(?:i'?m|im) dying (?:here|lol|haha)|going to die (?:of|from) "
+        r"(?:embarrassment|boredom|laughter|shame|cringe|hunger)"),
+    "near drowning": (
+        r"drown\w* (?:in|under) (?:work|paperwork|emails?|debt|bills|laundry|homework|admin|tears|sorrows|"
+        r"assignments|deadlines)"),
+    "head injury with warning signs": (
+        r"fell (?:asleep|in love|behind|for|out with|apart|through|pregnant|ill)|fallen (?:asleep|in love|behind|"
+        r"out|pregnant|ill)|crash(?:ed)? (?:diet|course|out|on the sofa)|(?:laptop|computer|pc|app|system|phone|"
+        r"website|server)s? (?:\w+ )?crash\w*|sick (?:of|note|leave|day|pay)|off sick|(?:call|calling|called) in "
+        r"sick|sick and tired|sick to death"),
+    "unwell baby or child": (
+        r"blue (?:eyes|kit|shirt|top|dress|jumper|coat|hat|team|toy|crayon|paint|room|car|bike)|(?:feeling|felt|"
+        r"feels) blue|baby blue|bulging (?:disc|muscles|bag|pockets?)|floppy (?:hair|ears|hat)|(?:a|with a|slight) "
+        r"limp|limp (?:when|after|since|on (?:his|her|my) )|grunt\w* (?:when|while|as) (?:\w+ ){0,2}(?:poo\w*|"
+        r"push\w*|strain\w*|feed\w*|sleep\w*)"),
+}
+
 # A cue before the finding, in the same comma-delimited part, that cancels it.
 _NEGATED = re.compile(
-    r"\b(?:no|not|never|nothing|none|without|denies|deny|don'?t|do not|haven'?t|hasn'?t|hadn'?t|didn'?t|doesn'?t|"
-    r"isn'?t|wasn'?t|free of|no sign of|nor)\b(?:\W+(?!(?:and|now|then|so|plus|also|because)\b)\w+){0,4}\W*$",
+    r"\b(?:no|not|never|nothing|none|nobody|no one|without|denies|deny|don'?t|do not|haven'?t|hasn'?t|hadn'?t|"
+    r"didn'?t|doesn'?t|isn'?t|aren'?t|wasn'?t|free of|no sign of|nor)\b(?:\W+(?!(?:and|now|then|so|plus|also|becaus"
+    r"e)\b)\w+){0,4}\W*$",
     re.IGNORECASE)
 # A cue before the finding that makes it a worry about the future, a figure of speech ("you'll give me a heart
 # attack") or a hypothetical ("if ...", "say someone ...", but not "as if"), not a report.
@@ -299,7 +412,8 @@ _IMAGINED = re.compile(r"(?:\b(?:might (?:have|get) (?:a|an)|worr(?:y|ied) about
 # A negation inside the finding, after its first word, that denies it ("my chest doesn't hurt"), not one the
 # finding is made of ("inhaler isn't working", "won't stop", "doesn't fade").
 _NEGATION_WORD = re.compile(
-    r"\b(?:not|no|never|doesn'?t|does not|isn'?t|wasn'?t|didn'?t|don'?t)\b(?! (?:\w+ )?(?:working|helping|stop\w*|"
+    r"\b(?:not|no|never|doesn'?t|does not|isn'?t|aren'?t|wasn'?t|didn'?t|don'?t)\b(?! (?:\w+ )?(?:working|helping|s"
+    r"top\w*|"
     r"fade|blanch|go away|clot|work\w*|respond\w*|wak\w*|breath\w*|moving|reacting|answering|recogni\w*|know|"
     r"understand|grip|passed|peed|help\w*))", re.IGNORECASE)
 # A part that dates what it says in the past.
@@ -317,7 +431,8 @@ _ASKING = re.compile(
     r"^\W*(?:does|do|is|are|can|could|should|would)\s+(?!(?:u|you|someone|anyone|somebody) (?:please )?help)"
     r"(?:it|this|that|these|those|there|i|you|u|he|she|they|we|my|your|his|her|the|a|an|someone|anyone|people)\b|"
     r"^\W*(?:what'?s|whats)\b(?! (?:happening|going on|wrong))|"
-    r"\b(?:signs of|symptoms of|risk of|sign of|chance of|what to do if|difference between|(?<!as )if (?:she|he|i|you|"
+    r"\b(?:signs? of(?! breath)|symptoms of|risk of|chance of|what to do if|difference between|(?<!as )if (?:she|he"
+    r"|i|you|"
     r"someone|somebody|they|my \w+|a \w+) (?:ever|were|was|is|are|had|has|have|gets?|starts?)|suppos(?:e|ing)|"
     r"imagin(?:e|ing)|"
     r"in case|first aid|scan|image|x-?ray|\bct\b|\bmri\b)\b", re.IGNORECASE)
@@ -344,23 +459,34 @@ _FUTURE = re.compile(rf"\b(?:{_FUTURE_WORDS})\b", re.IGNORECASE)
 _WORRY = re.compile(rf"\b(?:{_FUTURE_WORDS}|worr(?:y|ied) (?:about|that|she|he|they|i))\b", re.IGNORECASE)
 # A cue that says what came before it is over ("choked, but coughed it up", "it's fine now"); a finding
 # after it ("I'm ok now but my husband is unconscious") still counts.
-_RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it up|slept on it|(?<!where )it came out)\b",
+_RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it (?:straight )?up|slept on it|"
+                       r"(?<!where )it came out|it passed|(?:sent|discharged) (?:\w+ )?home|been fine since|"
+                       r"back to normal|(?:all|came back|were|was) (?:normal|clear))\b",
                        re.IGNORECASE)
 # A message that calls itself mild, usual or slow ("it's the usual, paracetamol helps"; not "it hasn't helped")
 # is not an emergency in other words: the classifier is not asked about it.
 _MILD = re.compile(r"\b(?:usual|normal for (?:me|him|her)|mild(?:ly)?|slight(?:ly)?|bit of a|slowly|gradually|"
                    r"comes and goes|on and off|for (?:years|months|ages)|(?<!n't )(?<!not )(?<!nothing )(?:helps|"
                    r"helped)|"
-                   r"settled|better now|"
+                   r"settled|better now|breathing (?:fine|normally|normal|ok)|(?:speech|talking) (?:is )?(?:fine|no"
+                   r"rmal)|"
+                   r"fine in (?:him|her|my|them)sel(?:f|ves)|"
                    r"probably (?:nothing|just|need)|just (?:tired|a cold|a bit|a bug|shivering|cold|a graze|a bruise|"
                    r"a (?:red )?bump|sore|stiff|achy|a scratch|a cough|a sniffle|anxious|stressed|hungover))\b",
                    re.IGNORECASE)
+# A message that lists this many denials ("no bleeding, no pain, just ...") goes through the warning signs it
+# does not have: the classifier is not asked about it (the patterns still read it).
+_DENIALS_LISTED = 2
 _SENTENCE = re.compile(r"[.;!?]+")
 _CLAUSE = re.compile(r"\bbut\b|,", re.IGNORECASE)
 
 _SINGLE = {name: re.compile("|".join(patterns), re.IGNORECASE) for name, patterns in RED_FLAGS.items()}
+_NEVER = re.compile(r"(?!)")
+_SENSES = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in _OTHER_SENSES.items()}
+# How many words either side of a finding a figurative cue ("my phone battery is dying") is looked for.
+_FIGURATIVE_REACH = 8
 _PAIRS = [(name, [re.compile(finding, re.IGNORECASE) for finding in findings[:2]],
-           re.compile(findings[2] if len(findings) > 2 else r"(?!)", re.IGNORECASE))
+           re.compile(findings[2], re.IGNORECASE) if len(findings) > 2 else _NEVER)
           for name, *findings in RED_FLAG_PAIRS]
 
 
@@ -382,13 +508,26 @@ class _Part:
         """Whether the part could report something happening now."""
         return not (self.asks() or any(cue.search(self.text) for cue in (_DENIES, _PAST, _FIGURATIVE, _WORRY)))
 
-    def reports(self, match: re.Match[str]) -> bool:
-        """Whether ``match`` in this part is reported now."""
-        before, inside = self.text[: match.start()], match.group(0).split(maxsplit=1)[1:]
+    def reports(self, match: re.Match[str], flag: str) -> bool:
+        """Whether ``match``, a finding of red flag ``flag`` in this part, is reported now."""
+        before = self.text[: match.start()]
+        inside = [*match.group(0).split()[1:], *self.text[match.end():].split()[:1]]
         return not (self.start + match.start() < self.resolved or _NEGATED.search(before)
                     or _IMAGINED.search(before) or _NEGATION_WORD.search(" ".join(inside))
-                    or _PAST.search(self.text) or self.asks() or _FIGURATIVE.search(self.text)
-                    or _FUTURE.search(self.text))
+                    or _PAST.search(self.text) or self.asks() or self._figurative_near(match)
+                    or _FUTURE.search(self.text) or self._other_sense(match, flag))
+
+    def _figurative_near(self, match: re.Match[str]) -> bool:
+        """Whether a figurative cue lies within ``_FIGURATIVE_REACH`` words of the finding, outside it ("she
+        can't hold the phone" is a finding, not a cue)."""
+        before = self.text[: match.start()].split()[-_FIGURATIVE_REACH:]
+        after = self.text[match.end():].split()[:_FIGURATIVE_REACH]
+        return bool(_FIGURATIVE.search(" ".join(before)) or _FIGURATIVE.search(" ".join(after)))
+
+    def _other_sense(self, match: re.Match[str], flag: str) -> bool:
+        """Whether the finding overlaps a phrase in which ``flag``'s words mean something else."""
+        return any(sense.start() < match.end() and match.start() < sense.end()
+                   for sense in _SENSES.get(flag, _NEVER).finditer(self.text))
 
 
 def _pieces(text: str, separator: re.Pattern[str], offset: int) -> list[tuple[str, int]]:
@@ -413,11 +552,13 @@ def _parts(text: str) -> list[_Part]:
 def reported_text(text: str) -> str:
     """The parts of ``text`` that could report something happening now, joined: those that do not deny, date
     in the past, ask about, imagine, worry about the future or joke; "" when none is left or when the message
-    calls itself mild, usual or slow; ``text`` itself when every part is kept. The learned classifier
+    calls itself mild, usual or slow, or lists denials; ``text`` itself when every part is kept. The learned classifier
     (``bot.red_flag_classifier``) names no words, so it reads only this text."""
     if not text or _MILD.search(text):
         return ""
     parts = _parts(text)
+    if sum(bool(_DENIES.search(part.text)) for part in parts) >= _DENIALS_LISTED:
+        return ""
     kept = [part.text.strip() for part in parts if part.reports_something()]
     return text if len(kept) == len(parts) else " ".join(kept)
 
@@ -430,10 +571,10 @@ def red_flag(text: str) -> str | None:
     parts = _parts(text)
     for part in parts:
         for name, pattern in _SINGLE.items():
-            if any(part.reports(match) for match in pattern.finditer(part.text)):
+            if any(part.reports(match, name) for match in pattern.finditer(part.text)):
                 return name
     for name, findings, unless in _PAIRS:
-        if not unless.search(text) and all(any(part.reports(match) for part in parts
+        if not unless.search(text) and all(any(part.reports(match, name) for part in parts
                                                for match in pattern.finditer(part.text)) for pattern in findings):
             return name
     return None

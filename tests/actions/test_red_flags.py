@@ -147,3 +147,38 @@ def test_emergencies_found_by_review_are_found(text: str) -> None:
 
 def test_a_remedy_that_did_not_help_does_not_make_a_message_mild() -> None:
     assert reported_text("his inhaler hasn't helped and he's going grey") != ""
+
+
+@pytest.mark.parametrize(("text", "flag"), [
+    ("I want to get fit, which exercise is best for a bad back", None),
+    ("can I have a fit note for work", None),
+    ("my backstroke is terrible, is swimming ok with a bad knee", None),
+    ("stroking the cat makes my eyes itch", None),
+    ("my legs are dead after the gym yesterday", None),
+    ("I cut myself shaving this morning", None),
+    ("the business is bleeding money and I can't sleep", None),
+    ("my head is going to explode with all these forms", None),
+    ("I'm dying my hair red, can that cause a rash", None),
+    ("drowning in paperwork, need a sick note", None),
+    ("I fell asleep on the sofa and woke up feeling sick", None),
+    # the same words in their emergency sense still count
+    ("she had a fit in the car a minute ago", "seizure"),
+    ("he's fitting and his lips are going blue", "trouble breathing"),
+    ("I think my dad is having a stroke", "stroke signs"),
+    ("her face is dripping on one side and she can't hold the phone", "stroke signs"),
+    ("he cut his wrists, there's blood everywhere", "thoughts of self-harm"),
+    ("my head feels like it's going to explode with the pain", "sudden severe headache"),
+    ("my son is lying on the floor not moving", "loss of consciousness"),
+])
+def test_words_in_another_sense_raise_no_red_flag(text: str, flag: str | None) -> None:
+    """Word senses: a finding inside a phrase where its flag's words mean something else does not count, and a
+    figurative cue counts only near the finding and outside it."""
+    assert red_flag(text) == flag
+
+
+@pytest.mark.parametrize("text", [
+    "12 weeks pregnant, no bleeding, no pain, just feeling a bit nauseous",
+    "the baby is feeding well, no fever, not floppy, just a runny nose",
+])
+def test_a_message_listing_denials_is_not_left_to_the_classifier(text: str) -> None:
+    assert reported_text(text) == ""
