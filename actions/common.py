@@ -83,7 +83,8 @@ def hold_until_consent(tracker: Tracker, dispatcher: CollectingDispatcher, actio
         "question_types": question_type_distribution(tracker),
     }
     say(dispatcher, "utter_caption_held")
-    dispatcher.utter_message(response="utter_ask_consent")
+    if not metadata(tracker).get("caption_of"):  # the image's own caption: its reply has just asked
+        dispatcher.utter_message(response="utter_ask_consent")
     return [SlotSet("pending_request", request)]
 
 

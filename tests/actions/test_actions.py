@@ -381,6 +381,11 @@ async def test_a_caption_sent_before_consent_is_answered_once_the_patient_agrees
     assert [m.get("response") for m in dispatcher.messages] == [None, "utter_ask_consent"]  # no second explanation
     assert services.hospitals.calls == []
 
+    caption.latest_message["metadata"] = {"caption_of": reference["sha256"]}  # sent with the image, one reply
+    dispatcher = CollectingDispatcher()
+    slot_events(await ActionAnswerQuestion().run(dispatcher, caption, {}))
+    assert [m.get("response") for m in dispatcher.messages] == [None]  # the image's reply has just asked
+
     agreed = load_tracker("greeting", consent_given=True, pending_image=reference, **held)
     dispatcher = CollectingDispatcher()
     events = slot_events(await ActionProcessPendingImage().run(dispatcher, agreed, {}))
