@@ -20,7 +20,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from qaid.media_links import transcript_media_url
 from qaid.state import media_secret
-from transcripts.model import Transcript
+from transcripts.model import QAEntry, Transcript
 
 QAID_SYSTEM = "https://qaid.example/fhir"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
@@ -126,6 +126,14 @@ def _component(label: str, value: float, unit: str) -> dict[str, Any]:
     return {"code": _text(label), "valueQuantity": {"value": value, "unit": unit}}
 
 
+def _method(qa: QAEntry) -> str:
+    """How the answer was obtained: by how many hospitals, for which question type; or that none was asked."""
+    if qa.referred:
+        return "Q&Aid: a question for the doctor; no hospital model was asked"
+    kind = f"; type {qa.question_type}" if qa.question_type else ""
+    return f"Q&Aid: {qa.answered} of {qa.asked} hospitals answered{kind}"
+
+
 def _observations(
     transcript: Transcript, ids: _Ids, patient: str, device: str, media: dict[str, str]
 ) -> list[dict[str, Any]]:
@@ -138,9 +146,10 @@ def _observations(
             "code": _text(qa.question),
             "subject": {"reference": patient},
             "device": {"reference": device},
-            "method": _text(f"Q&Aid: {qa.answered} of {qa.asked} hospitals answered; type {qa.question_type}"),
-            "component": [_component("confidence", qa.confidence, "1")],
+            "method": _text(_method(qa)),
         }
+        if not qa.referred:
+            observation["component"] = [_component("confidence", qa.confidence, "1")]
         if qa.answer:
             observation["valueString"] = qa.answer
         elif qa.referred:
@@ -148,7 +157,7 @@ def _observations(
         else:
             observation["dataAbsentReason"] = _text("The models were not confident enough to answer")
         if qa.agreement is not None:
-            observation["component"].append(_component("agreement between hospitals", qa.agreement, "1"))
+            observation.setdefault("component", []).append(_component("agreement between hospitals", qa.agreement, "1"))
         if qa.timestamp:
             observation["effectiveDateTime"] = qa.timestamp
         if qa.image_sha256 in media:

@@ -67,6 +67,9 @@ def _questions(transcript: Transcript) -> str:
             "(no confident answer)"
         if qa.disagreement:
             answer += " — hospitals disagreed"
+        if qa.referred:  # the models were not asked: no confidence or hospital count to show
+            rows.append(_row(qa.question, answer, "", "", ""))
+            continue
         rows.append(_row(qa.question, answer, _percent(qa.confidence), f"{qa.answered}/{qa.asked}",
                          _percent(qa.agreement)))
     return "<table>" + "".join(rows) + "</table>"

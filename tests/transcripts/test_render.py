@@ -106,3 +106,6 @@ def test_a_question_for_the_doctor_is_shown_as_one(transcript: Transcript) -> No
     [observation] = [e["resource"] for e in document["entry"]
                      if e["resource"].get("code", {}).get("text") == "should I be worried?"]
     assert observation["dataAbsentReason"]["text"] == "A question for the doctor; the models were not asked"
+    assert "component" not in observation and "None" not in observation["method"]["text"]
+    [row] = [line for line in html.split("<tr>") if "should I be worried?" in line]
+    assert "0%" not in row and "0/0" not in row
