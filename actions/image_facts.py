@@ -115,10 +115,18 @@ def agrees(key: str, first: Any, second: Any) -> bool:
 
 
 def label_fact(image: dict[str, Any], key: str) -> str | None:
-    """The modality or organ a confidently labelled image shows, else None."""
-    if (image.get("confidence") or 0.0) < CONFIDENT_LABEL:
+    """The modality or organ a confidently labelled image shows, else None (also when the label contradicts the
+    image's DICOM header: :func:`label_against_file`)."""
+    if (image.get("confidence") or 0.0) < CONFIDENT_LABEL or label_against_file(image):
         return None
     return LABEL_FACTS.get(str(image.get("label")), {}).get(key)
+
+
+def label_against_file(image: dict[str, Any]) -> bool:
+    """True when the labeller's type contradicts what the image's DICOM header records (a CT file labelled an
+    X-ray, however confidently): the header is the fact, so the label is not stated."""
+    label = LABEL_FACTS.get(str(image.get("label")), {})
+    return any(key in label and not agrees(key, value, label[key]) for key, value in file_facts(image).items())
 
 
 def file_facts(image: dict[str, Any]) -> dict[str, str]:
@@ -181,7 +189,9 @@ def stated_findings(findings: Iterable[AggregatedFinding]) -> list[dict[str, Any
 def consistent_findings(findings: list[dict[str, Any]], image: dict[str, Any]) -> list[dict[str, Any]]:
     """First-look findings without those that contradict the image's label (even an unsure one) or its DICOM
     header: the reply that names the image type never contradicts itself or the file."""
-    return [finding for finding in findings if fits_label(image.get("label"), finding["key"], finding["answer"])
+    overruled = label_against_file(image)  # the reply names what the file says, not the label
+    return [finding for finding in findings
+            if (overruled or fits_label(image.get("label"), finding["key"], finding["answer"]))
             and fits_file(image, finding["key"], finding["answer"])]
 
 

@@ -18,7 +18,7 @@ from actions.common import (
     now_iso,
     patient_location,
 )
-from actions.image_facts import consistent_findings, file_fact_words, stated_findings
+from actions.image_facts import consistent_findings, file_fact_words, label_against_file, stated_findings
 from actions.responses import say, sentence
 from actions.runtime import Services, get_services
 from actions.wording import confidence_words, image_type_phrase, percent
@@ -84,7 +84,7 @@ async def process_image(
         "confidence": round(label.confidence, 4) if label else None,
         "received_at": now_iso(),
     }
-    if label is None or label.unsure or not label.label:
+    if label is None or label.unsure or not label.label or label_against_file(record):
         from_file = file_fact_words(record)
         if from_file:
             say(dispatcher, "utter_image_type_from_file", file_says=from_file)

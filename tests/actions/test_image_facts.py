@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.image_facts import agrees, consistent_findings, file_fact_words, fits_label, stated_answer
+from actions.image_facts import (
+    agrees,
+    consistent_findings,
+    file_fact_words,
+    fits_label,
+    known_type,
+    label_against_file,
+    stated_answer,
+)
 from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
 from actions.wording import percent, summary_lines
@@ -50,6 +58,17 @@ def test_a_later_answer_that_contradicts_the_dicom_file_is_not_stated() -> None:
     assert stated_answer(DICOM_HEAD_CT, [], "MODALITY", "ct", 0.66, False).answer == "ct"
     assert stated_answer(DICOM_HEAD_CT, [], "ORGAN", "brain", 0.7, False).answer == "brain"
     assert stated_answer(DICOM_HEAD_CT, [], "ABN", "yes", 0.7, False).answer == "yes"
+
+
+def test_a_confident_label_that_contradicts_the_dicom_file_is_not_stated() -> None:
+    """Review leftover: a head CT file labelled a chest X-ray with 95% was still called a chest X-ray."""
+    confident_but_wrong = DICOM_HEAD_CT | {"confidence": 0.95}
+    assert label_against_file(confident_but_wrong)
+    assert not label_against_file(confident_but_wrong | {"label": "head_ct"})
+    assert not label_against_file({"label": "chest_xray", "confidence": 0.95})  # no header: nothing to contradict
+    assert known_type(confident_but_wrong, "MODALITY") is None  # never repeated as "it looks like a chest X-ray"
+    kept = consistent_findings(_findings(modality="ct", organ="brain", plane="axial"), confident_but_wrong)
+    assert [f["key"] for f in kept] == ["modality", "organ", "plane"]  # what agrees with the file is kept
 
 
 def test_synonyms_agree_and_different_things_do_not() -> None:
