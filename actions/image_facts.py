@@ -244,15 +244,24 @@ class StatedAnswer:
         return self.source in ("conflict", "unsure")
 
 
+def _closed_fits_file(image: dict[str, Any], question: str | None, yes: bool) -> bool:
+    """False when a yes/no answer to a question naming a modality ("is this an MRI?") contradicts the modality
+    the image's DICOM header records."""
+    named, recorded = modality_of(question), file_facts(image).get("modality")
+    return named is None or recorded is None or yes == (named == modality_of(recorded))
+
+
 def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_type: str | None,
                   answer: str | None, confidence: float, abstained: bool, question: str | None = None) -> StatedAnswer:
     """Apply the image record's rules (module docstring) to the models' answer to ``question``."""
     key = FINDING_OF_TYPE.get(question_type or "")
     closed = _normal(answer) in ("yes", "no")
-    confident = (image.get("confidence") or 0.0) >= CONFIDENT_LABEL
+    confident = (image.get("confidence") or 0.0) >= CONFIDENT_LABEL and not label_against_file(image)
     checked = key in ("modality", "organ", "plane") and not closed and confident
     if abstained or not answer:
         return StatedAnswer(None, confidence, "unsure")
+    if closed and key == "modality" and not _closed_fits_file(image, question, _normal(answer) == "yes"):
+        return StatedAnswer(None, confidence, "conflict", conflict_with=file_fact_words(image), against_file=True)
     if key in ("modality", "organ", "plane") and not closed and not fits_file(image, key or "", answer):
         return StatedAnswer(None, confidence, "conflict", conflict_with=file_fact_words(image), against_file=True)
     if checked and not fits_label(image.get("label"), key or "", answer):

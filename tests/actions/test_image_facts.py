@@ -71,6 +71,16 @@ def test_a_confident_label_that_contradicts_the_dicom_file_is_not_stated() -> No
     assert [f["key"] for f in kept] == ["modality", "organ", "plane"]  # what agrees with the file is kept
 
 
+def test_a_yes_or_no_that_contradicts_the_dicom_file_is_not_stated() -> None:
+    confident_but_wrong = DICOM_HEAD_CT | {"confidence": 0.95}
+    for image in (DICOM_HEAD_CT, confident_but_wrong):
+        assert stated_answer(image, [], "MODALITY", "yes", 0.8, False, "is this an MRI?").against_file
+        assert stated_answer(image, [], "MODALITY", "no", 0.8, False, "is this a CT scan?").against_file
+        assert stated_answer(image, [], "MODALITY", "yes", 0.8, False, "is this a CT scan?").answer == "yes"
+        assert stated_answer(image, [], "MODALITY", "no", 0.8, False, "is this an x-ray?").answer == "no"
+    assert stated_answer(confident_but_wrong, [], "MODALITY", "ct", 0.8, False).answer == "ct"  # the file's word
+
+
 def test_synonyms_agree_and_different_things_do_not() -> None:
     assert agrees("modality", "MR", "mri") and agrees("organ", "lungs", "chest")
     assert not agrees("modality", "ct", "mri") and not agrees("abnormal", "yes", "no")
