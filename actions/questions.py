@@ -23,10 +23,12 @@ from actions.runtime import get_services
 from actions.wording import (
     abstain_sentence,
     answer_sentence,
+    confidence_words,
     conflict_sentence,
     lesion_side_sentence,
     lesion_size_sentence,
     off_label_sentence,
+    percent,
 )
 from hospitals.types import HospitalError
 from qaid.images import ImageError
@@ -147,3 +149,25 @@ class ActionAnswerQuestion(ImageRequest, Action):
                   image: dict[str, Any]) -> list[dict[str, Any]]:
         question = (tracker.latest_message.get("text") or "").strip()
         return await answer_question(dispatcher, tracker, image, question, question_type_distribution(tracker))
+
+
+class ActionExplainConfidence(Action):
+    """'How sure are you?': restate the confidence of the last answer, or say that none was stated."""
+
+    def name(self) -> str:
+        return "action_explain_confidence"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        log = tracker.get_slot("qa_log") or []
+        if not log:
+            say(dispatcher, "utter_confidence_nothing_asked")
+            return []
+        last = log[-1]
+        if last.get("abstained") or not last.get("answer"):
+            say(dispatcher, "utter_confidence_no_answer", question=last.get("question", ""))
+            return []
+        confidence = float(last.get("confidence") or 0.0)
+        say(dispatcher, "utter_confidence_of_last_answer", question=last.get("question", ""),
+            answer=last["answer"], confidence_words=confidence_words(confidence), percent=percent(confidence))
+        return []

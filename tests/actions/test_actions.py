@@ -19,7 +19,7 @@ from actions.consultation import (
 from actions.fallback import ActionFallback, fallbacks_in_a_row
 from actions.images import ActionProcessImage, ActionSegmentImage
 from actions.patient import ActionNoteSymptoms, ValidateIntakeForm
-from actions.questions import ActionAnswerQuestion
+from actions.questions import ActionAnswerQuestion, ActionExplainConfidence
 from actions.runtime import Services
 from qaid.red_flags import DESCRIBED_EMERGENCY, RED_FLAG_KEY, red_flag
 from tests.support.actions import load_tracker
@@ -413,3 +413,17 @@ async def test_the_caption_of_a_refused_image_is_not_answered_about_an_older_one
     accepted.latest_message["metadata"] = {"caption_of": "f" * 64}
     await ActionAnswerQuestion().run(CollectingDispatcher(), accepted, {})
     assert [c[0] for c in services.hospitals.calls] == ["ask"]
+
+
+@pytest.mark.parametrize(("qa_log", "response", "says"), [
+    ([{"question": "is this normal?", "answer": "no", "confidence": 0.79, "abstained": False}],
+     "utter_confidence_of_last_answer", "fairly confident (79%)"),
+    ([{"question": "should I be worried?", "answer": None, "confidence": 0.0, "abstained": True, "referred": True}],
+     "utter_confidence_no_answer", "should I be worried?"),
+    ([], "utter_confidence_nothing_asked", "haven't answered"),
+])
+async def test_how_sure_restates_the_last_answers_confidence(qa_log: list, response: str, says: str) -> None:
+    """Found chatting: "how sure are you?" after an answer got "Sorry, I didn't understand that"."""
+    dispatcher = CollectingDispatcher()
+    assert await ActionExplainConfidence().run(dispatcher, load_tracker("question", qa_log=qa_log), {}) == []
+    assert says in texts(dispatcher)
