@@ -115,11 +115,13 @@ def agrees(key: str, first: Any, second: Any) -> bool:
 
 
 def label_fact(image: dict[str, Any], key: str) -> str | None:
-    """The modality or organ a confidently labelled image shows, else None (also when the label contradicts the
-    image's DICOM header: :func:`label_against_file`)."""
-    if (image.get("confidence") or 0.0) < CONFIDENT_LABEL or label_against_file(image):
-        return None
-    return LABEL_FACTS.get(str(image.get("label")), {}).get(key)
+    """The modality or organ a trusted label says the image shows (:func:`_label_trusted`), else None."""
+    return LABEL_FACTS.get(str(image.get("label")), {}).get(key) if _label_trusted(image) else None
+
+
+def _label_trusted(image: dict[str, Any]) -> bool:
+    """Whether the image's label is confident and does not contradict its DICOM header."""
+    return (image.get("confidence") or 0.0) >= CONFIDENT_LABEL and not label_against_file(image)
 
 
 def label_against_file(image: dict[str, Any]) -> bool:
@@ -244,11 +246,14 @@ class StatedAnswer:
         return self.source in ("conflict", "unsure")
 
 
-def _closed_fits_file(image: dict[str, Any], question: str | None, yes: bool) -> bool:
-    """False when a yes/no answer to a question naming a modality ("is this an MRI?") contradicts the modality
-    the image's DICOM header records."""
+def _answer_fits_file(image: dict[str, Any], key: str | None, answer: str, question: str | None) -> bool:
+    """False when an answer contradicts the image's DICOM header: a modality, organ or plane answer that does
+    not fit it, or a yes/no to a question naming a modality ("is this an MRI?" of a CT file)."""
+    if _normal(answer) not in ("yes", "no"):
+        return key not in ("modality", "organ", "plane") or fits_file(image, key or "", answer)
     named, recorded = modality_of(question), file_facts(image).get("modality")
-    return named is None or recorded is None or yes == (named == modality_of(recorded))
+    return key != "modality" or named is None or recorded is None or (
+        (_normal(answer) == "yes") == (named == modality_of(recorded)))
 
 
 def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_type: str | None,
@@ -256,13 +261,10 @@ def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_
     """Apply the image record's rules (module docstring) to the models' answer to ``question``."""
     key = FINDING_OF_TYPE.get(question_type or "")
     closed = _normal(answer) in ("yes", "no")
-    confident = (image.get("confidence") or 0.0) >= CONFIDENT_LABEL and not label_against_file(image)
-    checked = key in ("modality", "organ", "plane") and not closed and confident
+    checked = key in ("modality", "organ", "plane") and not closed and _label_trusted(image)
     if abstained or not answer:
         return StatedAnswer(None, confidence, "unsure")
-    if closed and key == "modality" and not _closed_fits_file(image, question, _normal(answer) == "yes"):
-        return StatedAnswer(None, confidence, "conflict", conflict_with=file_fact_words(image), against_file=True)
-    if key in ("modality", "organ", "plane") and not closed and not fits_file(image, key or "", answer):
+    if not _answer_fits_file(image, key, answer, question):
         return StatedAnswer(None, confidence, "conflict", conflict_with=file_fact_words(image), against_file=True)
     if checked and not fits_label(image.get("label"), key or "", answer):
         fact = label_fact(image, key or "") or display_name(str(image.get("label")))

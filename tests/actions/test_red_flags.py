@@ -182,3 +182,10 @@ def test_words_in_another_sense_raise_no_red_flag(text: str, flag: str | None) -
 ])
 def test_a_message_listing_denials_is_not_left_to_the_classifier(text: str) -> None:
     assert reported_text(text) == ""
+
+
+def test_every_word_sense_list_belongs_to_a_red_flag() -> None:
+    """A misspelt key in ``_OTHER_SENSES`` would silently guard nothing."""
+    from qaid.red_flags import _OTHER_SENSES, RED_FLAG_PAIRS, RED_FLAGS
+
+    assert set(_OTHER_SENSES) <= set(RED_FLAGS) | {name for name, *_ in RED_FLAG_PAIRS}
