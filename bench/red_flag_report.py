@@ -1,8 +1,8 @@
 """Red-flag report: how often the bot gives emergency advice on true red flags and on ordinary messages.
 
 Files under ``tests/red_flags/``: ``dev*_*`` (the patterns were tuned on them; the classifier of
-``bot.red_flag_classifier`` is trained on them with ``nlu_data/red_flags/``; ``dev2_*`` to ``dev6_*`` were
-held-out sets, each scored once before it was tuned on) and ``heldout6_*`` (written 2026-12-07 by a helper that
+``bot.red_flag_classifier`` is trained on them with ``nlu_data/red_flags/``; ``dev2_*`` to ``dev7_*`` were
+held-out sets, each scored once before it was tuned on) and ``heldout7_*`` (written 2026-12-07 by a helper that
 had not seen the detector or the other files, not tuned on); bench/README.md has the history.
 ``*_red_flags.yml`` are current emergencies in many phrasings; ``*_ordinary.yml`` are mild, chronic, negated
 and past complaints, image questions, figurative speech and intake-form answers that must not raise one. Run
@@ -42,7 +42,7 @@ from qaid.state import REPO_ROOT
 Detector = Callable[[list[str]], list["str | None"]]
 
 DATA = REPO_ROOT / "tests" / "red_flags"
-FILES = tuple(f"{name}_{kind}" for name in (*DEV_SETS, "heldout6") for kind in ("red_flags", "ordinary"))
+FILES = tuple(f"{name}_{kind}" for name in (*DEV_SETS, "heldout7") for kind in ("red_flags", "ordinary"))
 
 
 def load_messages(name: str) -> list[dict[str, str]]:

@@ -34,7 +34,7 @@ from qaid.red_flags import DESCRIBED_EMERGENCY, red_flag, reported_text
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_FILE = Path(__file__).resolve().with_name("patterns") / "red_flag_classifier.json"
-DEV_SETS = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6")
+DEV_SETS = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
 POSITIVE_FILES = ("nlu_data/red_flags/train_red_flags.yml",
                   *(f"tests/red_flags/{name}_red_flags.yml" for name in DEV_SETS))
 NEGATIVE_FILES = ("nlu_data/red_flags/train_ordinary.yml",

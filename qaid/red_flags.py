@@ -21,10 +21,10 @@ DESCRIBED_EMERGENCY = "emergency described in the patient's words"
 
 _W = r"(?:\W+\w+){0,%d}\W+"  # up to N words in between
 _PERSON = r"(?:my|his|her|their|the|your)"
-_CANT = r"(?:can'?t|cannot|can not|cant|unable to|not able to|struggling to|barely|hard to|couldn'?t)"
+_CANT = r"(?:can'?t|cannot|can not|cant|unable to|not able to|struggling to|barely|hardly|hard to|couldn'?t)"
 _BREATHE = r"br[ea]+th\w*"
 _SEVERE = (r"(?:sudden(?:ly)?|severe|agoni[sz]ing|excruciating|unbearable|terrible|horrible|horrendous|crushing|"
-           r"worst|awful|intense|stabbing|tearing|splitting|blinding|explosive|horrific)")
+           r"worst|awful|intense|stabbing|tearing|splitting|blinding|explosive|horrific|extreme)")
 _CHEST = r"(?:ch[ea]?st|breast ?bone|sternum)"
 _PRONOUN = r"(?:him|her|them|me|it)"
 _TEN = r"(?:10|ten) ?(?:/|out of) ?(?:10|ten)"
@@ -59,7 +59,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"inhaler (?:\w+ ){0,2}(?:did|does|doing) nothing",
         r"(?:hardly|barely) breathing|suffocat\w*|every breath (?:\w+ ){0,2}(?:struggle|fight|effort)|"
         r"(?:breath\w*) (?:is |feels )?(?:so|really|very) hard|too (?:breathless|out of breath|wheezy) to|"
-        r"can'?t make a (?:sound|noise)|(?:caving|sucking) in|"
+        r"can'?t make a (?:sound|noise)|(?:caving|sucking) in|pulling in (?:\w+ ){0,2}(?:neck|ribs|throat)|"
         r"breath\w* (?:\w+ ){0,2}through a (?:\w+ )?(?:straw|stirrer)",
         rf"stuck in {_PERSON} (?:throat|windpipe)|heimli\w*|still stuck in (?:his|her|my|their|the) throat|"
         rf"(?:grabb|claw|clutch)\w* (?:at )?{_PERSON} (?:neck|throat)|hands? (?:at|on|round|around) {_PERSON} (?:ne"
@@ -73,7 +73,8 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"droop\w*|lopsided|(?:face|smile|mouth) (?:\w+ ){0,2}crooked|crooked (?:smile|face|mouth)|"
         r"one side of (?:my|his|her|their|the) (?:face|mouth|body|vision)|"
         r"(?:left|right) side of (?:my|his|her|their|the) (?:body|vision)",
-        rf"{_CANT.replace('|barely', '')} (?:lift|raise|move|feel) (?:{_PERSON}|both|one) (?:\w+ )?(?:arm|leg|hand)",
+        rf"{_CANT.replace('|barely|hardly', '')} (?:lift|raise|move|feel) (?:{_PERSON}|both|"
+        rf"one) (?:\w+ )?(?:arm|leg|hand)",
         r"half of what (?:i'?m|im|i am) (?:looking at|seeing)|can'?t hold (?:\w+ ){0,2}(?:fork|cup|spoon|pen|phone)|"
         r"(?:face|mouth|smile)(?:\W+\w+){0,5}\W+one side|"
         r"(?:arm|hand|leg|side|face)s? (?:has |is |are |feels? |went |gone |just |completely |all )*(?:suddenly )?"
@@ -84,7 +85,8 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"(?:speech|talking|words) (?:is |are )?(?:all )?(?:muddled|garbled|jumbled|slurred)|"
         r"(?:confus\w*|muddled) (?:\w+ ){0,2}(?:out of nowhere|all of a sudden|out of the blue)",
         r"(?:face|mouth|smile) (?:\w+ ){0,3}(?:on )?one side|only one side (?:of \w+ )?mov\w*|"
-        r"(?:speech|voice|talking) (?:\w+ ){0,2}(?:drunk|slurr\w*)|half (?:of )?(?:my|his|her|their) body|"
+        r"(?:speech|voice|talking) (?:\w+ ){0,2}(?:drunk|slurr\w*|thick)|sudden\w* (?:\w+ ){0,2}(?:not able|unable) to "
+        r"(?:speak|talk)|(?:left|right|one) side (?:\w+ ){0,3}not moving|half (?:of )?(?:my|his|her|their) body|"
         r"(?:arm|leg|hand|side)s? (?:\w+ ){0,4}(?:don'?t|doesn'?t|won'?t) work|pupils? (?:\w+ ){0,4}bigger than",
         r"half (?:of )?(?:my|his|her|their|the) face|can'?t smile|can'?t find (?:my|his|her|their|the) words|"
         r"(?:face|mouth|smile|eyelid|side)\w* (?:\w+ ){0,2}(?:saggy|sagging)",
@@ -132,7 +134,8 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"blood (?:\w+ ){0,6}(?:loads|lots) of it|soak\w* (?:through )?(?:a |one )?(?:pad|towel)s? (?:every|an|in|e"
         r"ach)|"
         r"(?:passing|passed) (?:big|large|huge) clots|(?:gone|went|going) through (?:\w+ ){0,2}(?:towels|bandages|"
-        r"dressings|pads)|(?:got|been|was|just) stabbed|stab wound|blood (?:is )?coming through (?:his|her|my|their) "
+        r"dressings|pads)|(?:got|been|was|just) stabbed|^\W*stabbed\b|stab wound|"
+        r"blood (?:is )?coming through (?:his|her|my|their) "
         r"fingers|(?:won'?t|doesn'?t|will not) clot|deep (?:gash|cut|wound)",
     ),
     "thoughts of self-harm": (
@@ -149,7 +152,8 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"don'?t want to (?:be alive|live|wake up)|(?:hurt|harm|cut)\w* (?:my|him|her)self",
         r"too many (?:of )?(?:\w+ ){0,2}(?:pills|tablets|meds|painkillers|paracetamol) (?:on purpose|to end)|(?:got|"
         r"have) the (?:pills|"
-        r"tablets|rope) (?:ready|lined up|here|in front)|pills (?:\w+ ){0,2}in front of me|standing on (?:the|"
+        r"tablets|rope) (?:ready|lined up|here|in front)|(?:pills|tablets|meds) (?:\w+ ){0,2}in front of me|"
+        r"standing on (?:the|"
         r"a) (?:bridge|ledge|roof|edge)",
         r"(?:taken?|took|swallowed) (?:1[5-9]|[2-9]\d)(?!\d) (?!min|hour|sec|step|day|week|month|year|mg|ml|breath|go|"
         r"attempt|tr|deep|iu|unit|puff|drop)\w+",
@@ -175,8 +179,9 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"(?:text|messag|call)\w* (?:me )?saying goodbye",
     ),
     "sudden severe headache": (
-        rf"worst headache|{_SEVERE} (?:\w+ ){{0,2}}headache\b|thunderclap|"
-        r"headache (?:\w+ ){0,4}(?:in seconds|out of nowhere|like (?:being hit|a bang|an explosion))",
+        rf"worst headache|{_SEVERE} (?:\w+ ){{0,3}}headache\b|thunderclap|"
+        r"(?:headache|head (?:pain|ache)) (?:\w+ ){0,4}(?:in seconds|out of nowhere|like (?:being hit|a bang|an "
+        r"explosion|explosion))|head (?:\w+ ){0,5}split open",
         rf"{_SEVERE} (?:\w+ ){{0,2}}pain (?:\w+ ){{0,5}}(?:head|skull)\b|(?:head|skull)\b(?:\W+\w+){{0,4}}\W+{_TEN}",
         r"(?:popped|burst|exploded|snapped|went bang) (?:\w+ ){0,2}(?:in|inside) (?:my|his|her|their) "
         r"(?:head|skull|brain)|"
@@ -201,7 +206,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"(?:stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:\w+ ){0,3}(?:sudden|severe|agoni[sz]ing|excruciating)",
         r"(?:belly|stomach|tummy|abdomen) (?:is |feels )?(?:\w+ and )?(?:rock )?(?:hard|rigid)",
         r"(?:testic\w*|scrotum)(?:\W+\w+){0,5}\W+(?:sudden\w*|swollen|agony|severe)|"
-        r"sudden\w* (?:\w+ ){0,3}(?:testic\w*|scrotum)",
+        rf"{_SEVERE} (?:\w+ ){{0,3}}(?:testic\w*|scrotum)",
         r"(?:agoni[sz]ing|excruciating|unbearable) pain|doubled (?:over|up) (?:in|with) (?:\w+ )?(?:pain|agony)|"
         r"doubled over(?! laugh)|writhing|rolling (?:around )?(?:on the floor|in (?:pain|agony))",
         rf"(?:gut|stomach|tummy|belly|abdom\w*) (?:pain|ache) (?:is )?(?:a )?{_TEN}|"
@@ -218,7 +223,8 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"(?:go|push|pop) back",
     ),
     "severe burn": (
-        r"(?:boiling|scalding) (?:water|oil|fat|liquid|tea|coffee)|hot (?:pan of )?(?:oil|fat)|scald\w*|"
+        r"(?:boiling|scalding) (?:water|oil|fat|liquid|tea|coffee|soup|milk|stock)|blister\w* and (?:\w+ )?(?:peeling|"
+        r"coming (?:off|away))|hot (?:pan of )?(?:oil|fat)|scald\w*|"
         r"freshly (?:made|boiled) (?:tea|coffee)|live wire|electrocut\w*|lightning|house fire|smoke inhalation|"
         r"breathed in (?:\w+ ){0,3}smoke|burn\w* (?:\w+ ){0,4}bigger than (?:my|his|her|their) (?:hand|palm)|"
         r"burnt (?:\w+ ){0,2}(?:hands?|arms?|legs?|face|chest|back) badly|"
@@ -226,7 +232,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"large) blisters (?:\w+ ){0,3}(?:face|neck|chest|arms?|legs?|all over|coming up)|"
         r"splash\w* with (?:\w+ ){0,2}(?:chemicals?|acid|bleach|cleaner|caustic\w*)",
         r"burn\w* (?:\w+ ){0,2}(?:in|by) (?:a )?fire|(?:severe|bad|big|large|deep|serious) burns?\b",
-        r"burns? (?:cover\w*|all over)|skin (?:is )?(?:\w+ ){0,2}(?:peeling|charred|black|white and)|electric shock|"
+        r"burns? (?:cover\w*|all over)|skin (?:is )?(?:\w+ ){0,2}(?:charred|black|white and)|electric shock|"
         r"chemical burn",
         r"(?:skin|burn)\w* (?:\w+ ){0,6}leathery|(?:face|neck|chest) (?:\w+ ){0,2}(?:is |are |got |was |were )?"
         r"(?:badly )?burn(?:t|ed)|big blisters (?:are )?form\w*|(?:shock|electrocuted) (?:off|from) (?:the )?"
@@ -253,6 +259,9 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     ),
     "dying": (r"\bdying\b|going to die",),
 }
+# A rash that passes the glass test reassures.
+_RASH_FADES = (r"(?<!never )(?<!not )\b(?:fades|fade away|goes white|blanches|disappears) (?:completely |fully |away )?"
+               r"(?:when|with|under)")
 # Red flags that take two findings in one message: (name, first, second), or (name, first, second, unless)
 # where a third finding reassures ("the rash fades with the glass test").
 RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
@@ -266,16 +275,19 @@ RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
      r"(?:(?:his|her|my|their|the) )?ears?|"
      r"out cold|can'?t remember|mumbl\w*|double vision|vision'?s? (?:gone )?doubled?|seeing double|can'?t think|"
      r"(?:watery|clear) (?:\w+ ){0,2}(?:dripping|coming|from)|throw\w* up|threw up|falling asleep|nonsense|"
-     r"can'?t keep (?:her|his|their|my) eyes open|pupils?|forget\w*|feel\w* (?:weird|strange|funny)"),
+     r"can'?t keep (?:her|his|their|my) eyes open|pupils?|forget\w*|feel\w* (?:weird|strange|funny)|"
+     r"(?:arms|legs|hands|feet) (?:\w+ ){0,2}tingl\w*"),
     ("unwell baby or child",
-     r"baby|newborn|infant|toddler|\b\d+ (?:day|week|month)s? old|\b(?:[0-9]|1[0-5]) years? old|\bson\b|daughter|"
+     r"baby|newborn|infant|toddler|\b\d+ (?:day|week|month)s? old|\b(?:[0-9]|1[0-5]) (?:years?|yrs?) old|"
+     r"\bson\b|daughter|"
      r"child|\bkid\b|"
      r"little (?:girl|boy|one)",
      r"limp|floppy|not respond\w*|isn'?t respond\w*|unresponsive|\bblue\b|hard to wake|won'?t wake|"
      r"high.?pitched (?:\w+ )?cry|soft spot (?:is )?bulging|bulging|fontanel\w*|not feeding|"
      r"breathing (?:\w+ ){0,2}(?:funny|fast|strange|noisily)|barely moving|"
      r"paus\w* between breaths|stops breathing|sunken|(?:no|hasn'?t had a|without a) wet nappy|"
-     r"not reacting|grunt\w*|blotchy|mottled|(?:hands|feet) (?:and (?:hands|feet) )?(?:are )?(?:freezing|icy|ice)"),
+     r"not reacting|grunt\w*|blotchy|mottled|(?:hands|feet) (?:and (?:hands|feet) )?(?:are )?(?:freezing|icy|ice)",
+     _RASH_FADES),
     ("meningitis signs",
      r"rash|spots|(?:red|purple|dark) (?:\w+ )?dots|dots on|blotch\w*|bruise.?like|stiff neck|"
      r"neck (?:\w+ ){0,3}(?:stiff|hurts to bend|hurts when)|"
@@ -284,7 +296,7 @@ RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
      r"when|with))|ice cold|"
      r"non.?blanching|fever|temperature|\btemp\b|burning (?:up|hot)|(?:bright )?lights? hurts?|can'?t (?:look at|"
      r"stand) (?:the )?light|purple|stay when",
-     r"(?<!never )(?<!not )\b(?:fades|fade away|goes white|blanches|disappears) (?:when|with|under)"),
+     _RASH_FADES),
     ("sepsis signs",
      r"sepsis|septic|mottled|clammy|infect\w*|\buti\b|cellulitis|shiver\w*|pneumonia|cold to (?:the )?touch|burning up|"
      r"never felt (?:this|so) (?:ill|unwell|poorly)|high (?:fever|temp\w*)|feverish|gave birth|had a baby|"
@@ -306,9 +318,10 @@ RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
      r"hit (?:\w+ ){0,6}with a (?:bat|hammer|brick)|massive pain|very strong pain|seeing double|double vision"),
     ("unwell baby or child", r"newborn|\b\d+ (?:day|week)s? old|\b(?:[12]|one|two) months? old",
      r"\btemp(?:erature)?\b|fever\w*|burning up"),
-    ("heavy bleeding", r"bleed\w*|blood (?:\w+ ){0,2}(?:coming|pouring|everywhere|from|out of)|(?:loads|lots) of "
-     r"blood", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
-    ("allergic reaction", r"allerg\w*|hives|stung|\bsting\b|antibiotic|peanuts?|\bnuts?\b|injection|itchy all over",
+    ("heavy bleeding", r"bleed\w*|blood (?:\w+ ){0,2}(?:coming|pouring|everywhere|from|out of)|(?:loads|lots|a lot) of "
+     r"blood|^\W*lot of blood", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
+    ("allergic reaction", r"allerg\w*|hives|stung|first (?:taste|try|time (?:eating|trying))|\bsting\b|"
+                          r"antibiotic|peanuts?|\bnuts?\b|injection|itchy all over",
      r"wheez\w*|faint\w*|light.?headed|tongue (?:\w+ ){0,2}(?:thick|swollen)|can'?t swallow|(?:face|"
      r"lips?|tongue|throat|mouth)(?:\W+\w+){0,3}\W+"
      r"(?:swell\w*|swollen|puffy|tight)|throat (?:\w+ ){0,2}(?:tight\w*|closing|swell\w*)"),
@@ -331,9 +344,11 @@ _OTHER_SENSES: dict[str, str] = {
         r"like|perfectly|nicely|together|the (?:bill|description))|fits? (?:me|him|her|them|you) (?:well|perfectly|"
         r"fine|better|now)|(?:doesn'?t|don'?t|won'?t|didn'?t|will|would|should|to) fit\b|keep.?fit|fitting room|"
         r"(?:seizure|fit|epilepsy)[- ]free|(?:hissy|laughing|coughing|sneezing|giggling) fits?|"
-        r"fits? of (?:laughter|giggles|rage|anger|coughing|sneezing|jealousy)|seized up|engine seized"),
+        r"fits? of (?:laughter|giggles|rage|anger|coughing|sneezing|jealousy)|seized up|engine seized|(?:as )?fit as a "
+        r"fiddle|fits? (?:the (?:profile|bill|description|criteria|brief)|into|in with|right in|perfectly)"),
     "stroke signs": (
         r"(?:swim\w*|front crawl|crawl|breast|back|butterfly|paddle|golf|tennis|rowing|brush|pen|key) ?strokes?\b|"
+        r"strokes? (?:rate|count|length|technique|power|distance|per minute)|"
         r"stroke (?:of (?:luck|genius|midnight|the pen)|(?:the|my|his|her|our) (?:cat|dog|hair|beard|ego))|"
         r"strok(?:e|ed|ing) (?:the|my|his|her|our) (?:cat|dog|puppy|kitten|hair|beard)|"
         r"(?:will|gonna|going to) have a stroke (?:when|if|at|over)|dead legs?\b|"
@@ -364,10 +379,13 @@ _OTHER_SENSES: dict[str, str] = {
         r"explod\w* (?:with|from) (?:all |so much |too much )?(?:these|this|the) (?!pain|ache|pressure|agony)\w+|"
         r"explod\w* (?:with|from) (?:information|info|forms|ideas|questions|stress|work|paperwork|thoughts)"),
     "allergic reaction": (
+        r"(?<!having )(?<!into )anaphyla\w* (?:to|from) (?:\w+ ){0,2}(?:stings?|nuts?|peanuts?|penicillin|shellfish|"
+        r"latex|eggs?|bees?|wasps?|antibiotics?)|"
         r"(?:lips?|face|mouth|cheek) (?:\w+ ){0,3}(?:swollen|swell\w*|puffy|tight)(?:\W+\w+){0,4}\W+(?:filler|"
         r"botox|dentist|dental|numbing|anaesthetic|injection at the)"),
     "sudden severe abdominal pain": r"pain in the (?:neck|arse|ass|butt|backside)",
-    "chest pain": (r"(?:ache|pain|hurts?|sore)\w* (?:\w+ ){0,3}only when (?:i|he|she|you|they) (?:press|push|touch|"
+    "chest pain": (r"(?:ache|pain|hurts?|sore)\w* (?:\w+ ){0,3}(?:only )?when (?:i|he|she|you|they) (?:press|"
+                   r"push|touch|"
                    r"move|twist|"
                    r"lie)"),
     "severe burn": (
@@ -399,7 +417,7 @@ _OTHER_SENSES: dict[str, str] = {
 _NEGATED = re.compile(
     r"\b(?:no|not|never|nothing|none|nobody|no one|without|denies|deny|don'?t|do not|haven'?t|hasn'?t|hadn'?t|"
     r"didn'?t|doesn'?t|isn'?t|aren'?t|wasn'?t|free of|no sign of|nor)\b(?:\W+(?!(?:and|now|then|so|plus|also|becaus"
-    r"e)\b)\w+){0,4}\W*$",
+    r"e)\b)\w+){0,4}(?:\W+(?:or|nor)(?:\W+\w+){0,2})?\W*$",
     re.IGNORECASE)
 # A cue before the finding that makes it a worry about the future, a figure of speech ("you'll give me a heart
 # attack") or a hypothetical ("if ...", "say someone ...", but not "as if"), not a report.
@@ -408,7 +426,10 @@ _IMAGINED = re.compile(r"(?:\b(?:might (?:have|get) (?:a|an)|worr(?:y|ied) about
                        r"nearly (?:had|gave)|almost (?:had|gave)|would (?:have|get|go))\b"
                        r"(?:\W+(?!(?:and|now|then|so|but)\b)\w+){0,4}\W*$)|"
                        r"(?<!know )(?<!sure )(?<!tell )(?<!check )(?<!see )(?<!as )(?<!as though )\bif\b|"
-                       r"(?<!to )\bsay (?:someone|somebody|my|a|he|she|they)\b", re.IGNORECASE)
+                       r"(?<!to )\bsay (?:someone|somebody|my|a|he|she|they)\b|"
+                       r"\b(?:terrified|scared|afraid|frightened|petrified|fear|phobia) of\b", re.IGNORECASE)
+# A cue just before the finding that calls it mild ("bit of chest tightness", "slight wheeze").
+_SOFTENED = re.compile(r"\b(?:(?:a )?(?:little |tiny |wee )?bit of|slight|mild|minor)\W+(?:\w+\W+)?$", re.IGNORECASE)
 # A negation inside the finding, after its first word, that denies it ("my chest doesn't hurt"), not one the
 # finding is made of ("inhaler isn't working", "won't stop", "doesn't fade").
 _NEGATION_WORD = re.compile(
@@ -419,11 +440,13 @@ _NEGATION_WORD = re.compile(
 # A part that dates what it says in the past.
 _PAST = re.compile(
     r"\b(?:(?:years?|months?|decades?) (?:ago|back)|last (?:year|month|summer|winter|spring|autumn|christmas)|"
-    r"history of|in (?:19|20)\d\d|when i was|"
+    r"history of|(?:past|medical) history|\b(?:19|20)\d\d|when i was|"
+    r"(?:in|last) (?:the )?(?:spring|summer|autumn|winter|fall|january|february|march|april|june|july|august|"
+    r"september|october|november|december|(?:mon|tues|wednes|thurs|fri|satur|sun)day)|"
     r"used to|in (?:my|his|her|their) \d0s|once as|once (?:when|before|in|at|during)|grew out of|died (?:of|from)|"
     r"passed away|when (?:he|she|they|we) (?:was|were)|as a (?:teenager|teen|child|kid|baby|toddler|boy|girl|student)|"
     r"in (?:my|his|her) (?:teens|twenties|thirties|youth|childhood)|previous(?:ly)?|in the past|"
-    r"(?:diagnosed|treated) (?:with|for)|i carry|well controlled)\b",
+    r"(?:diagnosed|treated) (?:with|for)|carr(?:y|ies)|well controlled)\b",
     re.IGNORECASE)
 # A part that asks about a word, a risk or an image, or imagines a case, reports nothing: one with these cues
 # anywhere, ...
@@ -435,9 +458,10 @@ _ASKING = re.compile(
     r"|i|you|"
     r"someone|somebody|they|my \w+|a \w+) (?:ever|were|was|is|are|had|has|have|gets?|starts?)|suppos(?:e|ing)|"
     r"imagin(?:e|ing)|"
-    r"in case|first aid|scan|image|x-?ray|\bct\b|\bmri\b)\b", re.IGNORECASE)
+    r"in case|in the (?:event|case) of|first aid|scan|image|x-?ray|\bct\b|\bmri\b)\b", re.IGNORECASE)
 # ... and a sentence that opens with a question word ("can anxiety cause chest tightness"; not "can you help").
-_QUESTION = re.compile(r"^\W*(?:what|how|why|which|any|tell me|does|do|is|are|can|could|should|would)\b(?!')"
+_QUESTION = re.compile(r"^\W*(?:what|how|why|which|any|tell me|does|do|is|are|can|could|should|would|"
+                       r"(?:when|where) (?:do|does|should|can|could|would|is|are))\b(?!')"
                        r"(?! (?:u|you|someone|anyone|somebody) (?:please )?help)", re.IGNORECASE)
 _FIGURATIVE = re.compile(
     r"\b(?:lol|haha|lmao|jk|dying to|battery (?:is )?(?:dying|dead|low)|phone|wifi|laptop|plants?|paperwork|queue|"
@@ -461,7 +485,9 @@ _WORRY = re.compile(rf"\b(?:{_FUTURE_WORDS}|worr(?:y|ied) (?:about|that|she|he|t
 # after it ("I'm ok now but my husband is unconscious") still counts.
 _RESOLVED = re.compile(r"\b(?:(?:fine|ok|okay|alright|better) now|coughed it (?:straight )?up|slept on it|"
                        r"(?<!where )it came out|it passed|(?:sent|discharged) (?:\w+ )?home|been fine since|"
-                       r"back to normal|(?:all|came back|were|was) (?:normal|clear))\b",
+                       r"back to normal|(?:all|came back|were|was) (?:normal|clear)|"
+                       r"since then (?:\w+ ){0,2}(?:fine|ok|okay|well|"
+                       r"better)|pinked up|(?:has|have|'s|'ve) been (?:totally |completely |perfectly )?fine)\b",
                        re.IGNORECASE)
 # A message that calls itself mild, usual or slow ("it's the usual, paracetamol helps"; not "it hasn't helped")
 # is not an emergency in other words: the classifier is not asked about it.
@@ -492,17 +518,21 @@ _PAIRS = [(name, [re.compile(finding, re.IGNORECASE) for finding in findings[:2]
 
 @dataclass(frozen=True)
 class _Part:
-    """A comma- or "but"-delimited piece of one sentence; ``opens`` when it starts the sentence, ``start`` its
-    offset in the message, ``resolved`` the offset of the message's last "it's over" cue (-1: none)."""
+    """A comma- or "but"-delimited piece of one sentence; ``opens`` when it starts the sentence, ``in_question``
+    when the sentence ends with "?", ``start`` its offset in the message, ``resolved`` the offset of the
+    message's last "it's over" cue (-1: none)."""
 
     text: str
     opens: bool
+    in_question: bool = False
     start: int = 0
     resolved: int = -1
 
     def asks(self) -> bool:
-        """Whether the part asks about something rather than reporting it."""
-        return bool(_ASKING.search(self.text) or (self.opens and _QUESTION.search(self.text)))
+        """Whether the part asks about something rather than reporting it: it has an asking cue, or opens with a
+        question word and starts the sentence or is in one that ends with "?"."""
+        return bool(_ASKING.search(self.text)
+                    or ((self.opens or self.in_question) and _QUESTION.search(self.text)))
 
     def reports_something(self) -> bool:
         """Whether the part could report something happening now."""
@@ -512,7 +542,7 @@ class _Part:
         """Whether ``match``, a finding of red flag ``flag`` in this part, is reported now."""
         before = self.text[: match.start()]
         inside = [*match.group(0).split()[1:], *self.text[match.end():].split()[:1]]
-        return not (self.start + match.start() < self.resolved or _NEGATED.search(before)
+        return not (self.start + match.start() < self.resolved or _NEGATED.search(before) or _SOFTENED.search(before)
                     or _IMAGINED.search(before) or _NEGATION_WORD.search(" ".join(inside))
                     or _PAST.search(self.text) or self.asks() or self._figurative_near(match)
                     or _FUTURE.search(self.text) or self._other_sense(match, flag))
@@ -544,15 +574,18 @@ def _parts(text: str) -> list[_Part]:
     resolved = max((match.start() for match in _RESOLVED.finditer(text)), default=-1)
     parts = []
     for sentence, offset in _pieces(text, _SENTENCE, 0):
+        end = _SENTENCE.match(text, offset + len(sentence))
+        in_question = bool(end and "?" in end.group(0))
         pieces = [(piece, start) for piece, start in _pieces(sentence, _CLAUSE, offset) if piece.strip()]
-        parts += [_Part(piece, index == 0, start, resolved) for index, (piece, start) in enumerate(pieces)]
+        parts += [_Part(piece, index == 0, in_question, start, resolved) for index, (piece, start) in enumerate(pieces)]
     return parts
 
 
 def reported_text(text: str) -> str:
     """The parts of ``text`` that could report something happening now, joined: those that do not deny, date
-    in the past, ask about, imagine, worry about the future or joke; "" when none is left or when the message
-    calls itself mild, usual or slow, or lists denials; ``text`` itself when every part is kept. The learned classifier
+    in the past, ask about, imagine, worry about the future or joke, less the phrases in which a red flag's
+    words mean something else; "" when none is left or when the message calls itself mild, usual or slow, or
+    lists denials; ``text`` itself when every part is kept and no such phrase is in it. The learned classifier
     (``bot.red_flag_classifier``) names no words, so it reads only this text."""
     if not text or _MILD.search(text):
         return ""
@@ -560,7 +593,16 @@ def reported_text(text: str) -> str:
     if sum(bool(_DENIES.search(part.text)) for part in parts) >= _DENIALS_LISTED:
         return ""
     kept = [part.text.strip() for part in parts if part.reports_something()]
-    return text if len(kept) == len(parts) else " ".join(kept)
+    return _without_other_senses(text if len(kept) == len(parts) else " ".join(kept))
+
+
+def _without_other_senses(text: str) -> str:
+    """``text`` without the phrases in which a red flag's words mean something else ("fit as a fiddle"), so
+    that the classifier does not read them either."""
+    for sense in _SENSES.values():
+        if sense.search(text):
+            text = " ".join(sense.sub(" ", text).split())
+    return text
 
 
 def red_flag(text: str) -> str | None:

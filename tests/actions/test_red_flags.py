@@ -189,3 +189,23 @@ def test_every_word_sense_list_belongs_to_a_red_flag() -> None:
     from qaid.red_flags import _OTHER_SENSES, RED_FLAG_PAIRS, RED_FLAGS
 
     assert set(_OTHER_SENSES) <= set(RED_FLAGS) | {name for name, *_ in RED_FLAG_PAIRS}
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("my dad fits the profile for a prostate check", "my dad for a prostate check"),
+    ("I'm as fit as a fiddle and just saying hello", "I'm and just saying hello"),
+])
+def test_the_classifier_does_not_read_words_in_their_other_sense(text: str, kept: str) -> None:
+    assert reported_text(text) == kept
+
+
+@pytest.mark.parametrize("text", [
+    "my mum had a seizure in March and has been fine since",
+    "I don't have any facial drooping or slurred speech",
+    "my uncle had a stroke 5 years ago, is stroke hereditary?",
+    "when do you use an epipen",
+    "bit of chest tightness with this cold",
+    "past history: epilepsy, last seizure 2015",
+])
+def test_dates_questions_and_softeners_are_not_red_flags(text: str) -> None:
+    assert red_flag(text) is None
