@@ -27,6 +27,7 @@ from actions.wording import (
     conflict_sentence,
     lesion_side_sentence,
     lesion_size_sentence,
+    measured_accuracy,
     off_label_sentence,
     percent,
 )
@@ -168,6 +169,11 @@ class ActionExplainConfidence(Action):
             say(dispatcher, "utter_confidence_no_answer", question=last.get("question", ""))
             return []
         confidence = float(last.get("confidence") or 0.0)
+        words = confidence_words(confidence)
         say(dispatcher, "utter_confidence_of_last_answer", question=last.get("question", ""),
-            answer=last["answer"], confidence_words=confidence_words(confidence), percent=percent(confidence))
+            answer=last["answer"], confidence_words=words, percent=percent(confidence))
+        measured = measured_accuracy(words)
+        if measured:
+            say(dispatcher, "utter_confidence_measured", confidence_words=words, low=f"{measured[0]:.0%}",
+                high=f"{measured[1]:.0%}")
         return []

@@ -3,8 +3,11 @@ themselves are responses in ``domain.yml`` (:mod:`actions.responses`)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from actions.responses import sentence
@@ -17,6 +20,8 @@ AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 130, "6
 MAX_SHOWN_CONFIDENCE = 0.99  # no model answer about a medical image deserves "100%"
 # Lowest confidence of each word band ("utter_confidence_<band>" in domain.yml), most confident first.
 CONFIDENCE_BANDS = ((0.9, "very"), (0.7, "fairly"), (0.5, "somewhat"), (0.0, "not"))
+# Each word's accuracy measured on public test images (written by bench/consistency_report.py).
+MEASURED_WORDS_FILE = Path(__file__).with_name("confidence_words.json")
 # Hospital capabilities a patient is told about (``utter_capability_<name>``); screening and labelling are
 # internal steps, not listed.
 TOLD_CAPABILITIES = ("vqa", "segmentation")
@@ -38,6 +43,21 @@ def confidence_words(confidence: float) -> str:
     """Describe a probability the way a person would ("fairly confident")."""
     band = next(name for lowest, name in CONFIDENCE_BANDS if confidence >= lowest)
     return sentence(f"utter_confidence_{band}")
+
+
+@cache
+def _measured_words() -> dict[str, dict[str, dict[str, Any]]]:
+    if not MEASURED_WORDS_FILE.exists():
+        return {}
+    return json.loads(MEASURED_WORDS_FILE.read_text(encoding="utf-8"))["words"]
+
+
+def measured_accuracy(words: str) -> tuple[float, float] | None:
+    """The lowest and highest share of right answers measured, over the test sets, among answers described
+    with ``words`` ("fairly confident"); None when not measured."""
+    shares = [split["accuracy"] for split in _measured_words().get(words, {}).values()
+              if split.get("accuracy") is not None]
+    return (min(shares), max(shares)) if shares else None
 
 
 def image_type_phrase(label: str | None) -> str:

@@ -21,7 +21,9 @@ Figures per split (JSON in ``results/consistency/``, summary on stdout):
 * ``calibration``: ECE of the shown confidence over stated answers (all, and per question type), the measured
   accuracy of each confidence word ("very confident" ...), and the highest confidence shown; ``calibrated``:
   the same for the candidate re-calibration of ``bench.confidence_map`` (fitted on other folds of images);
-  the reliability diagram of both goes to ``--figure``.
+  the reliability diagram of both goes to ``--figure``, and each word's measured accuracy per split to
+  ``--words-out`` (``actions/confidence_words.json``: what the bot says a word means when asked "how sure are
+  you?").
 
 Data provenance: VQA-RAD (CC0) and SLAKE (CC BY 4.0) as prepared in ``../shared/data`` (see its README). The
 default hospitals' VQA bundles saw VQA-RAD training images (all VQA-RAD test images also occur in its training
@@ -56,7 +58,7 @@ from actions.image_facts import (
     stated_answer,
     stated_findings,
 )
-from actions.wording import MAX_SHOWN_CONFIDENCE, confidence_words
+from actions.wording import MAX_SHOWN_CONFIDENCE, MEASURED_WORDS_FILE, confidence_words
 from bench.confidence_map import cross_validated, fit_map
 from hospitals.network import HospitalNetwork
 from qaid.settings import load_settings
@@ -271,9 +273,19 @@ def report(args: argparse.Namespace, rows_by_split: dict[str, list[dict[str, Any
         curves[f"{name}, shown (ECE {summary['calibration']['ece']:.3f})"] = summary["calibration"]["bins"]
         curves[f"{name}, re-calibrated (ECE {summary['calibrated']['ece']:.3f})"] = summary["calibrated"]["bins"]
     save_reliability_diagram(curves, args.figure, "Shown confidence vs accuracy")
+    write_measured_words(summaries, args.words_out)
     summaries["targets"] = {"label_agreement": TARGET_AGREEMENT, "contradictions": TARGET_CONTRADICTIONS,
                             "ece": TARGET_ECE}
     return summaries
+
+
+def write_measured_words(summaries: dict[str, dict[str, Any]], path: Path) -> None:
+    """Each confidence word's answers and accuracy per split, as ``actions.wording.measured_accuracy`` reads
+    them."""
+    words = {word: {split: summary["calibration"]["words"][word] for split, summary in summaries.items()}
+             for word in WORDS}
+    path.write_text(json.dumps({"command": "bench/consistency_report.py", "words": words}, indent=1) + "\n",
+                    encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -282,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "consistency")
     parser.add_argument("--figure", type=Path, default=REPO_ROOT / "vision_models" / "weights" / "vqa" /
                         "reliability_diagram.png")
+    parser.add_argument("--words-out", type=Path, default=MEASURED_WORDS_FILE)
     parser.add_argument("--limit", type=int, help="images per split (a quick look; the figures need all)")
     parser.add_argument("--from-rows", action="store_true",
                         help="recompute the figures from the rows in --out instead of replaying the consultations")

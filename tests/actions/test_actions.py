@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import wording
 from actions.consent import ActionProcessPendingImage, ActionSetConsent
 from actions.consultation import (
     ActionDeleteData,
@@ -20,6 +22,7 @@ from actions.fallback import ActionFallback, fallbacks_in_a_row
 from actions.images import ActionProcessImage, ActionSegmentImage
 from actions.patient import ActionNoteSymptoms, ValidateIntakeForm
 from actions.questions import ActionAnswerQuestion, ActionExplainConfidence
+from actions.responses import sentence
 from actions.runtime import Services
 from qaid.red_flags import DESCRIBED_EMERGENCY, RED_FLAG_KEY, red_flag
 from tests.support.actions import load_tracker
@@ -427,3 +430,25 @@ async def test_how_sure_restates_the_last_answers_confidence(qa_log: list, respo
     dispatcher = CollectingDispatcher()
     assert await ActionExplainConfidence().run(dispatcher, load_tracker("question", qa_log=qa_log), {}) == []
     assert says in texts(dispatcher)
+
+
+async def test_how_sure_says_what_the_word_meant_on_test_images(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    """The word is followed by the share of right answers measured for it (actions/confidence_words.json)."""
+    measured = {"words": {"fairly confident": {"a": {"answers": 90, "accuracy": 0.798},
+                                               "b": {"answers": 80, "accuracy": 0.863}}}}
+    (tmp_path / "words.json").write_text(json.dumps(measured), encoding="utf-8")
+    monkeypatch.setattr(wording, "MEASURED_WORDS_FILE", tmp_path / "words.json")
+    wording._measured_words.cache_clear()
+    qa_log = [{"question": "is this normal?", "answer": "no", "confidence": 0.79, "abstained": False}]
+    dispatcher = CollectingDispatcher()
+    await ActionExplainConfidence().run(dispatcher, load_tracker("question", qa_log=qa_log), {})
+    wording._measured_words.cache_clear()
+    assert "answers I called fairly confident were right 80% to 86% of the time" in texts(dispatcher)
+
+
+def test_every_confidence_word_was_measured() -> None:
+    """The committed measurements cover every word the bot uses."""
+    wording._measured_words.cache_clear()
+    for _, band in wording.CONFIDENCE_BANDS:
+        assert wording.measured_accuracy(sentence(f"utter_confidence_{band}")) is not None, band
