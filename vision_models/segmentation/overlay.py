@@ -22,11 +22,16 @@ def outline(mask: np.ndarray, width: int = 1) -> np.ndarray:
     return edge
 
 
+# zlib level 1: on a 256 x 256 LGG slice 6.3 ms and 79 kB against 15.5 ms and 67 kB at PIL's default 6; the
+# overlay is encoded on every outline a patient asks for, and sent once.
+PNG_COMPRESS_LEVEL = 1
+
+
 def overlay_png(rgb: np.ndarray, mask: np.ndarray) -> bytes:
     """PNG of ``rgb`` (H x W x 3 floats in [0, 1]) with the outline of ``mask`` in red."""
     canvas = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
     width = max(1, round(max(mask.shape) / 256))
     canvas[outline(mask, width)] = OUTLINE_RGB
     buffer = io.BytesIO()
-    Image.fromarray(canvas, mode="RGB").save(buffer, format="PNG")
+    Image.fromarray(canvas, mode="RGB").save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
