@@ -162,12 +162,21 @@ def rasa_argv(model: Path, endpoints: Path, credentials: Path, port: int) -> lis
             "--credentials", str(credentials), "--port", str(port), "--cors", "*"]
 
 
+# One BLAS / OpenMP thread per process: numpy's OpenBLAS otherwise starts a thread per core that spins after
+# each small matrix product (the MiniLM encoder, the question-type component), and on 2 cores the spinning took
+# 41% of the Rasa server's CPU at 50 patients (bench/README.md, "BLAS threads"). Set either variable to override.
+SINGLE_THREADED_MATHS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
 def child_environment(ports: Ports, state: Path) -> dict[str, str]:
-    """The environment of both servers: this run's state folder and public URL, and Sanic's request-body limit
-    lowered to what a channel can use (``SANIC_REQUEST_MAX_SIZE``, read by every Sanic app at start-up)."""
+    """The environment of both servers: this run's state folder and public URL, Sanic's request-body limit
+    lowered to what a channel can use (``SANIC_REQUEST_MAX_SIZE``, read by every Sanic app at start-up), and
+    one maths thread per process (``SINGLE_THREADED_MATHS``) unless the caller's environment says otherwise."""
     env = dict(os.environ, QAID_VAR_DIR=str(state), QAID_PUBLIC_URL=f"http://localhost:{ports.rasa}")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
+    for name, value in SINGLE_THREADED_MATHS.items():
+        env.setdefault(name, value)
     return env
 
 
