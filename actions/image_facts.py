@@ -20,7 +20,8 @@ by measurement (``bench/consistency_report.py``; figures in ``bench/README.md``)
   said: first-look findings and later answers that contradict it are not stated, and an unsure label is
   replaced by what the file says;
 - when the models abstain on a modality or organ question about a confidently labelled image, the bot repeats
-  what it said of the image when it arrived (:func:`known_type`); that is not a new answer from the label.
+  what it said of the image when it arrived (:func:`known_type`); that is not a new answer from the label. When
+  the DICOM header records what was asked, the bot says what the file says instead (:func:`known_from_file`).
 """
 
 from __future__ import annotations
@@ -158,6 +159,13 @@ def known_type(image: dict[str, Any], question_type: str | None) -> tuple[str, f
     if key not in ("modality", "organ") or label_fact(image, key) is None:
         return None
     return str(image["label"]), float(image["confidence"])
+
+
+def known_from_file(image: dict[str, Any], question_type: str | None) -> str | None:
+    """'a CT of the head' when a modality or organ question is about a DICOM file whose header records what was
+    asked; None otherwise."""
+    key = FINDING_OF_TYPE.get(question_type or "")
+    return file_fact_words(image) if key in ("modality", "organ") and key in file_facts(image) else None
 
 
 def fits_label(label: Any, key: str, answer: Any) -> bool:

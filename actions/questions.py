@@ -17,7 +17,7 @@ from actions.common import (
     patient_location,
     question_type_distribution,
 )
-from actions.image_facts import known_type, stated_answer
+from actions.image_facts import known_from_file, known_type, stated_answer
 from actions.responses import say, sentence
 from actions.runtime import get_services
 from actions.wording import (
@@ -110,7 +110,8 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, im
     elif stated.source == "conflict":
         text = conflict_sentence(stated.conflict_with or "", str(result.answer))
     elif stated.source == "unsure":
-        text = abstain_sentence(result.answered, result.asked, known_type(image, result.question_type))
+        text = abstain_sentence(result.answered, result.asked, known_type(image, result.question_type),
+                                known_from_file(image, result.question_type))
     else:
         text = answer_sentence(str(stated.answer), stated.confidence, result.answered, result.asked,
                                result.disagreement)

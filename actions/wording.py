@@ -132,9 +132,14 @@ def off_label_sentence(label: str, now: str) -> str:
     return sentence("utter_answer_off_label", now=now, image_type=with_article(label))
 
 
-def abstain_sentence(answered: int, asked: int, known: tuple[str, float] | None = None) -> str:
-    """What the bot says when the models are not sure enough to answer; ``known`` (label, confidence) when the
-    image's type, named when it arrived, answers the question in part (which organ, which modality)."""
+def abstain_sentence(answered: int, asked: int, known: tuple[str, float] | None = None,
+                     file_says: str | None = None) -> str:
+    """What the bot says when the models are not sure enough to answer; ``file_says`` ('a CT of the head') when
+    the image's DICOM header answers the question (which organ, which modality), else ``known`` (label,
+    confidence) when the image's type, named when it arrived, answers it in part."""
+    if file_says:
+        return sentence("utter_not_sure_file_says", hospitals_answered=hospitals_answered(answered, asked),
+                        file_says=file_says)
     if known is None:
         return sentence("utter_not_sure", hospitals_answered=hospitals_answered(answered, asked))
     label, confidence = known

@@ -295,6 +295,16 @@ async def test_a_second_misunderstood_message_in_a_row_offers_the_choices() -> N
     assert [m["response"] for m in dispatcher.messages] == ["utter_fallback_choices"]
 
 
+async def test_a_misunderstood_caption_of_a_refused_image_is_not_a_second_problem() -> None:
+    """Found chatting: a refused photo with the caption "what is this" got the refusal and then "Sorry, I didn't
+    understand that"."""
+    tracker = load_tracker("greeting")
+    tracker.latest_message["metadata"] = {"caption_of": "f" * 64}
+    dispatcher = CollectingDispatcher()
+    assert await ActionFallback().run(dispatcher, tracker, {}) == []
+    assert "haven't answered your question" in texts(dispatcher) and "didn't understand" not in texts(dispatcher)
+
+
 @pytest.mark.parametrize(("text", "slot"), [
     ("I had a stroke 5 years ago", "history"), ("I was diagnosed with asthma as a child", "history"),
     ("I take aspirin every day", "medications"), ("I'm allergic to penicillin", "medications"),

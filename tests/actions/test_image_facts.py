@@ -12,13 +12,14 @@ from actions.image_facts import (
     consistent_findings,
     file_fact_words,
     fits_label,
+    known_from_file,
     known_type,
     label_against_file,
     stated_answer,
 )
 from actions.questions import ActionAnswerQuestion
 from actions.runtime import Services
-from actions.wording import percent, summary_lines
+from actions.wording import abstain_sentence, percent, summary_lines
 from tests.support.actions import load_tracker
 
 
@@ -69,6 +70,16 @@ def test_a_confident_label_that_contradicts_the_dicom_file_is_not_stated() -> No
     assert known_type(confident_but_wrong, "MODALITY") is None  # never repeated as "it looks like a chest X-ray"
     kept = consistent_findings(_findings(modality="ct", organ="brain", plane="axial"), confident_but_wrong)
     assert [f["key"] for f in kept] == ["modality", "organ", "plane"]  # what agrees with the file is kept
+
+
+def test_when_the_models_abstain_the_dicom_file_answers_which_organ_and_modality() -> None:
+    """Found chatting: a head CT sent as DICOM, "what organ is this?" got "I'm not sure enough to answer that"
+    although the file says it is a CT of the head."""
+    assert known_from_file(DICOM_HEAD_CT, "ORGAN") == known_from_file(DICOM_HEAD_CT, "MODALITY") == "a CT of the head"
+    assert known_from_file(DICOM_HEAD_CT, "ABN") is None and known_from_file({"label": "head_ct"}, "ORGAN") is None
+    assert known_from_file({"dicom": {"modality": "CT"}}, "ORGAN") is None  # the file does not say which organ
+    said = abstain_sentence(3, 3, None, known_from_file(DICOM_HEAD_CT, "ORGAN"))
+    assert "your file says it is a CT of the head" in said and "not sure enough" in said
 
 
 def test_a_yes_or_no_that_contradicts_the_dicom_file_is_not_stated() -> None:
