@@ -48,7 +48,7 @@ FOR_A_DOCTOR = re.compile(
     r"survive|get better)|how long (?:do i have|have i got|does (?:he|she) have) (?:left|to live)|"
     r"\b(?:cancer|cancerous|malignant|benign|terminal)\b|something to worry about|"
     r"(?:do|will) i need (?:surgery|an operation|treatment|chemo\w*|a biopsy)|"
-    r"do i have (?:cancer|a tumou?r)|what (?:do i have|is wrong with me|should i do|treatment)|"
+    r"do i have (?:cancer|a tumou?r)|what (?:do i have|is wrong with me|should i do|do i do|treatment)|"
     r"(?:what'?s|what is) (?:my |the )?(?:diagnosis|prognosis))", re.IGNORECASE)
 
 

@@ -384,8 +384,8 @@ _OTHER_SENSES: dict[str, str] = {
         r"(?:lips?|face|mouth|cheek) (?:\w+ ){0,3}(?:swollen|swell\w*|puffy|tight)(?:\W+\w+){0,4}\W+(?:filler|"
         r"botox|dentist|dental|numbing|anaesthetic|injection at the)"),
     "sudden severe abdominal pain": r"pain in the (?:neck|arse|ass|butt|backside)",
-    "chest pain": (r"(?:ache|pain|hurts?|sore)\w* (?:\w+ ){0,3}(?:only )?when (?:i|he|she|you|they) (?:press|"
-                   r"push|touch|"
+    "chest pain": (r"(?:ache|pain|hurts?|sore)\w* (?:\w+ ){0,3}(?:only )?when (?:i|he|she|you|they) (?:cough|"
+                   r"sneeze|laugh|press|push|touch|"
                    r"move|twist|"
                    r"lie)"),
     "severe burn": (
@@ -428,8 +428,10 @@ _IMAGINED = re.compile(r"(?:\b(?:might (?:have|get) (?:a|an)|worr(?:y|ied) about
                        r"(?<!know )(?<!sure )(?<!tell )(?<!check )(?<!see )(?<!as )(?<!as though )\bif\b|"
                        r"(?<!to )\bsay (?:someone|somebody|my|a|he|she|they)\b|"
                        r"\b(?:terrified|scared|afraid|frightened|petrified|fear|phobia) of\b", re.IGNORECASE)
-# A cue just before the finding that calls it mild ("bit of chest tightness", "slight wheeze").
+# A cue just before the finding that calls it mild ("bit of chest tightness", "slight wheeze") ...
 _SOFTENED = re.compile(r"\b(?:(?:a )?(?:little |tiny |wee )?bit of|slight|mild|minor)\W+(?:\w+\W+)?$", re.IGNORECASE)
+# ... or just after it ("my chest hurts a bit").
+_SOFTENED_AFTER = re.compile(r"^\W*(?:a (?:little |tiny |wee )?bit|a little|slightly|mildly)\b", re.IGNORECASE)
 # A negation inside the finding, after its first word, that denies it ("my chest doesn't hurt"), not one the
 # finding is made of ("inhaler isn't working", "won't stop", "doesn't fade").
 _NEGATION_WORD = re.compile(
@@ -543,6 +545,7 @@ class _Part:
         before = self.text[: match.start()]
         inside = [*match.group(0).split()[1:], *self.text[match.end():].split()[:1]]
         return not (self.start + match.start() < self.resolved or _NEGATED.search(before) or _SOFTENED.search(before)
+                    or _SOFTENED_AFTER.search(self.text[match.end():])
                     or _IMAGINED.search(before) or _NEGATION_WORD.search(" ".join(inside))
                     or _PAST.search(self.text) or self.asks() or self._figurative_near(match)
                     or _FUTURE.search(self.text) or self._other_sense(match, flag))

@@ -92,7 +92,7 @@ async def test_an_unsure_answer_about_an_unsure_image_type_does_not_repeat_it(se
 @pytest.mark.parametrize("question", ["should I be worried?", "is it cancer?", "is this serious?",
                                       "am I going to die?", "do I need surgery?", "what should I do?",
                                       "is the mass malignant?", "is this something to worry about?",
-                                      "will I need an operation?"])
+                                      "will I need an operation?", "what do I do now?"])
 async def test_questions_for_a_doctor_are_not_put_to_the_models(services: Services, stored_image: dict,
                                                                 question: str) -> None:
     """Found chatting: 'should I be worried?' got 'No - somewhat confident (61%)' after 'abnormal: yes'."""

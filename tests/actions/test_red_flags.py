@@ -209,3 +209,14 @@ def test_the_classifier_does_not_read_words_in_their_other_sense(text: str, kept
 ])
 def test_dates_questions_and_softeners_are_not_red_flags(text: str) -> None:
     assert red_flag(text) is None
+
+
+@pytest.mark.parametrize(("text", "flag"), [
+    ("my chest hurts a bit when i cough, no fever", None),  # found chatting: emergency advice, marked urgent
+    ("my chest hurts a bit", None),
+    ("chest hurts when I cough", None),
+    ("crushing chest pain, a bit sweaty", "chest pain"),
+    ("my chest hurts and my left arm is numb", "chest pain"),
+])
+def test_a_softener_after_the_finding_and_pain_on_coughing(text: str, flag: str | None) -> None:
+    assert red_flag(text) == flag
