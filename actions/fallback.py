@@ -2,8 +2,9 @@
 
 The first one gets ``utter_default`` (what the patient can do), or ``utter_out_of_scope`` for a request outside
 what the bot does. A second such message in a row gets ``utter_fallback_choices``: the choices as buttons,
-talking to a person among them. The caption of an image that was refused gets neither: the patient hears that
-their question about it was not answered (the refusal has just said why).
+talking to a person among them. A caption gets neither: that of an image just answered describes it ("my dad's
+scan, he's 80") and needs no reply; for an image that was refused the patient hears that their question about it
+was not answered (the refusal has just said why).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import caption_of_refused_image
+from actions.common import caption_of_refused_image, metadata
 
 NOT_UNDERSTOOD = {"nlu_fallback": "utter_default", "out_of_scope": "utter_out_of_scope"}
 
@@ -44,7 +45,7 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if caption_of_refused_image(tracker, dispatcher):
+        if caption_of_refused_image(tracker, dispatcher) or metadata(tracker).get("caption_of"):
             return []
         if fallbacks_in_a_row(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_fallback_choices")

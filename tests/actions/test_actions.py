@@ -125,6 +125,15 @@ async def test_image_before_consent_is_kept_not_processed(services: Services) ->
     assert any(m.get("response") == "utter_ask_consent" for m in dispatcher.messages)
 
 
+async def test_a_caption_describing_the_image_just_sent_gets_no_no_image_reply(services: Services) -> None:
+    """Found chatting: an X-ray captioned "my dad's chest xray, he's 80" got "I didn't receive an image"."""
+    tracker = load_tracker("question", consent_given=True)
+    tracker.latest_message["metadata"] = {"caption_of": "f" * 64}
+    dispatcher = CollectingDispatcher()
+    assert await ActionProcessImage().run(dispatcher, tracker, {}) == []
+    assert dispatcher.messages == [] and services.hospitals.calls == []
+
+
 async def test_refused_consent_processes_nothing(services: Services) -> None:
     tracker = load_tracker("image", consent_given=False)
     dispatcher = CollectingDispatcher()
@@ -293,6 +302,15 @@ async def test_a_second_misunderstood_message_in_a_row_offers_the_choices() -> N
     dispatcher = CollectingDispatcher()
     await ActionFallback().run(dispatcher, tracker, {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_fallback_choices"]
+
+
+async def test_a_caption_that_describes_the_image_just_answered_needs_no_reply(stored_image: dict) -> None:
+    """Found chatting: "my dad's scan, he's 80" under a scan got the image's reply and "Sorry, I didn't understand"."""
+    tracker = load_tracker("image", consent_given=True, images=[stored_image])
+    tracker.latest_message["metadata"] = {"caption_of": stored_image["sha256"]}
+    tracker.latest_message["intent"] = {"name": "nlu_fallback", "confidence": 0.4}
+    dispatcher = CollectingDispatcher()
+    assert await ActionFallback().run(dispatcher, tracker, {}) == [] and dispatcher.messages == []
 
 
 async def test_a_misunderstood_caption_of_a_refused_image_is_not_a_second_problem() -> None:
