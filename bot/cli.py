@@ -163,8 +163,9 @@ def rasa_argv(model: Path, endpoints: Path, credentials: Path, port: int) -> lis
 
 
 # One BLAS / OpenMP thread per process: numpy's OpenBLAS otherwise starts a thread per core that spins after
-# each small matrix product (the MiniLM encoder, the question-type component), and on 2 cores the spinning took
-# 41% of the Rasa server's CPU at 50 patients (bench/README.md, "BLAS threads"). Set either variable to override.
+# each small matrix product (the MiniLM encoder, the question-type component); on 2 cores the spinning was about
+# half of the Rasa server's CPU at 50 patients (bench/README.md, "one maths thread per server"). Set either
+# variable to override.
 SINGLE_THREADED_MATHS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 

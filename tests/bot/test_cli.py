@@ -26,7 +26,7 @@ def test_runtime_endpoints_point_at_this_runs_ports_and_state(tmp_path: Path, mo
 
 
 def test_servers_get_one_maths_thread_unless_told_otherwise(tmp_path: Path, monkeypatch) -> None:
-    """Spinning OpenBLAS threads took 41% of the Rasa server's CPU at 50 patients on 2 cores."""
+    """Spinning OpenBLAS threads were about half of the Rasa server's CPU at 50 patients on 2 cores."""
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     env = child_environment(Ports(rasa=5005, actions=5055), tmp_path)
