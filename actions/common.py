@@ -83,15 +83,20 @@ def hold_until_consent(tracker: Tracker, dispatcher: CollectingDispatcher, actio
         "question_types": question_type_distribution(tracker),
     }
     say(dispatcher, "utter_caption_held")
-    if not metadata(tracker).get("caption_of"):  # the image's own caption: its reply has just asked
+    if not caption_of(tracker):  # the image's own caption: its reply has just asked
         dispatcher.utter_message(response="utter_ask_consent")
     return [SlotSet("pending_request", request)]
+
+
+def caption_of(tracker: Tracker) -> str | None:
+    """The sha256 of the image whose caption this message is (``caption_of``, qaid/contracts.py), else None."""
+    return metadata(tracker).get("caption_of")
 
 
 def caption_of_refused_image(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
     """True, after saying so, when this message is the caption of an image that was not accepted: answering it
     about an older image would mislead."""
-    digest = metadata(tracker).get("caption_of")
+    digest = caption_of(tracker)
     if not digest or any(digest in (record.get("upload_sha256"), record.get("sha256")) for record in images(tracker)):
         return False
     say(dispatcher, "utter_caption_not_answered")

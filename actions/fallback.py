@@ -14,7 +14,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import caption_of_refused_image, metadata
+from actions.common import caption_of, caption_of_refused_image
 
 NOT_UNDERSTOOD = {"nlu_fallback": "utter_default", "out_of_scope": "utter_out_of_scope"}
 
@@ -45,7 +45,8 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if caption_of_refused_image(tracker, dispatcher) or metadata(tracker).get("caption_of"):
+        if caption_of(tracker):  # a refused image's caption hears so; an accepted image's needs no reply
+            caption_of_refused_image(tracker, dispatcher)
             return []
         if fallbacks_in_a_row(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_fallback_choices")

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     ImageRequest,
+    caption_of,
     ensure_consent,
     images,
     metadata,
@@ -126,7 +127,7 @@ class ActionProcessImage(Action):
             dispatcher.utter_message(text=refusal(meta["image_error"].get("reason") or image_refusal("unreadable")))
             return []
         reference = meta.get("image")
-        if not reference and meta.get("caption_of"):
+        if not reference and caption_of(tracker):
             return []  # the caption of the image just answered describes it ("my dad's chest X-ray")
         if not reference:
             dispatcher.utter_message(text=f"{sentence('utter_no_image_received')} {sentence('utter_what_to_send')}")

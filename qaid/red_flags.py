@@ -542,10 +542,10 @@ class _Part:
 
     def reports(self, match: re.Match[str], flag: str) -> bool:
         """Whether ``match``, a finding of red flag ``flag`` in this part, is reported now."""
-        before = self.text[: match.start()]
-        inside = [*match.group(0).split()[1:], *self.text[match.end():].split()[:1]]
+        before, after = self.text[: match.start()], self.text[match.end():]
+        inside = [*match.group(0).split()[1:], *after.split()[:1]]
         return not (self.start + match.start() < self.resolved or _NEGATED.search(before) or _SOFTENED.search(before)
-                    or _SOFTENED_AFTER.search(self.text[match.end():])
+                    or _SOFTENED_AFTER.search(after)
                     or _IMAGINED.search(before) or _NEGATION_WORD.search(" ".join(inside))
                     or _PAST.search(self.text) or self.asks() or self._figurative_near(match)
                     or _FUTURE.search(self.text) or self._other_sense(match, flag))
@@ -603,8 +603,9 @@ def _without_other_senses(text: str) -> str:
     """``text`` without the phrases in which a red flag's words mean something else ("fit as a fiddle"), so
     that the classifier does not read them either."""
     for sense in _SENSES.values():
-        if sense.search(text):
-            text = " ".join(sense.sub(" ", text).split())
+        text, found = sense.subn(" ", text)
+        if found:
+            text = " ".join(text.split())
     return text
 
 
