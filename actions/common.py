@@ -135,10 +135,17 @@ class ImageRequest:
             return held
         if caption_of_refused_image(tracker, dispatcher):
             return []
+        answered = self.without_image(dispatcher, tracker)
+        if answered is not None:
+            return answered
         image = consented_image(tracker, dispatcher, self.missing_image)
         if image is None:
             return []
         return await self.act(dispatcher, tracker, image)
+
+    def without_image(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]] | None:
+        """The events of a request that needs no image (a question for the doctor), or None to go on."""
+        return None
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   image: dict[str, Any]) -> list[dict[str, Any]]:

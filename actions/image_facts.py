@@ -115,6 +115,29 @@ def agrees(key: str, first: Any, second: Any) -> bool:
     return key == "organ" and any(a in group and b in group for group in SAME_ORGAN)
 
 
+# Body parts no labeller type shows (a question about "his knee" on a chest X-ray), beside those of SAME_ORGAN.
+LIMBS = frozenset({"arm", "elbow", "shoulder", "leg", "knee", "ankle", "foot", "feet", "toe", "thigh"})
+# The regions of SAME_ORGAN (by a member) that an image of each labelled organ may show: neighbours included, since
+# a chest CT shows the top of the abdomen and a head CT the eyes.
+SHOWN_ON = {"brain": ("head", "eye"), "head": ("head", "eye"), "chest": ("chest", "abdomen", "breast"),
+            "abdomen": ("abdomen", "chest"), "breast": ("breast", "chest"), "eye": ("eye",), "hand": ("hand",)}
+
+
+def part_not_shown(image: dict[str, Any], part: str) -> bool:
+    """True when a question names a body part (a ``body_part`` entity) that an image with a trusted label cannot
+    show: "what about his kidneys?" on a brain MRI (found chatting: "Yes, 60%" to "anything abnormal in the
+    kidneys?"). Parts this rule does not place (the spine, the ribs) are never "not shown"."""
+    organ, named = label_fact(image, "organ"), _normal(part)
+    if organ is None:
+        return False
+    names = {named, named.removesuffix("s")}
+    if names & LIMBS:
+        return True
+    shown = [group for group in SAME_ORGAN if group & set(SHOWN_ON.get(organ, ()))]
+    placed = [group for group in SAME_ORGAN if names & group]
+    return bool(placed) and not any(group in shown for group in placed)
+
+
 def label_fact(image: dict[str, Any], key: str) -> str | None:
     """The modality or organ a trusted label says the image shows (:func:`_label_trusted`), else None."""
     return LABEL_FACTS.get(str(image.get("label")), {}).get(key) if _label_trusted(image) else None
@@ -230,8 +253,23 @@ def on_abnormal_scale(key: str | None, answer: Any, question: str | None) -> Any
     return answer
 
 
+# Words that make an abnormality question ask about a part of the image rather than the whole: "is there anything
+# abnormal in the left lung?" after a first look of "abnormal: yes" (found chatting: the bot called the models
+# unsure, "earlier yes, now no"; one lung may be normal in an abnormal X-ray). Words for what the image is of
+# ("chest", "brain", "my lungs") do not: "is there something wrong with my lungs?" asks about the whole X-ray.
+_PART_WORDS = re.compile(r"\b(?:left|right|upper|lower|heart|liver|kidneys?|spleen|pancreas|bowels?|skull|"
+                         r"retina|wrist|ribs?|spine|" + "|".join(sorted(LIMBS)) + r")\b", re.IGNORECASE)
+
+
+def _parts_asked(question: str | None) -> frozenset[str]:
+    return frozenset(word.lower().removesuffix("s") for word in _PART_WORDS.findall(question or ""))
+
+
 def answers_agree(key: str | None, first: tuple[Any, str | None], second: tuple[Any, str | None]) -> bool:
-    """Whether two (answer, question) pairs of the same question type say the same thing."""
+    """Whether two (answer, question) pairs of the same question type say the same thing; abnormality answers
+    about different parts of the image (or a part and the whole) never contradict each other."""
+    if key == "abnormal" and _parts_asked(first[1]) != _parts_asked(second[1]):
+        return True
     return agrees(key or "", on_abnormal_scale(key, *first), on_abnormal_scale(key, *second))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -31,6 +32,9 @@ from qaid.images import refusal as image_refusal
 logger = logging.getLogger(__name__)
 
 SEGMENTABLE = {"brain_mri"}
+# "can I send you another one?" asks leave to send: it hears "yes, attach it", not "I didn't receive an image".
+ASKS_TO_SEND = re.compile(r"^\s*(?:can|could|may|shall|should|do you want|would you like|is it (?:ok|okay|fine))\b|"
+                          r"\?\s*$", re.IGNORECASE)
 
 
 def media_url(services: Services, path: str) -> str:
@@ -129,6 +133,9 @@ class ActionProcessImage(Action):
         reference = meta.get("image")
         if not reference and caption_of(tracker):
             return []  # the caption of the image just answered describes it ("my dad's chest X-ray")
+        if not reference and ASKS_TO_SEND.search(tracker.latest_message.get("text") or ""):
+            say(dispatcher, "utter_send_it")
+            return []
         if not reference:
             dispatcher.utter_message(text=f"{sentence('utter_no_image_received')} {sentence('utter_what_to_send')}")
             return []

@@ -17,7 +17,7 @@ from actions.common import (
     patient_location,
     question_type_distribution,
 )
-from actions.image_facts import known_from_file, known_type, stated_answer
+from actions.image_facts import known_from_file, known_type, part_not_shown, stated_answer
 from actions.responses import say, sentence
 from actions.runtime import get_services
 from actions.wording import (
@@ -32,6 +32,7 @@ from actions.wording import (
     percent,
 )
 from hospitals.types import HospitalError
+from qaid.image_types import with_article
 from qaid.images import ImageError
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ logger = logging.getLogger(__name__)
 # Questions about what an image means for the patient (worry, whether something is cancer, prognosis,
 # treatment) are not image questions ("do I have a fracture?" is, like "is there a fracture?"): a yes/no
 # model must not answer "should I be worried?" with "No" (found chatting, after a first look that said
-# "abnormal: yes"). They go to the doctor, in the transcript.
+# "abnormal: yes"). Nor is whether imaging is safe ("I'm 7 months pregnant, is an x-ray safe?" met "No (98%)",
+# found chatting) or what the patient may do. They go to the doctor, in the transcript.
 FOR_A_DOCTOR = re.compile(
     r"\b(?:should i (?:be )?(?:worried|worry|concerned|panic|scared)|"
     r"(?:is|does) (?:it|this|that) (?:look |seem |sound )?(?:serious|dangerous|bad|worrying|life.?threatening|fatal|"
@@ -49,7 +51,40 @@ FOR_A_DOCTOR = re.compile(
     r"\b(?:cancer|cancerous|malignant|benign|terminal)\b|something to worry about|"
     r"(?:do|will) i need (?:surgery|an operation|treatment|chemo\w*|a biopsy)|"
     r"do i have (?:cancer|a tumou?r)|what (?:do i have|is wrong with me|should i do|do i do|treatment)|"
-    r"(?:what'?s|what is) (?:my |the )?(?:diagnosis|prognosis))", re.IGNORECASE)
+    r"(?:what'?s|what is) (?:my |the )?(?:diagnosis|prognosis)|"
+    r"\b(?:is|are|was|were) (?:\w+ ){0,4}safe\b|\bsafe (?:for|during|in|while|to)\b|\bpregnan\w*|breast.?feed\w*|"
+    r"\bradiation\b|\bcontrast (?:dye|agent|injection)|"
+    r"\b(?:can|should|may) (?:i|he|she|we) (?:still )?(?:take|stop|eat|drink|drive|fly|exercise|work|go to))",
+    re.IGNORECASE)
+
+
+# "what about the left lung?" after an answer means "is the left lung normal?"; asked as it was, the VQA models
+# answered the bare phrase with "Right lung (49%)" (found chatting). A follow-up naming a body part is asked in
+# the form below, with the question type that form has, and the patient hears which question was answered.
+FOLLOW_UP = re.compile(r"^\s*(?:(?:and|so|ok|okay|but)\b,?\s*)?(?:(?:what|how) about\s+)?(?:the |my |his |her |their )?"
+                       r"(?P<part>[a-z][a-z -]{1,40}?)\s*\??\s*$", re.IGNORECASE)
+NOT_A_PART = {"is", "are", "was", "were", "does", "do", "did", "can", "could", "will", "would", "should", "where",
+              "what", "which", "how", "why", "when", "who", "show", "outline", "tell", "any", "anything", "something"}
+FOLLOW_UP_QUESTION = "Is there anything abnormal in the {part}?"
+FOLLOW_UP_TYPES = {"ABN": 1.0}
+
+
+def follow_up_question(question: str, entities: list[dict[str, Any]]) -> str | None:
+    """The question a follow-up such as "what about the left lung?" or "and the heart?" stands for, or None.
+
+    Only a short phrase ("the left lung?", "and the heart?", "what about his kidneys") naming a body part (an
+    entity) is one, not a question of its own."""
+    match = FOLLOW_UP.match(question)
+    if match is None:
+        return None
+    part = match.group("part").strip()
+    words = part.lower().split()
+    if len(words) > 4 or words[0] in NOT_A_PART:
+        return None
+    last_word = match.end("part") - len(words[-1])  # the phrase ends with the body part: "the left lung"
+    if not any(e.get("entity") == "body_part" and e.get("start", -1) <= last_word < e.get("end", -1) for e in entities):
+        return None
+    return FOLLOW_UP_QUESTION.format(part=part)
 
 
 def for_a_doctor(question: str) -> bool:
@@ -74,14 +109,20 @@ def _answer_from_outline(image: dict[str, Any], outline: dict[str, Any], questio
     return None
 
 
+def refer_to_doctor(dispatcher: CollectingDispatcher, tracker: Tracker, question: str,
+                    image: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Say that ``question`` is for the doctor and log it for the transcript; returns the ``qa_log`` event."""
+    say(dispatcher, "utter_for_a_doctor")
+    referred = {"question": question, "answer": None, "confidence": 0.0, "abstained": True, "referred": True,
+                "image_sha256": image["sha256"] if image else None, "timestamp": now_iso()}
+    return [SlotSet("qa_log", [*(tracker.get_slot("qa_log") or []), referred])]
+
+
 async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, image: dict[str, Any], question: str,
                           question_types: dict[str, float] | None) -> list[dict[str, Any]]:
     """Answer ``question`` about ``image`` (a record of the ``images`` slot); returns the ``qa_log`` event."""
     if for_a_doctor(question):
-        say(dispatcher, "utter_for_a_doctor")
-        referred = {"question": question, "answer": None, "confidence": 0.0, "abstained": True, "referred": True,
-                    "image_sha256": image["sha256"], "timestamp": now_iso()}
-        return [SlotSet("qa_log", [*(tracker.get_slot("qa_log") or []), referred])]
+        return refer_to_doctor(dispatcher, tracker, question, image)
     outline = _segmentation_of(tracker, image)
     if outline is not None and question_types:
         from_outline = _answer_from_outline(image, outline, max(question_types, key=question_types.__getitem__))
@@ -147,9 +188,26 @@ class ActionAnswerQuestion(ImageRequest, Action):
     def name(self) -> str:
         return "action_answer_question"
 
+    def without_image(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]] | None:
+        """A question for the doctor needs no image: it is referred even before one is sent."""
+        question = (tracker.latest_message.get("text") or "").strip()
+        images = tracker.get_slot("images") or []
+        return refer_to_doctor(dispatcher, tracker, question, None) if for_a_doctor(question) and not images else None
+
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   image: dict[str, Any]) -> list[dict[str, Any]]:
         question = (tracker.latest_message.get("text") or "").strip()
+        entities = tracker.latest_message.get("entities") or []
+        absent = next((e for e in entities if e.get("entity") == "body_part"
+                       and part_not_shown(image, str(e.get("value") or ""))), None)
+        if absent is not None and not for_a_doctor(question):
+            part = question[absent["start"]:absent["end"]] if "start" in absent else str(absent["value"])
+            say(dispatcher, "utter_part_not_shown", image_type=with_article(str(image["label"])), part=part)
+            return []
+        follow_up = follow_up_question(question, entities)
+        if follow_up is not None:
+            say(dispatcher, "utter_follow_up_taken_as", question=follow_up)
+            return await answer_question(dispatcher, tracker, image, follow_up, FOLLOW_UP_TYPES)
         return await answer_question(dispatcher, tracker, image, question, question_type_distribution(tracker))
 
 

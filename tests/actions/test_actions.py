@@ -92,7 +92,9 @@ async def test_an_unsure_answer_about_an_unsure_image_type_does_not_repeat_it(se
 @pytest.mark.parametrize("question", ["should I be worried?", "is it cancer?", "is this serious?",
                                       "am I going to die?", "do I need surgery?", "what should I do?",
                                       "is the mass malignant?", "is this something to worry about?",
-                                      "will I need an operation?", "what do I do now?"])
+                                      "will I need an operation?", "what do I do now?",
+                                      "i'm 7 months pregnant, is an x-ray safe?", "is the radiation safe for my baby?",
+                                      "can I still take ibuprofen?", "is it safe to fly after this?"])
 async def test_questions_for_a_doctor_are_not_put_to_the_models(services: Services, stored_image: dict,
                                                                 question: str) -> None:
     """Found chatting: 'should I be worried?' got 'No - somewhat confident (61%)' after 'abnormal: yes'."""
@@ -106,9 +108,38 @@ async def test_questions_for_a_doctor_are_not_put_to_the_models(services: Servic
     assert entry["question"] == question and entry["referred"] is True and entry["answer"] is None
 
 
+async def test_a_question_for_a_doctor_before_any_image_is_referred_too(services: Services) -> None:
+    """Found chatting: "I'm pregnant, is a CT scan safe?" asked before sending an image."""
+    tracker = load_tracker("question", consent_given=True, images=None, qa_log=None)
+    tracker.latest_message["text"] = "I'm pregnant, is a CT scan safe?"
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert "question for a doctor" in texts(dispatcher) and services.hospitals.calls == []
+    [entry] = slot_events(events)["qa_log"]
+    assert entry["referred"] is True and entry["image_sha256"] is None
+
+
+@pytest.mark.parametrize(("question", "part"), [("what about the left lung?", "left lung"),
+                                                ("and the heart?", "heart"), ("how about his kidneys", "kidneys")])
+async def test_a_follow_up_naming_a_body_part_is_asked_in_full(services: Services, stored_image: dict,
+                                                               question: str, part: str) -> None:
+    """Found chatting: "what about the left lung?" was put to the models as it was and got "Right lung (49%)"."""
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
+    start = question.index(part.split()[-1])
+    tracker.latest_message.update(text=question, entities=[{"entity": "body_part", "start": start,
+                                                            "end": start + len(part.split()[-1])}])
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    _, call = next(c for c in services.hospitals.calls if c[0] == "ask")
+    assert call["question"] == f"Is there anything abnormal in the {part}?"
+    assert call["question_types"] == {"ABN": 1.0}
+    assert f'I took that as: "Is there anything abnormal in the {part}?"' in texts(dispatcher)
+
+
 @pytest.mark.parametrize("question", ["is this normal?", "is there a tumour?", "what organ is this?",
                                       "is there anything abnormal?", "how big is the lesion?",
-                                      "do I have a fracture?", "is there a bleed?", "is this a tumour?"])
+                                      "do I have a fracture?", "is there a bleed?", "is this a tumour?",
+                                      "is there contrast in this image?", "is the lung normal?"])
 async def test_image_questions_still_reach_the_models(services: Services, stored_image: dict, question: str) -> None:
     tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
     tracker.latest_message["text"] = question
@@ -132,6 +163,17 @@ async def test_a_caption_describing_the_image_just_sent_gets_no_no_image_reply(s
     dispatcher = CollectingDispatcher()
     assert await ActionProcessImage().run(dispatcher, tracker, {}) == []
     assert dispatcher.messages == [] and services.hospitals.calls == []
+
+
+@pytest.mark.parametrize(("text", "reply"), [("can I send you another one", "attach the image to your next message"),
+                                             ("here is my x-ray", "I didn't receive an image")])
+async def test_asking_leave_to_send_an_image_hears_yes(services: Services, text: str, reply: str) -> None:
+    """Found chatting: "can I send you another one" got "I didn't receive an image with that message"."""
+    tracker = load_tracker("image", consent_given=True)
+    tracker.latest_message.update(text=text, metadata={})
+    dispatcher = CollectingDispatcher()
+    assert await ActionProcessImage().run(dispatcher, tracker, {}) == []
+    assert reply in texts(dispatcher) and services.hospitals.calls == []
 
 
 async def test_refused_consent_processes_nothing(services: Services) -> None:
@@ -480,3 +522,20 @@ def test_every_confidence_word_was_measured() -> None:
     wording._measured_words.cache_clear()
     for _, band in wording.CONFIDENCE_BANDS:
         assert wording.measured_accuracy(sentence(f"utter_confidence_{band}")) is not None, band
+
+
+@pytest.mark.parametrize(("question", "part", "asked"), [("how about his kidneys", "kidneys", False),
+                                                         ("is there a fracture in the knee?", "knee", False),
+                                                         ("is the brain normal?", "brain", True),
+                                                         ("is the spine normal?", "spine", True)])
+async def test_a_question_about_a_part_the_image_cannot_show_is_not_put_to_the_models(
+        services: Services, stored_image: dict, question: str, part: str, asked: bool) -> None:
+    """Found chatting: "how about his kidneys" on a brain MRI got "Yes (60%)" to "anything abnormal in the kidneys?"."""
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
+    start = question.index(part)
+    tracker.latest_message.update(text=question, entities=[{"entity": "body_part", "value": part.rstrip("s"),
+                                                            "start": start, "end": start + len(part)}])
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert bool([c for c in services.hospitals.calls if c[0] == "ask"]) is asked
+    assert (f"looks like a brain MRI, which does not show the {part}" in texts(dispatcher)) is not asked

@@ -144,10 +144,12 @@ def test_is_it_normal_no_agrees_with_the_first_look_abnormal_yes() -> None:
 
 
 async def _ask(services: Services, image: dict, question_type: str, answer: str, confidence: float,
-               qa_log: list | None = None) -> tuple[str, dict]:
+               qa_log: list | None = None, question: str | None = None) -> tuple[str, dict]:
     services.hospitals.answer.answer, services.hospitals.answer.confidence = answer, confidence
     services.hospitals.answer.question_type = question_type
     tracker = load_tracker("question", consent_given=True, images=[image], qa_log=qa_log)
+    if question is not None:
+        tracker.latest_message["text"] = question
     dispatcher = CollectingDispatcher()
     events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
     log = next(e["value"] for e in events if e.get("name") == "qa_log")
@@ -170,11 +172,24 @@ async def test_a_later_answer_that_contradicts_the_first_look_is_not_stated(
     services: Services, stored_image: dict
 ) -> None:
     image = stored_image | {"findings": [{"key": "abnormal", "answer": "yes", "confidence": 0.7}]}
-    text, entry = await _ask(services, image, "ABN", "no", 1.0)
+    text, entry = await _ask(services, image, "ABN", "no", 1.0, question="is there anything abnormal?")
     assert "unsure" in text and '"yes"' in text and '"no"' in text and "100%" not in text
     assert (entry["answer"], entry["abstained"], entry["conflict_with"]) == (None, True, "yes")
-    text, _ = await _ask(services, image, "ABN", "yes", 0.8)
+    text, _ = await _ask(services, image, "ABN", "yes", 0.8, question="is there anything abnormal?")
     assert text.startswith("Yes — I'm fairly confident (80%)")
+
+
+@pytest.mark.parametrize("question", ["Is there anything abnormal in the left lung?", "is the heart normal?",
+                                      "Is there a mass in the left frontal lobe?"])
+def test_an_abnormality_answer_about_a_part_does_not_contradict_the_whole_image(question: str) -> None:
+    """Found chatting: "what about the left lung?" (asked as "anything abnormal in the left lung?") after a first
+    look of "abnormal: yes" got "the models are unsure: earlier yes, now no"."""
+    image = {"sha256": "a", "label": "chest_xray", "confidence": 0.97, "findings": _findings(abnormal="yes")}
+    stated = stated_answer(image, [], "ABN", "no", 0.8, abstained=False, question=question)
+    assert (stated.answer, stated.source) == ("no", "models")
+    again = [{"image_sha256": "a", "question_type": "ABN", "answer": "no", "question": question}]
+    same_part = stated_answer(image | {"findings": []}, again, "ABN", "yes", 0.8, abstained=False, question=question)
+    assert same_part.source == "conflict"
 
 
 def test_no_confidence_is_shown_as_100_and_abstentions_read_as_such() -> None:

@@ -122,6 +122,19 @@ def test_the_finder_trains_loads_and_crops_only_what_it_calls_a_screen(finder_bu
     assert finding.screen and cropped.mode == "RGB" and min(cropped.size) >= 32
 
 
+@pytest.mark.parametrize(("offset", "screen"), [(0.05, False), (0.3, True)])
+def test_a_screen_that_fills_the_whole_photo_is_nothing_to_crop(finder_bundle: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                offset: float, screen: bool) -> None:
+    """Found chatting: a radiograph file with a dark border was 'found on the screen' with the photo's own corners."""
+    finder = ScreenCropper.load(finder_bundle)
+    corners = FULL_FRAME * (1.0 - offset)
+    monkeypatch.setattr(finder, "outputs", lambda batch: torch.cat([corners.reshape(1, 8), torch.tensor([[5.0]])], 1))
+    image = Image.new("RGB", (90, 70), (120, 40, 200))
+    kept, finding = finder.crop(image)
+    assert finding.probability > 0.99 and finding.screen is screen
+    assert (kept.size == (90, 70)) is not screen
+
+
 def test_cli_predict_and_evaluate(finder_bundle: Path, data_root: Path, prefilter_bundle: Path,
                                   labeller_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     image = tmp_path / "photo.png"

@@ -16,10 +16,17 @@ from vision_models.bundle import Bundle, load_bundle
 from vision_models.imaging import ImageSource, load_image, to_tensor_array
 from vision_models.networks import network_from_config
 from vision_models.screen_crop.config import DEFAULT_BUNDLE
-from vision_models.screen_photos import ScreenPhotoParams, screen_photo_bytes, warp_quads
+from vision_models.screen_photos import FULL_FRAME, ScreenPhotoParams, screen_photo_bytes, warp_quads
 from vision_models.transforms import normalise
 
 MIN_SIDE = 32  # pixels of the smallest rectified image
+# A "screen" whose every corner lies within this of the photo's own corner (x, y in [-1, 1]) fills the photo: there
+# is nothing to crop, and the image is used as sent. Found chatting: a MedPix radiograph with a dark border, sent
+# as a file, got "I found the scan on the screen in your photo". `bench/screen_finder_files_report.py` (seeded
+# samples, no `val`): the finder fired on 9 of 315 VQA-RAD files, 7 of them with such corners; of 400 `train`
+# images photographed off a simulated screen it found 391 (ROBUSTNESS ranges) and 389 (TRAINING), 1 and 3 of them
+# with such corners, whose crop would have been nearly the whole photo anyway.
+FILLS_PHOTO_MARGIN = 0.1
 
 
 def with_coordinates(batch: torch.Tensor) -> torch.Tensor:
@@ -81,8 +88,10 @@ class ScreenCropper:
         findings = []
         for row in self.outputs(batch):
             probability = float(torch.sigmoid(row[8]))
-            corners = tuple((float(x), float(y)) for x, y in row[:8].view(4, 2).tolist())
-            findings.append(ScreenFinding(probability >= self.threshold, probability, corners))
+            quad = row[:8].view(4, 2)
+            fills_photo = bool((quad - FULL_FRAME).abs().max() <= FILLS_PHOTO_MARGIN)
+            corners = tuple((float(x), float(y)) for x, y in quad.tolist())
+            findings.append(ScreenFinding(probability >= self.threshold and not fills_photo, probability, corners))
         return findings
 
     def crop(self, image: ImageSource) -> tuple[Image.Image, ScreenFinding]:
