@@ -257,7 +257,9 @@ def on_abnormal_scale(key: str | None, answer: Any, question: str | None) -> Any
 # abnormal in the left lung?" after a first look of "abnormal: yes" (found chatting: the bot called the models
 # unsure, "earlier yes, now no"; one lung may be normal in an abnormal X-ray). Words for what the image is of
 # ("chest", "brain", "my lungs") do not: "is there something wrong with my lungs?" asks about the whole X-ray.
-_PART_WORDS = re.compile(r"\b(?:left|right|upper|lower|heart|liver|kidneys?|spleen|pancreas|bowels?|skull|"
+# The eyes are a part (of a head CT); on a fundus photo "is the eye normal?" is then not checked against the first
+# look, the price of a rule that does not look at the image.
+_PART_WORDS = re.compile(r"\b(?:left|right|upper|lower|heart|liver|kidneys?|spleen|pancreas|bowels?|skull|eyes?|"
                          r"retina|wrist|ribs?|spine|" + "|".join(sorted(LIMBS)) + r")\b", re.IGNORECASE)
 
 

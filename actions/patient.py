@@ -28,23 +28,30 @@ DURATION_WORDS = re.compile(
 # Past conditions and medicines, told apart from current symptoms by the way patients phrase them.
 MEDICATION_WORDS = re.compile(
     r"\b(?:i (?:take|use)|i'?m (?:on|taking)|i am (?:on|taking)|taking|prescribed|tablets?|pills?|inhaler|"
-    r"\d+ ?mg|medication|medicine|allergic to|allergy to)\b", re.IGNORECASE)
+    r"\d+ ?mg|medication|medicine|allergic to|allergy to|"
+    r"(?:^|\b(?:and|she|he|they|also) )(?:also )?(?:takes|uses)|(?:she|he|they)(?:'s| is| are) on)\b", re.IGNORECASE)
 HISTORY_WORDS = re.compile(
     r"\b(?:had\b.{0,40}\b(?:ago|when i was|as a (?:child|kid|teenager)|last year|out|removed|replaced)|"
-    r"was diagnosed|diagnosed with|history of|used to|(?:years?|months?) ago|in (?:19|20)\d\d|surgery|"
+    r"was diagnosed|diagnosed with|history of|used to|(?:years?|months?) ago|(?:in|since) (?:19|20)\d\d|surgery|"
     r"operation|since i was|(?:i have|i've got|i've had) (?:diabetes|asthma|epilepsy|high blood pressure|"
     r"hypertension|cancer|a heart condition|copd|arthritis))\b", re.IGNORECASE)
+# Where a message that tells both a past condition and a medicine is cut: "she had a stroke in 2019 and takes
+# warfarin" (found chatting: all of it went to the history, and the transcript listed no medicine).
+CLAUSE_BREAK = re.compile(r"\s*(?:[,;]|\band\b)\s*", re.IGNORECASE)
 
 
-
-
-def patient_note_kind(text: str) -> str | None:
-    """``"medications"`` or ``"history"`` (the slot a message belongs in), or None for a current complaint."""
-    if MEDICATION_WORDS.search(text):
-        return "medications"
-    if HISTORY_WORDS.search(text):
-        return "history"
-    return None
+def patient_notes(text: str) -> dict[str, list[str]]:
+    """The slots a message belongs in (``"medications"``, ``"history"``), each with the patient's words for it;
+    {} for a current complaint. A message that tells both is cut into clauses, each kept where it belongs (a
+    clause that names no medicine goes to the history)."""
+    kinds = [kind for kind, words in (("medications", MEDICATION_WORDS), ("history", HISTORY_WORDS))
+             if words.search(text)]
+    if len(kinds) < 2:
+        return {kind: [text] for kind in kinds[:1]}
+    notes: dict[str, list[str]] = {"medications": [], "history": []}
+    for clause in filter(None, CLAUSE_BREAK.split(text)):
+        notes["medications" if MEDICATION_WORDS.search(clause) else "history"].append(clause)
+    return {kind: [", ".join(clauses)] for kind, clauses in notes.items() if clauses}
 
 
 def symptom_entities(tracker: Tracker) -> list[dict[str, Any]]:
@@ -97,11 +104,12 @@ class ActionNoteSymptoms(Action):
         known = {s["name"]: s for s in tracker.get_slot("symptoms") or []}
         known.update({s["name"]: s for s in found})
         text = (tracker.latest_message.get("text") or "").strip()
-        kind = patient_note_kind(text)
-        if kind is not None:
-            say(dispatcher, f"utter_noted_{kind}")
+        notes = patient_notes(text)
+        if notes:
+            kinds = "_and_".join(sorted(notes))
+            say(dispatcher, f"utter_noted_{kinds}")
             say(dispatcher, "utter_next_step")
-            return [SlotSet(kind, [*(tracker.get_slot(kind) or []), text])]
+            return [SlotSet(kind, [*(tracker.get_slot(kind) or []), *said]) for kind, said in notes.items()]
         events = [SlotSet("symptoms", list(known.values()))]
         durations = list(tracker.get_latest_entity_values("duration"))
         if durations:

@@ -368,6 +368,7 @@ async def test_a_misunderstood_caption_of_a_refused_image_is_not_a_second_proble
 @pytest.mark.parametrize(("text", "slot"), [
     ("I had a stroke 5 years ago", "history"), ("I was diagnosed with asthma as a child", "history"),
     ("I take aspirin every day", "medications"), ("I'm allergic to penicillin", "medications"),
+    ("he is on metformin", "medications"), ("high blood pressure since 2010", "history"),
 ])
 async def test_history_and_medicines_land_in_their_slots(text: str, slot: str) -> None:
     tracker = _said(text, **{slot: ["earlier note"]})
@@ -377,6 +378,18 @@ async def test_history_and_medicines_land_in_their_slots(text: str, slot: str) -
     events = slot_events(await ActionNoteSymptoms().run(dispatcher, tracker, {}))
     assert events == {slot: ["earlier note", text]}
     assert "noted" in texts(dispatcher)
+
+
+async def test_a_message_with_history_and_a_medicine_lands_in_both_slots() -> None:
+    """Found chatting: "she also had a stroke in 2019 and takes warfarin" went whole to the history; the
+    transcript listed no medicine."""
+    tracker = _said("she also had a stroke in 2019 and takes warfarin")
+    tracker.latest_message["intent"] = {"name": "describe_symptoms", "confidence": 0.9}
+    tracker.latest_message["entities"] = []
+    dispatcher = CollectingDispatcher()
+    events = slot_events(await ActionNoteSymptoms().run(dispatcher, tracker, {}))
+    assert events == {"history": ["she also had a stroke in 2019"], "medications": ["takes warfarin"]}
+    assert "medical history and your medicines" in texts(dispatcher)
 
 
 async def test_a_current_symptom_is_not_history() -> None:

@@ -180,7 +180,8 @@ async def test_a_later_answer_that_contradicts_the_first_look_is_not_stated(
 
 
 @pytest.mark.parametrize("question", ["Is there anything abnormal in the left lung?", "is the heart normal?",
-                                      "Is there a mass in the left frontal lobe?"])
+                                      "Is there a mass in the left frontal lobe?",
+                                      "Is there anything abnormal in the eyes?"])
 def test_an_abnormality_answer_about_a_part_does_not_contradict_the_whole_image(question: str) -> None:
     """Found chatting: "what about the left lung?" (asked as "anything abnormal in the left lung?") after a first
     look of "abnormal: yes" got "the models are unsure: earlier yes, now no"."""

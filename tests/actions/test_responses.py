@@ -17,7 +17,7 @@ RESPONSES = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"]
 NAMED = re.compile(r"""(?:say\(dispatcher,|sentence\(|missing_image\s*=)\s*"""
                    r"""f?["'](utter_[a-z_{}.]+)["']""")
 # Names built from a value: each expansion must exist.
-EXPANSIONS = {"utter_noted_{kind}": ("medications", "history"),
+EXPANSIONS = {"utter_noted_{kinds}": ("medications", "history", "history_and_medications"),
               "utter_prompt_{self.slot}": ("chief_complaint", "duration", "age_band", "location"),
               "utter_summary_{slot}": ("history", "medications", "duration", "age_band", "location"),
               "utter_capability_{c}": TOLD_CAPABILITIES,
