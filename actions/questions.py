@@ -87,6 +87,15 @@ def follow_up_question(question: str, entities: list[dict[str, Any]]) -> str | N
     return FOLLOW_UP_QUESTION.format(part=part)
 
 
+def absent_part(image: dict[str, Any], question: str, entities: list[dict[str, Any]]) -> str | None:
+    """The patient's words for a body part that ``question`` names (an entity) and ``image`` cannot show, or None
+    (:func:`actions.image_facts.part_not_shown`)."""
+    for entity in entities:
+        if entity.get("entity") == "body_part" and part_not_shown(image, str(entity.get("value") or "")):
+            return question[entity["start"]:entity["end"]] if "start" in entity else str(entity["value"])
+    return None
+
+
 def for_a_doctor(question: str) -> bool:
     """Whether ``question`` asks what an image means for the patient rather than what it shows."""
     return bool(FOR_A_DOCTOR.search(question))
@@ -198,11 +207,9 @@ class ActionAnswerQuestion(ImageRequest, Action):
                   image: dict[str, Any]) -> list[dict[str, Any]]:
         question = (tracker.latest_message.get("text") or "").strip()
         entities = tracker.latest_message.get("entities") or []
-        absent = next((e for e in entities if e.get("entity") == "body_part"
-                       and part_not_shown(image, str(e.get("value") or ""))), None)
+        absent = absent_part(image, question, entities)
         if absent is not None and not for_a_doctor(question):
-            part = question[absent["start"]:absent["end"]] if "start" in absent else str(absent["value"])
-            say(dispatcher, "utter_part_not_shown", image_type=with_article(str(image["label"])), part=part)
+            say(dispatcher, "utter_part_not_shown", image_type=with_article(str(image["label"])), part=absent)
             return []
         follow_up = follow_up_question(question, entities)
         if follow_up is not None:
