@@ -133,9 +133,9 @@ def part_not_shown(image: dict[str, Any], part: str) -> bool:
     names = {named, named.removesuffix("s")}
     if names & LIMBS:
         return True
-    shown = [group for group in SAME_ORGAN if group & set(SHOWN_ON.get(organ, ()))]
+    shown = set(SHOWN_ON.get(organ, ()))
     placed = [group for group in SAME_ORGAN if names & group]
-    return bool(placed) and not any(group in shown for group in placed)
+    return bool(placed) and not any(group & shown for group in placed)
 
 
 def label_fact(image: dict[str, Any], key: str) -> str | None:

@@ -131,13 +131,13 @@ class ActionProcessImage(Action):
             dispatcher.utter_message(text=refusal(meta["image_error"].get("reason") or image_refusal("unreadable")))
             return []
         reference = meta.get("image")
-        if not reference and caption_of(tracker):
-            return []  # the caption of the image just answered describes it ("my dad's chest X-ray")
-        if not reference and ASKS_TO_SEND.search(tracker.latest_message.get("text") or ""):
-            say(dispatcher, "utter_send_it")
-            return []
         if not reference:
-            dispatcher.utter_message(text=f"{sentence('utter_no_image_received')} {sentence('utter_what_to_send')}")
+            if caption_of(tracker):
+                return []  # the caption of the image just answered describes it ("my dad's chest X-ray")
+            if ASKS_TO_SEND.search(tracker.latest_message.get("text") or ""):
+                say(dispatcher, "utter_send_it")
+            else:
+                dispatcher.utter_message(text=f"{sentence('utter_no_image_received')} {sentence('utter_what_to_send')}")
             return []
         consent = tracker.get_slot("consent_given")
         if consent is None:

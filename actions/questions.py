@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     ImageRequest,
+    images,
     now_iso,
     patient_location,
     question_type_distribution,
@@ -200,8 +201,9 @@ class ActionAnswerQuestion(ImageRequest, Action):
     def without_image(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]] | None:
         """A question for the doctor needs no image: it is referred even before one is sent."""
         question = (tracker.latest_message.get("text") or "").strip()
-        images = tracker.get_slot("images") or []
-        return refer_to_doctor(dispatcher, tracker, question, None) if for_a_doctor(question) and not images else None
+        if for_a_doctor(question) and not images(tracker):
+            return refer_to_doctor(dispatcher, tracker, question, None)
+        return None
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   image: dict[str, Any]) -> list[dict[str, Any]]:

@@ -29,8 +29,8 @@ from PIL import Image
 from vision_models.data import read_splits, select_split
 from vision_models.imaging import ImageSource
 from vision_models.screen_crop import ScreenCropper
-from vision_models.screen_crop.model import FILLS_PHOTO_MARGIN
-from vision_models.screen_photos import FULL_FRAME, ROBUSTNESS, TRAINING, screen_photo
+from vision_models.screen_crop.model import FILLS_PHOTO_MARGIN, fills_photo
+from vision_models.screen_photos import ROBUSTNESS, TRAINING, screen_photo
 
 SEED = 20261207
 
@@ -42,7 +42,7 @@ def count(cropper: ScreenCropper, images: Sequence[ImageSource]) -> dict[str, in
         finding = cropper.find_batch([image])[0]
         if finding.probability >= cropper.threshold:
             fired += 1
-            fills += bool((torch.tensor(finding.corners) - FULL_FRAME).abs().max() <= FILLS_PHOTO_MARGIN)
+            fills += fills_photo(torch.tensor(finding.corners))
     return {"n": len(images), "fired": fired, "fills_photo": fills}
 
 

@@ -36,6 +36,11 @@ def with_coordinates(batch: torch.Tensor) -> torch.Tensor:
     return torch.cat([batch, xs.expand(n, 1, h, w), ys.expand(n, 1, h, w)], dim=1)
 
 
+def fills_photo(corners: torch.Tensor) -> bool:
+    """Whether every corner (4, 2) lies within :data:`FILLS_PHOTO_MARGIN` of the photo's own corner."""
+    return bool((corners - FULL_FRAME).abs().max() <= FILLS_PHOTO_MARGIN)
+
+
 @dataclass(frozen=True)
 class ScreenFinding:
     """Whether an image is a photo of a screen, how sure the model is, and the displayed image's corners
@@ -89,9 +94,9 @@ class ScreenCropper:
         for row in self.outputs(batch):
             probability = float(torch.sigmoid(row[8]))
             quad = row[:8].view(4, 2)
-            fills_photo = bool((quad - FULL_FRAME).abs().max() <= FILLS_PHOTO_MARGIN)
             corners = tuple((float(x), float(y)) for x, y in quad.tolist())
-            findings.append(ScreenFinding(probability >= self.threshold and not fills_photo, probability, corners))
+            findings.append(ScreenFinding(probability >= self.threshold and not fills_photo(quad), probability,
+                                          corners))
         return findings
 
     def crop(self, image: ImageSource) -> tuple[Image.Image, ScreenFinding]:
