@@ -81,6 +81,7 @@ def hold_until_consent(tracker: Tracker, dispatcher: CollectingDispatcher, actio
         "action": action,
         "text": (tracker.latest_message.get("text") or "").strip(),
         "question_types": question_type_distribution(tracker),
+        "entities": tracker.latest_message.get("entities") or [],
     }
     say(dispatcher, "utter_caption_held")
     if not caption_of(tracker):  # the image's own caption: its reply has just asked

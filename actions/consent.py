@@ -63,4 +63,4 @@ class ActionProcessPendingImage(Action):
         if request.get("action") == "action_segment_image":
             return events + await outline_lesion(dispatcher, tracker, accepted)
         return events + await answer_question(dispatcher, tracker, accepted, str(request.get("text") or ""),
-                                              request.get("question_types"))
+                                              request.get("question_types"), request.get("entities") or [])

@@ -122,6 +122,11 @@ LIMBS = frozenset({"arm", "elbow", "shoulder", "leg", "knee", "ankle", "foot", "
 SHOWN_ON = {"brain": ("head", "eye"), "head": ("head", "eye"), "chest": ("chest", "abdomen", "breast"),
             "abdomen": ("abdomen", "chest"), "breast": ("breast", "chest"), "eye": ("eye",), "hand": ("hand",)}
 
+# Parts that an image of a label does not show although they are neighbours of its organ: a chest CT shows the top
+# of the abdomen, a chest radiograph not the kidneys or the pelvis ("how about his kidneys" on a chest X-ray went
+# to the models, found chatting; VQA-RAD's own "Can you evaluate the kidneys in this image?" on a chest film: "No").
+HIDDEN_ON = {"chest_xray": frozenset({"kidney", "kidneys", "pelvis", "bladder"})}
+
 
 def part_not_shown(image: dict[str, Any], part: str) -> bool:
     """True when a question names a body part (a ``body_part`` entity) that an image with a trusted label cannot
@@ -131,7 +136,7 @@ def part_not_shown(image: dict[str, Any], part: str) -> bool:
     if organ is None:
         return False
     names = {named, named.removesuffix("s")}
-    if names & LIMBS:
+    if names & (LIMBS | HIDDEN_ON.get(str(image.get("label")), frozenset())):
         return True
     shown = set(SHOWN_ON.get(organ, ()))
     placed = [group for group in SAME_ORGAN if names & group]

@@ -67,14 +67,17 @@ FOLLOW_UP = re.compile(r"^\s*(?:(?:and|so|ok|okay|but)\b,?\s*)?(?:(?:what|how) a
 NOT_A_PART = {"is", "are", "was", "were", "does", "do", "did", "can", "could", "will", "would", "should", "where",
               "what", "which", "how", "why", "when", "who", "show", "outline", "tell", "any", "anything", "something"}
 FOLLOW_UP_QUESTION = "Is there anything abnormal in the {part}?"
+# "what about the left side?" names a side, not a part: asked as it was, the models abstained (found chatting).
+FOLLOW_UP_SIDE_QUESTION = "Is there anything abnormal on the {side} side?"
 FOLLOW_UP_TYPES = {"ABN": 1.0}
 
 
 def follow_up_question(question: str, entities: list[dict[str, Any]]) -> str | None:
-    """The question a follow-up such as "what about the left lung?" or "and the heart?" stands for, or None.
+    """The question a follow-up such as "what about the left lung?", "and the heart?" or "what about the left
+    side?" stands for, or None.
 
-    Only a short phrase ("the left lung?", "and the heart?", "what about his kidneys") naming a body part (an
-    entity) is one, not a question of its own."""
+    Only a short phrase ("the left lung?", "and the heart?", "what about his kidneys") ending with a body part or
+    a side (an entity) is one, not a question of its own."""
     match = FOLLOW_UP.match(question)
     if match is None:
         return None
@@ -83,9 +86,11 @@ def follow_up_question(question: str, entities: list[dict[str, Any]]) -> str | N
     if len(words) > 4 or words[0] in NOT_A_PART:
         return None
     last_word = match.end("part") - len(words[-1])  # the phrase ends with the body part: "the left lung"
-    if not any(e.get("entity") == "body_part" and e.get("start", -1) <= last_word < e.get("end", -1) for e in entities):
-        return None
-    return FOLLOW_UP_QUESTION.format(part=part)
+    last = [e for e in entities if e.get("start", -1) <= last_word < e.get("end", -1)]
+    if any(e.get("entity") == "body_part" for e in last):
+        return FOLLOW_UP_QUESTION.format(part=part)
+    sides = [str(e.get("value")) for e in last if e.get("entity") == "side" and e.get("value") in ("left", "right")]
+    return FOLLOW_UP_SIDE_QUESTION.format(side=sides[0]) if sides else None
 
 
 def absent_part(image: dict[str, Any], question: str, entities: list[dict[str, Any]]) -> str | None:
@@ -129,10 +134,23 @@ def refer_to_doctor(dispatcher: CollectingDispatcher, tracker: Tracker, question
 
 
 async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, image: dict[str, Any], question: str,
-                          question_types: dict[str, float] | None) -> list[dict[str, Any]]:
-    """Answer ``question`` about ``image`` (a record of the ``images`` slot); returns the ``qa_log`` event."""
+                          question_types: dict[str, float] | None,
+                          entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answer ``question`` (with its NLU ``entities``) about ``image`` (a record of the ``images`` slot), whether
+    it was just asked or held until consent; returns the ``qa_log`` event.
+
+    A question for the doctor is referred, a body part the image cannot show is said to be missing, and a short
+    follow-up ("what about the left lung?") is asked in full before the hospitals' models see it."""
     if for_a_doctor(question):
         return refer_to_doctor(dispatcher, tracker, question, image)
+    absent = absent_part(image, question, entities)
+    if absent is not None:
+        say(dispatcher, "utter_part_not_shown", image_type=with_article(str(image["label"])), part=absent)
+        return []
+    follow_up = follow_up_question(question, entities)
+    if follow_up is not None:
+        say(dispatcher, "utter_follow_up_taken_as", question=follow_up)
+        question, question_types = follow_up, FOLLOW_UP_TYPES
     outline = _segmentation_of(tracker, image)
     if outline is not None and question_types:
         from_outline = _answer_from_outline(image, outline, max(question_types, key=question_types.__getitem__))
@@ -208,16 +226,8 @@ class ActionAnswerQuestion(ImageRequest, Action):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   image: dict[str, Any]) -> list[dict[str, Any]]:
         question = (tracker.latest_message.get("text") or "").strip()
-        entities = tracker.latest_message.get("entities") or []
-        absent = absent_part(image, question, entities)
-        if absent is not None and not for_a_doctor(question):
-            say(dispatcher, "utter_part_not_shown", image_type=with_article(str(image["label"])), part=absent)
-            return []
-        follow_up = follow_up_question(question, entities)
-        if follow_up is not None:
-            say(dispatcher, "utter_follow_up_taken_as", question=follow_up)
-            return await answer_question(dispatcher, tracker, image, follow_up, FOLLOW_UP_TYPES)
-        return await answer_question(dispatcher, tracker, image, question, question_type_distribution(tracker))
+        return await answer_question(dispatcher, tracker, image, question, question_type_distribution(tracker),
+                                     tracker.latest_message.get("entities") or [])
 
 
 class ActionExplainConfidence(Action):

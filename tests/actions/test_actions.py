@@ -136,6 +136,22 @@ async def test_a_follow_up_naming_a_body_part_is_asked_in_full(services: Service
     assert f'I took that as: "Is there anything abnormal in the {part}?"' in texts(dispatcher)
 
 
+@pytest.mark.parametrize(("question", "side", "value"), [("what about the left side?", "left side", "left"),
+                                                         ("and the right side", "right side", "right")])
+async def test_a_follow_up_naming_a_side_is_asked_in_full(services: Services, stored_image: dict, question: str,
+                                                          side: str, value: str) -> None:
+    """Found chatting: "what about the left side?" was put to the models as it was, and they abstained."""
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
+    start = question.index(side)
+    tracker.latest_message.update(text=question, entities=[{"entity": "side", "value": value, "start": start,
+                                                            "end": start + len(side)}])
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    _, call = next(c for c in services.hospitals.calls if c[0] == "ask")
+    assert call["question"] == f"Is there anything abnormal on the {value} side?"
+    assert call["question_types"] == {"ABN": 1.0}
+
+
 @pytest.mark.parametrize("question", ["is this normal?", "is there a tumour?", "what organ is this?",
                                       "is there anything abnormal?", "how big is the lesion?",
                                       "do I have a fracture?", "is there a bleed?", "is this a tumour?",
@@ -389,7 +405,7 @@ async def test_a_message_with_history_and_a_medicine_lands_in_both_slots() -> No
     dispatcher = CollectingDispatcher()
     events = slot_events(await ActionNoteSymptoms().run(dispatcher, tracker, {}))
     assert events == {"history": ["she also had a stroke in 2019"], "medications": ["takes warfarin"]}
-    assert "medical history and your medicines" in texts(dispatcher)
+    assert "the medical history and the medicines" in texts(dispatcher)  # true for a carer too
 
 
 async def test_a_current_symptom_is_not_history() -> None:
@@ -481,6 +497,21 @@ async def test_a_caption_sent_before_consent_is_answered_once_the_patient_agrees
     assert call["question"] == caption.latest_message["text"]
     assert events["qa_log"][-1]["image_sha256"] == events["images"][-1]["sha256"]
     assert "This looks like a brain MRI" in texts(dispatcher) and "82%" in texts(dispatcher)
+
+
+async def test_a_caption_held_for_consent_gets_the_same_checks_as_a_question_asked_after(services: Services) -> None:
+    """Found chatting: a caption held until consent was put to the models without the checks a question asked
+    later gets (a body part the image cannot show, a short follow-up asked in full)."""
+    reference = put_in_media(services.settings.var_dir, png_bytes(head_phantom(64)), "png")
+    caption = load_tracker("question", consent_given=None, images=None, qa_log=None, pending_image=reference)
+    caption.latest_message.update(text="how about his kidneys", entities=[
+        {"entity": "body_part", "value": "kidney", "start": 14, "end": 21}])
+    held = slot_events(await ActionAnswerQuestion().run(CollectingDispatcher(), caption, {}))
+    agreed = load_tracker("greeting", consent_given=True, pending_image=reference, **held)
+    dispatcher = CollectingDispatcher()
+    await ActionProcessPendingImage().run(dispatcher, agreed, {})
+    assert [c for c in services.hospitals.calls if c[0] == "ask"] == []
+    assert "looks like a brain MRI, which does not show the kidneys" in texts(dispatcher)
 
 
 async def test_the_caption_of_a_refused_image_is_not_answered_about_an_older_one(

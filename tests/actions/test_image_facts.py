@@ -15,6 +15,7 @@ from actions.image_facts import (
     known_from_file,
     known_type,
     label_against_file,
+    part_not_shown,
     stated_answer,
 )
 from actions.questions import ActionAnswerQuestion
@@ -287,3 +288,14 @@ async def test_a_radiograph_view_on_a_brain_mri_is_neither_a_first_look_nor_an_a
     assert "does not fit a brain MRI" in text and entry["abstained"] is True
     text, entry = await _ask(services, stored_image, "PLANE", "axial", 0.8)
     assert text.startswith("Axial") and entry["answer"] == "axial"
+
+
+@pytest.mark.parametrize(("label", "part", "shown"), [
+    ("chest_xray", "kidney", False), ("chest_xray", "pelvis", False), ("chest_xray", "heart", True),
+    ("chest_xray", "liver", True), ("chest_ct", "kidney", True), ("brain_mri", "kidney", False),
+    ("head_ct", "eye", True), ("chest_xray", "knee", False), ("chest_xray", "spine", True)])
+def test_which_parts_an_image_of_each_label_can_show(label: str, part: str, shown: bool) -> None:
+    """Found chatting: "how about his kidneys" on a chest X-ray went to the models; a chest CT shows the upper
+    abdomen, a chest radiograph not the kidneys."""
+    assert part_not_shown({"label": label, "confidence": 0.99}, part) is not shown
+    assert part_not_shown({"label": label, "confidence": 0.5}, part) is False  # an unsure label places nothing
