@@ -55,15 +55,29 @@ def patient_notes(text: str) -> dict[str, list[str]]:
 
 
 def symptom_entities(tracker: Tracker) -> list[dict[str, Any]]:
-    """Symptoms in the latest message, each {name, negated}, without duplicates."""
+    """Symptoms in the latest message, each {name, negated, duration}, without duplicates. Each duration the
+    message names belongs to the symptom nearest to it ("tired, and a cough for 3 weeks": the cough's)."""
+    entities = tracker.latest_message.get("entities") or []
     seen: dict[str, dict[str, Any]] = {}
-    for entity in tracker.latest_message.get("entities") or []:
-        if entity.get("entity") != "symptom":
-            continue
+    spans: dict[str, tuple[int, int]] = {}
+    for entity in entities:
         name = str(entity.get("value", "")).strip().lower()
-        if name:
-            seen[name] = {"name": name, "negated": entity.get("role") == "negated" or bool(entity.get("negated"))}
+        if entity.get("entity") != "symptom" or not name:
+            continue
+        negated = entity.get("role") == "negated" or bool(entity.get("negated"))
+        seen[name] = {"name": name, "negated": negated, "duration": None}
+        if not negated and "start" in entity:
+            spans[name] = (entity["start"], entity["end"])
+    for entity in entities:
+        if entity.get("entity") == "duration" and spans and "start" in entity:
+            nearest = min(spans, key=lambda name: _gap(spans[name], (entity["start"], entity["end"])))
+            seen[nearest]["duration"] = str(entity.get("value"))
     return list(seen.values())
+
+
+def _gap(first: tuple[int, int], second: tuple[int, int]) -> int:
+    """Characters between two (start, end) spans of a message (0 when they touch or overlap)."""
+    return max(first[0] - second[1], second[0] - first[1], 0)
 
 
 def location_from_message(tracker: Tracker, text: str | None) -> dict[str, Any] | None:
@@ -102,7 +116,9 @@ class ActionNoteSymptoms(Action):
     ) -> list[dict[str, Any]]:
         found = symptom_entities(tracker)
         known = {s["name"]: s for s in tracker.get_slot("symptoms") or []}
-        known.update({s["name"]: s for s in found})
+        for symptom in found:  # said again without a duration, a symptom keeps the one told before
+            told = known.get(symptom["name"], {}).get("duration")
+            known[symptom["name"]] = {**symptom, "duration": symptom["duration"] or told}
         text = (tracker.latest_message.get("text") or "").strip()
         notes = patient_notes(text)
         if notes:

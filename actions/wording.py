@@ -153,13 +153,22 @@ def _given(value: Any) -> bool:
     return bool(value) and value != "skipped"
 
 
+def _symptom_words(symptom: dict[str, Any]) -> str:
+    """'cough (3 weeks)', 'fever (absent)' or 'cough' in the summary."""
+    name = str(symptom.get("name", ""))
+    if symptom.get("negated"):
+        return sentence("utter_summary_absent", symptom=name)
+    if symptom.get("duration"):
+        return sentence("utter_summary_symptom_duration", symptom=name, duration=symptom["duration"])
+    return name
+
+
 def summary_lines(slots: dict[str, Any]) -> list[str]:
     """The short transcript summary shown before sending."""
     lines = []
     if _given(slots.get("chief_complaint")):
         lines.append(sentence("utter_summary_chief_complaint", value=slots["chief_complaint"]))
-    symptoms = [sentence("utter_summary_absent", symptom=s.get("name", "")) if s.get("negated") else s.get("name", "")
-                for s in slots.get("symptoms") or []]
+    symptoms = [_symptom_words(symptom) for symptom in slots.get("symptoms") or []]
     if symptoms:
         lines.append(sentence("utter_summary_symptoms", value=", ".join(symptoms)))
     for slot in ("history", "medications"):

@@ -67,9 +67,8 @@ def _questionnaire_response(transcript: Transcript, ids: _Ids, patient: str) -> 
         if value:
             items.append({"linkId": link, "text": label, "answer": [{"valueString": value}]})
     for index, symptom in enumerate(facts.symptoms):
-        text = symptom.name + (" (absent)" if symptom.negated else "")
         answer: dict[str, Any] = {"valueBoolean": not symptom.negated}
-        items.append({"linkId": f"symptom-{index + 1}", "text": text, "answer": [answer]})
+        items.append({"linkId": f"symptom-{index + 1}", "text": symptom.label(), "answer": [answer]})
     for kind, label, notes in (("history", "Past condition", facts.history),
                                ("medication", "Medicine or allergy", facts.medications)):
         items += [{"linkId": f"{kind}-{index + 1}", "text": label, "answer": [{"valueString": note}]}

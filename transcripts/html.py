@@ -43,7 +43,7 @@ def _percent(value: float | None) -> str:
 
 def _facts(transcript: Transcript) -> str:
     facts = transcript.patient
-    symptoms = ", ".join(s.name + (" (absent)" if s.negated else "") for s in facts.symptoms) or None
+    symptoms = ", ".join(s.label() for s in facts.symptoms) or None
     rows = [
         ("Reason for consulting", facts.complaint),
         ("Symptoms", symptoms),

@@ -21,6 +21,10 @@ class Symptom:
     negated: bool = False
     duration: str | None = None
 
+    def label(self) -> str:
+        """'cough (3 weeks)', 'fever (absent)': the symptom as a doctor reads it in the transcript."""
+        return self.name + (" (absent)" if self.negated else f" ({self.duration})" if self.duration else "")
+
 
 @dataclass
 class PatientFacts:

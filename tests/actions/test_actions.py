@@ -24,6 +24,7 @@ from actions.patient import ActionNoteSymptoms, ValidateIntakeForm
 from actions.questions import ActionAnswerQuestion, ActionExplainConfidence
 from actions.responses import sentence
 from actions.runtime import Services
+from actions.wording import summary_lines
 from qaid.red_flags import DESCRIBED_EMERGENCY, RED_FLAG_KEY, red_flag
 from tests.support.actions import load_tracker
 from tests.support.media import put_in_media
@@ -412,7 +413,31 @@ async def test_a_current_symptom_is_not_history() -> None:
     tracker = _said("I had a headache since yesterday")
     tracker.latest_message["entities"] = [{"entity": "symptom", "value": "headache", "start": 8, "end": 16}]
     events = slot_events(await ActionNoteSymptoms().run(CollectingDispatcher(), tracker, {}))
-    assert events["symptoms"] == [{"name": "headache", "negated": False}] and "history" not in events
+    assert events["symptoms"] == [{"name": "headache", "negated": False, "duration": None}]
+    assert "history" not in events
+
+
+async def test_each_duration_is_noted_with_the_symptom_it_was_told_with() -> None:
+    """Found reading the hospital's transcript: "she's more tired and has had a cough for 3 weeks" recorded
+    every symptom's duration as null; a later mention without a duration keeps the one told."""
+    text = "she's more tired and has had a cough for 3 weeks, no fever"
+    tracker = _said(text, symptoms=[{"name": "headache", "negated": False, "duration": "2 days"}])
+    tracker.latest_message["entities"] = [
+        {"entity": entity, "value": value, "start": text.index(word), "end": text.index(word) + len(word),
+         **({"role": "negated"} if value == "fever" else {})}
+        for entity, value, word in (("symptom", "fatigue", "tired"), ("symptom", "cough", "cough"),
+                                    ("duration", "3 weeks", "3 weeks"), ("symptom", "fever", "fever"))]
+    events = slot_events(await ActionNoteSymptoms().run(CollectingDispatcher(), tracker, {}))
+    assert events["symptoms"] == [{"name": "headache", "negated": False, "duration": "2 days"},
+                                  {"name": "fatigue", "negated": False, "duration": None},
+                                  {"name": "cough", "negated": False, "duration": "3 weeks"},
+                                  {"name": "fever", "negated": True, "duration": None}]
+    assert "Symptoms: headache (2 days), fatigue, cough (3 weeks), fever (absent)" in summary_lines(events)
+
+    again = _said("the headache is worse", symptoms=events["symptoms"])
+    again.latest_message["entities"] = [{"entity": "symptom", "value": "headache", "start": 4, "end": 12}]
+    events = slot_events(await ActionNoteSymptoms().run(CollectingDispatcher(), again, {}))
+    assert events["symptoms"][0] == {"name": "headache", "negated": False, "duration": "2 days"}
 
 
 @pytest.mark.parametrize("intent", ["emergency", "talk_to_human"])

@@ -14,7 +14,7 @@ from qaid.media_links import verify_media_signature
 from transcripts.build import transcript_from_events
 from transcripts.fhir import transcript_to_fhir
 from transcripts.html import transcript_to_html
-from transcripts.model import QAEntry, Transcript
+from transcripts.model import QAEntry, Symptom, Transcript
 
 
 def test_fhir_bundle_is_valid_r4_with_the_expected_resources(transcript: Transcript) -> None:
@@ -109,3 +109,13 @@ def test_a_question_for_the_doctor_is_shown_as_one(transcript: Transcript) -> No
     assert "component" not in observation and "None" not in observation["method"]["text"]
     [row] = [line for line in html.split("<tr>") if "should I be worried?" in line]
     assert "0%" not in row and "0/0" not in row
+
+
+def test_a_symptom_shows_its_own_duration_to_the_doctor(transcript: Transcript) -> None:
+    """The duration the patient told with a symptom reaches the HTML and the FHIR questionnaire."""
+    transcript.patient.symptoms = [Symptom("cough", False, "3 weeks"), Symptom("fever", True)]
+    assert "cough (3 weeks), fever (absent)" in transcript_to_html(transcript)
+    [answers] = [e["resource"] for e in transcript_to_fhir(transcript)["entry"]
+                 if e["resource"]["resourceType"] == "QuestionnaireResponse"]
+    assert [i["text"] for i in answers["item"] if i["linkId"].startswith("symptom-")] == ["cough (3 weeks)",
+                                                                                          "fever (absent)"]
