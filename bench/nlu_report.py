@@ -26,6 +26,10 @@ Sections (each writes files under --out, default results/nlu, and one JSON summa
   ``order_spread`` retrains the component on 10 shuffles of its training examples: the spread of test accuracy
   that comes from example order alone (the linear SVM's solver visits examples in order), against which any
   difference between variants has to be read.
+* patient_questions: top-1 accuracy on --patient-questions (patient-style questions written blind to the
+  question-type corpus, never trained on) and on the VQA-RAD test questions, of the component trained stand-alone
+  from --question-data (pass the VQA-RAD and SLAKE files alone for the figure without nlu_data's patients.yml)
+  and, with --model, of the one inside the Rasa model.
 * intents: ``rasa test nlu`` of the model on each --held-out file (never trained on; checked for overlap).
 * entities: the entities the trained model finally outputs (DIET and the spaCy entity ruler merged, symptom
   negation marked) on --entities-held-out, an annotated file never trained on: per entity type precision, recall
@@ -287,6 +291,28 @@ def question_type_section(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def patient_question_section(args: argparse.Namespace) -> dict[str, Any]:
+    """Question types of patient-style questions (--patient-questions, written blind to the training data), with
+    the VQA-RAD test figure of the same model beside them: the component trained stand-alone from --question-data
+    and, with --model, the one inside the Rasa model."""
+    records = yaml.safe_load(args.patient_questions.read_text(encoding="utf-8"))["questions"]
+    questions, truth = [r["text"] for r in records], [[r["type"]] for r in records]
+    test = read_vqa_rad(args.data, "testset")
+    texts, labels = load_examples(find_data_files([str(path) for path in args.question_data]), "question_type")
+    model = QuestionTypeModel.from_params(configured_question_type_params(args.config)).fit(texts, labels)
+    predictions = model.predict(questions)
+    result: dict[str, Any] = {
+        "question_data": [str(path) for path in args.question_data], "training_questions": len(texts),
+        "component_standalone": {**accuracy(predictions, truth), "per_type_recall": per_type_recall(predictions, truth),
+                                 "misses": confusions(predictions, truth),
+                                 "vqa_rad_test": accuracy(model.predict([q for q, _ in test]), [t for _, t in test])}}
+    if args.model:
+        parsed = parse_all(args.model, questions, "patient questions (Rasa model)")
+        result["component_in_rasa_model"] = accuracy([p["question_types"]["name"] for p in parsed], truth)
+    (args.out / "patient_questions.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result
+
+
 Span = tuple[str, int, int]
 
 
@@ -415,10 +441,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", type=Path, nargs="+",
                         default=[Path("tests/nlu/held_out.yml"), Path("tests/nlu/held_out_2.yml")])
     parser.add_argument("--entities-held-out", type=Path, default=Path("tests/nlu/entities_held_out.yml"))
+    parser.add_argument("--patient-questions", type=Path, default=Path("bench/data/patient_question_types_heldout.yml"),
+                        help="patient-style questions with their types, never trained on")
     parser.add_argument("--out", type=Path, default=Path("results/nlu"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--sections", nargs="+", default=["question_types", "intents", "entities", "cross_validation"],
-                        choices=["question_types", "intents", "entities", "cross_validation"])
+                        choices=["question_types", "patient_questions", "intents", "entities", "cross_validation"])
     parser.add_argument("--response-selector", action="store_true",
                         help="also train and measure Rasa's ResponseSelector alternative (several minutes)")
     parser.add_argument("--response-selector-epochs", type=int, default=100)
@@ -430,8 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the intents and entities sections need --model pointing at a trained Rasa model")
     args.out.mkdir(parents=True, exist_ok=True)
 
-    sections = {"question_types": question_type_section, "intents": intent_section, "entities": entity_section,
-                "cross_validation": cross_validation_section}
+    sections = {"question_types": question_type_section, "patient_questions": patient_question_section,
+                "intents": intent_section, "entities": entity_section, "cross_validation": cross_validation_section}
     summary = {name: sections[name](args) for name in args.sections}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(json.dumps(summary, indent=2))

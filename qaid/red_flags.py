@@ -450,6 +450,21 @@ _PAST = re.compile(
     r"in (?:my|his|her) (?:teens|twenties|thirties|youth|childhood)|previous(?:ly)?|in the past|"
     r"(?:diagnosed|treated) (?:with|for)|carr(?:y|ies)|well controlled)\b",
     re.IGNORECASE)
+# A part that says what someone had last week or weeks ago is in the past too ("my neighbour had a stroke last
+# week, I'm worried it could happen to me" raised emergency advice, found chatting), unless it says what is
+# happening since then or now ("had surgery last week and now her stomach is swollen", "after my operation last
+# week I've got a fever"); "I messaged last week about his ear infection" still counts the infection.
+_RECENT_PAST = re.compile(r"\b(?:had|suffered|was|were)\b.*\b(?:last week|(?:a|one|two|three|few|couple of|\d+) weeks? "
+                          r"ago)\b", re.IGNORECASE)
+_SINCE_THEN = re.compile(r"\b(?:now|today|tonight|this (?:morning|afternoon|evening)|since|after|just|still|again|"
+                         r"another|currently|is|are|has|have|can'?t|cannot|won'?t|ive got|getting)\b", re.IGNORECASE)
+
+
+def _in_the_past(text: str) -> bool:
+    """Whether a part dates what it says in the past (:data:`_PAST`, or :data:`_RECENT_PAST` with nothing since)."""
+    return bool(_PAST.search(text) or (_RECENT_PAST.search(text) and not _SINCE_THEN.search(text)))
+
+
 # A part that asks about a word, a risk or an image, or imagines a case, reports nothing: one with these cues
 # anywhere, ...
 _ASKING = re.compile(
@@ -538,7 +553,8 @@ class _Part:
 
     def reports_something(self) -> bool:
         """Whether the part could report something happening now."""
-        return not (self.asks() or any(cue.search(self.text) for cue in (_DENIES, _PAST, _FIGURATIVE, _WORRY)))
+        return not (self.asks() or _in_the_past(self.text)
+                    or any(cue.search(self.text) for cue in (_DENIES, _FIGURATIVE, _WORRY)))
 
     def reports(self, match: re.Match[str], flag: str) -> bool:
         """Whether ``match``, a finding of red flag ``flag`` in this part, is reported now."""
@@ -547,7 +563,7 @@ class _Part:
         return not (self.start + match.start() < self.resolved or _NEGATED.search(before) or _SOFTENED.search(before)
                     or _SOFTENED_AFTER.search(after)
                     or _IMAGINED.search(before) or _NEGATION_WORD.search(" ".join(inside))
-                    or _PAST.search(self.text) or self.asks() or self._figurative_near(match)
+                    or _in_the_past(self.text) or self.asks() or self._figurative_near(match)
                     or _FUTURE.search(self.text) or self._other_sense(match, flag))
 
     def _figurative_near(self, match: re.Match[str]) -> bool:

@@ -220,3 +220,15 @@ def test_dates_questions_and_softeners_are_not_red_flags(text: str) -> None:
 ])
 def test_a_softener_after_the_finding_and_pain_on_coughing(text: str, flag: str | None) -> None:
     assert red_flag(text) == flag
+
+
+@pytest.mark.parametrize(("text", "flag"), [
+    ("my neighbour had a stroke last week, I'm worried it could happen to me", None),
+    ("he had a seizure 3 weeks ago", None),
+    ("she had a stroke last week and her face is drooping again", "stroke signs"),
+    ("mum had a stroke last week and now she cant speak", "stroke signs"),
+    ("i had a seizure last week and another one just now", "seizure"),
+])
+def test_what_someone_had_last_week_is_past_unless_something_is_happening_now(text: str, flag: str | None) -> None:
+    """Found chatting: a neighbour's stroke of last week raised emergency advice."""
+    assert red_flag(text) == flag

@@ -104,3 +104,15 @@ def test_a_message_that_calls_itself_mild_is_not_asked(fake_classifier: str) -> 
     message = RedFlagDetector(fake_classifier).process(
         [embedded("my period pain is bad this month but it's the usual", ALARMING)])[0]
     assert message.get(RED_FLAG_KEY) is None and message.get(INTENT)["name"] == "describe_symptoms"
+
+
+@pytest.mark.parametrize("text", ["good morning my grandson set this up for me",
+                                  "helo my grandson set this up for me i dont no how it works"])
+def test_the_committed_classifier_does_not_alarm_someone_new_to_the_app(text: str) -> None:
+    """Found chatting: an elderly patient's first message was told to call the emergency number and the
+    hospital got an urgent case; the classifier now trains on such first messages."""
+    from bot.minilm import shared_encoder
+    from bot.red_flag_classifier import detect
+
+    encode = shared_encoder().encode
+    assert detect(text, encode([text])[0], load_classifier(MODEL_FILE), lambda kept: encode([kept])[0]) is None
