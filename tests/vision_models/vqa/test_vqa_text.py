@@ -63,3 +63,11 @@ def test_parse_type_label_multi_labels_and_typos() -> None:
 def test_keyword_question_types(question: str, expected: str) -> None:
     assert keyword_question_types(question) == [expected]
     assert expected in QUESTION_TYPES
+
+
+def test_british_spellings_read_as_the_training_questions_spell_them() -> None:
+    """Found chatting: "tumour" was an unknown word, so "is there a tumour?" and "is there a tumor?" got opposite
+    answers on the same image."""
+    assert tokenize("Is there a tumour? Any oedema or haemorrhage?") == tokenize(
+        "is there a tumor? any edema or hemorrhage?")
+    assert tokenize("the azygoesophageal recess, colour") == ["the", "azygoesophageal", "recess", "color"]
