@@ -1,6 +1,7 @@
 """Messages the bot did not understand or cannot help with: never a dead end.
 
-The first one gets ``utter_default`` (what the patient can do), or ``utter_out_of_scope`` for a request outside
+While the consent question is open, such a message hears the question again, with its buttons. Otherwise the
+first one gets ``utter_default`` (what the patient can do), or ``utter_out_of_scope`` for a request outside
 what the bot does. A second such message in a row gets ``utter_fallback_choices``: the choices as buttons,
 talking to a person among them. A caption gets neither: that of an image just answered describes it ("my dad's
 scan, he's 80") and needs no reply; for an image that was refused the patient hears that their question about it
@@ -48,9 +49,25 @@ class ActionFallback(Action):
         if caption_of(tracker):  # a refused image's caption hears so; an accepted image's needs no reply
             caption_of_refused_image(tracker, dispatcher)
             return []
+        if tracker.get_slot("consent_given") is None:
+            _ask_consent_again(dispatcher, tracker)
+            return []
         if fallbacks_in_a_row(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_fallback_choices")
         else:
             intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
             dispatcher.utter_message(response=NOT_UNDERSTOOD.get(intent, "utter_default"))
         return []
+
+
+def _ask_consent_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """While the consent question is open, a message that fits nothing asks it again with its buttons (found
+    chatting: "maybe" and "1" got the general choices, and the consent question never came back); a first
+    message the bot did not understand ("who are you?") gets the greeting and the question."""
+    if not any(event.get("event") == "bot" for event in tracker.events):
+        dispatcher.utter_message(response="utter_greet")
+        dispatcher.utter_message(response="utter_explain_consent")
+    else:
+        dispatcher.utter_message(response="utter_consent_pending")
+    dispatcher.utter_message(response="utter_ask_consent")
+

@@ -349,7 +349,7 @@ def _user(intent: str) -> dict[str, Any]:
 
 
 async def test_a_second_misunderstood_message_in_a_row_offers_the_choices() -> None:
-    tracker = load_tracker("greeting")
+    tracker = load_tracker("greeting", consent_given=True)
     bot = {"event": "bot", "text": "Sorry"}
     tracker.events = [*tracker.events, _user("greet"), _user("nlu_fallback")]
     assert fallbacks_in_a_row(tracker.events) == 1
@@ -361,6 +361,22 @@ async def test_a_second_misunderstood_message_in_a_row_offers_the_choices() -> N
     dispatcher = CollectingDispatcher()
     await ActionFallback().run(dispatcher, tracker, {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_fallback_choices"]
+
+
+async def test_while_the_consent_question_is_open_a_misunderstood_message_asks_it_again() -> None:
+    """Found chatting: "maybe" and "1" at the consent question got the general choices and the question never
+    came back; "who are you?" as a first message got only "Sorry, I didn't understand that"."""
+    tracker = load_tracker("greeting", consent_given=None)
+    tracker.events = [{"event": "session_started"}, _user("nlu_fallback")]  # the conversation's first message
+    dispatcher = CollectingDispatcher()
+    await ActionFallback().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_greet", "utter_explain_consent",
+                                                            "utter_ask_consent"]
+    for _ in range(2):  # once the question was asked, each misunderstood answer asks it again
+        tracker.events = [*tracker.events, {"event": "bot", "text": "Do you agree to this?"}, _user("nlu_fallback")]
+        dispatcher = CollectingDispatcher()
+        await ActionFallback().run(dispatcher, tracker, {})
+        assert [m["response"] for m in dispatcher.messages] == ["utter_consent_pending", "utter_ask_consent"]
 
 
 async def test_a_caption_that_describes_the_image_just_answered_needs_no_reply(stored_image: dict) -> None:
@@ -450,7 +466,7 @@ async def test_an_emergency_or_a_person_interrupts_the_intake_form(intent: str) 
 
 
 async def test_an_out_of_scope_request_is_declined_then_counts_towards_the_choices() -> None:
-    tracker = load_tracker("greeting")
+    tracker = load_tracker("greeting", consent_given=False)
     tracker.latest_message["intent"] = {"name": "out_of_scope", "confidence": 0.9}
     tracker.events = [*tracker.events, _user("out_of_scope")]
     dispatcher = CollectingDispatcher()
