@@ -64,9 +64,12 @@ def _ask_consent_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> No
     """While the consent question is open, a message that fits nothing asks it again with its buttons (found
     chatting: "maybe" and "1" got the general choices, and the consent question never came back); a first
     message the bot did not understand ("who are you?") gets the greeting and the question."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
     if not any(event.get("event") == "bot" for event in tracker.events):
         dispatcher.utter_message(response="utter_greet")
         dispatcher.utter_message(response="utter_explain_consent")
+    elif intent == "out_of_scope":  # declined first ("what's the weather?"), then the question again
+        dispatcher.utter_message(response="utter_out_of_scope")
     else:
         dispatcher.utter_message(response="utter_consent_pending")
     dispatcher.utter_message(response="utter_ask_consent")

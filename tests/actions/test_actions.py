@@ -377,6 +377,10 @@ async def test_while_the_consent_question_is_open_a_misunderstood_message_asks_i
         dispatcher = CollectingDispatcher()
         await ActionFallback().run(dispatcher, tracker, {})
         assert [m["response"] for m in dispatcher.messages] == ["utter_consent_pending", "utter_ask_consent"]
+    tracker.latest_message["intent"] = {"name": "out_of_scope", "confidence": 0.9}  # "what's the weather?"
+    dispatcher = CollectingDispatcher()
+    await ActionFallback().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope", "utter_ask_consent"]
 
 
 async def test_a_caption_that_describes_the_image_just_answered_needs_no_reply(stored_image: dict) -> None:
