@@ -49,22 +49,21 @@ class ActionFallback(Action):
         if caption_of(tracker):  # a refused image's caption hears so; an accepted image's needs no reply
             caption_of_refused_image(tracker, dispatcher)
             return []
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         if tracker.get_slot("consent_given") is None:
-            _ask_consent_again(dispatcher, tracker)
+            _ask_consent_again(dispatcher, tracker, intent)
             return []
         if fallbacks_in_a_row(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_fallback_choices")
         else:
-            intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
             dispatcher.utter_message(response=NOT_UNDERSTOOD.get(intent, "utter_default"))
         return []
 
 
-def _ask_consent_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+def _ask_consent_again(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> None:
     """While the consent question is open, a message that fits nothing asks it again with its buttons (found
     chatting: "maybe" and "1" got the general choices, and the consent question never came back); a first
     message the bot did not understand ("who are you?") gets the greeting and the question."""
-    intent = (tracker.latest_message.get("intent") or {}).get("name")
     if not any(event.get("event") == "bot" for event in tracker.events):
         dispatcher.utter_message(response="utter_greet")
         dispatcher.utter_message(response="utter_explain_consent")

@@ -125,7 +125,7 @@ SHOWN_ON = {"brain": ("head", "eye"), "head": ("head", "eye"), "chest": ("chest"
 # Parts that an image of a label does not show although they are neighbours of its organ: a chest CT shows the top
 # of the abdomen, a chest radiograph not the kidneys or the pelvis ("how about his kidneys" on a chest X-ray went
 # to the models, found chatting; VQA-RAD's own "Can you evaluate the kidneys in this image?" on a chest film: "No").
-HIDDEN_ON = {"chest_xray": frozenset({"kidney", "kidneys", "pelvis", "bladder"})}
+HIDDEN_ON = {"chest_xray": frozenset({"kidney", "pelvis", "bladder"})}  # singular: part_not_shown drops a plural's s
 
 
 def part_not_shown(image: dict[str, Any], part: str) -> bool:

@@ -150,7 +150,14 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, im
     follow_up = follow_up_question(question, entities)
     if follow_up is not None:
         say(dispatcher, "utter_follow_up_taken_as", question=follow_up)
-        question, question_types = follow_up, FOLLOW_UP_TYPES
+        return await _answer_as_asked(dispatcher, tracker, image, follow_up, FOLLOW_UP_TYPES)
+    return await _answer_as_asked(dispatcher, tracker, image, question, question_types)
+
+
+async def _answer_as_asked(dispatcher: CollectingDispatcher, tracker: Tracker, image: dict[str, Any], question: str,
+                           question_types: dict[str, float] | None) -> list[dict[str, Any]]:
+    """Answer ``question`` from the image's lesion outline when it asks a size or position, else by the
+    hospitals' models, in words that agree with what the bot already said of the image."""
     outline = _segmentation_of(tracker, image)
     if outline is not None and question_types:
         from_outline = _answer_from_outline(image, outline, max(question_types, key=question_types.__getitem__))
