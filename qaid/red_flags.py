@@ -127,7 +127,7 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
         r"much) blood",
         r"blood (?:is |keeps )?(?:spurt|pour|gush|pump|everywhere)\w*|(?:spurt|pour|gush|pump)\w* (?:with |out )?blood",
         r"(?:heavy|severe|a lot of|lots of|uncontrollable|massive|heavily) bleed\w*",
-        r"bleed\w* (?:heavily|badly|a lot|loads|everywhere|won'?t stop|that won'?t stop|non ?stop)",
+        r"(?:nose)?bleed\w* (?:heavily|badly|a lot|loads|everywhere|won'?t stop|that won'?t stop|non ?stop)",
         r"(?:won'?t|doesn'?t|will not) stop bleeding|still (?:bleeding|pouring)|soaked (?:through )?(?:with|in) blood",
         r"(?:mouth|bowl|cup|bucket)(?:s|ful|fuls)? (?:full )?of (?:\w+ ){0,2}blood|(?:loads|lots|pints?|pools?|"
         r"puddles?) of blood\b(?! tests?| pressure| sugar| work)|"
@@ -318,7 +318,7 @@ RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
      r"hit (?:\w+ ){0,6}with a (?:bat|hammer|brick)|massive pain|very strong pain|seeing double|double vision"),
     ("unwell baby or child", r"newborn|\b\d+ (?:day|week)s? old|\b(?:[12]|one|two) months? old",
      r"\btemp(?:erature)?\b|fever\w*|burning up"),
-    ("heavy bleeding", r"bleed\w*|blood (?:\w+ ){0,2}(?:coming|pouring|everywhere|from|out of)|(?:loads|lots|a lot) of "
+    ("heavy bleeding", r"(?:nose)?bleed\w*|blood (?:\w+ ){0,2}(?:coming|pouring|everywhere|from|out of)|(?:loads|lots|a lot) of "
      r"blood|^\W*lot of blood", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
     ("allergic reaction", r"allerg\w*|hives|stung|first (?:taste|try|time (?:eating|trying))|\bsting\b|"
                           r"antibiotic|peanuts?|\bnuts?\b|injection|itchy all over",
@@ -523,12 +523,14 @@ _DENIALS_LISTED = 2
 _SENTENCE = re.compile(r"[.;!?]+")
 _CLAUSE = re.compile(r"\bbut\b|,", re.IGNORECASE)
 
-_SINGLE = {name: re.compile("|".join(patterns), re.IGNORECASE) for name, patterns in RED_FLAGS.items()}
+# Each finding starts at a word: "send it now" holds no "end it now" (found chatting: it got emergency advice at
+# the hospital step's "send now?").
+_SINGLE = {name: re.compile(r"\b(?:" + "|".join(patterns) + ")", re.IGNORECASE) for name, patterns in RED_FLAGS.items()}
 _NEVER = re.compile(r"(?!)")
 _SENSES = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in _OTHER_SENSES.items()}
 # How many words either side of a finding a figurative cue ("my phone battery is dying") is looked for.
 _FIGURATIVE_REACH = 8
-_PAIRS = [(name, [re.compile(finding, re.IGNORECASE) for finding in findings[:2]],
+_PAIRS = [(name, [re.compile(rf"\b(?:{finding})", re.IGNORECASE) for finding in findings[:2]],
            re.compile(findings[2], re.IGNORECASE) if len(findings) > 2 else _NEVER)
           for name, *findings in RED_FLAG_PAIRS]
 

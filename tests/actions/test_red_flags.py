@@ -38,6 +38,7 @@ def test_current_red_flags_are_found(text: str, flag: str) -> None:
     "I nearly had a stroke when I saw the price of petrol", "my grandad died of a heart attack in his 60s",
     "suppose my dad has a stroke while I'm at work, how would I recognise it",
     "choked a little on my water but coughed it up", "whats the difference between a seizure and a faint",
+    "send it now", "yes send it now please", "the nosebleed stopped on its own",
 ])
 def test_no_red_flag(text: str) -> None:
     assert red_flag(text) is None
