@@ -318,8 +318,8 @@ RED_FLAG_PAIRS: tuple[tuple[str, ...], ...] = (
      r"hit (?:\w+ ){0,6}with a (?:bat|hammer|brick)|massive pain|very strong pain|seeing double|double vision"),
     ("unwell baby or child", r"newborn|\b\d+ (?:day|week)s? old|\b(?:[12]|one|two) months? old",
      r"\btemp(?:erature)?\b|fever\w*|burning up"),
-    ("heavy bleeding", r"(?:nose)?bleed\w*|blood (?:\w+ ){0,2}(?:coming|pouring|everywhere|from|out of)|(?:loads|lots|a lot) of "
-     r"blood|^\W*lot of blood", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
+    ("heavy bleeding", r"(?:nose)?bleed\w*|blood (?:\w+ ){0,2}(?:coming|pouring|everywhere|from|out of)|"
+     r"(?:loads|lots|a lot) of blood|^\W*lot of blood", r"dizzy|faint\w*|light.?headed|(?:loads|lots) of it"),
     ("allergic reaction", r"allerg\w*|hives|stung|first (?:taste|try|time (?:eating|trying))|\bsting\b|"
                           r"antibiotic|peanuts?|\bnuts?\b|injection|itchy all over",
      r"wheez\w*|faint\w*|light.?headed|tongue (?:\w+ ){0,2}(?:thick|swollen)|can'?t swallow|(?:face|"
