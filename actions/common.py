@@ -51,6 +51,17 @@ def question_type_distribution(tracker: Tracker) -> dict[str, float] | None:
     return distribution or None
 
 
+def question_request(tracker: Tracker) -> dict[str, Any]:
+    """The latest message as a question to answer: its text, question types and entities, and ``parts`` (each
+    question's ``start``, ``end`` and ``question_types``) when it asks several."""
+    parsed = tracker.latest_message.get("question_types") or {}
+    parts = [{"start": int(part["start"]), "end": int(part["end"]),
+              "question_types": {entry["name"]: float(entry["confidence"]) for entry in part.get("ranking") or []}}
+             for part in parsed.get("parts") or []]
+    return {"text": tracker.latest_message.get("text") or "", "question_types": question_type_distribution(tracker),
+            "entities": tracker.latest_message.get("entities") or [], "parts": parts}
+
+
 def patient_location(tracker: Tracker) -> dict[str, float] | None:
     """The patient's coordinates when known."""
     lat, lon = tracker.get_slot("latitude"), tracker.get_slot("longitude")
@@ -77,12 +88,7 @@ def hold_until_consent(tracker: Tracker, dispatcher: CollectingDispatcher, actio
     for ``action`` to answer once the patient agrees; None when there is nothing to wait for."""
     if tracker.get_slot("consent_given") is not None or not tracker.get_slot("pending_image"):
         return None
-    request = {
-        "action": action,
-        "text": (tracker.latest_message.get("text") or "").strip(),
-        "question_types": question_type_distribution(tracker),
-        "entities": tracker.latest_message.get("entities") or [],
-    }
+    request = {"action": action, **question_request(tracker)}
     say(dispatcher, "utter_caption_held")
     if not caption_of(tracker):  # the image's own caption: its reply has just asked
         dispatcher.utter_message(response="utter_ask_consent")

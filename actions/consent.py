@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import now_iso
 from actions.images import outline_lesion, process_image
-from actions.questions import answer_question
+from actions.questions import answer_request
 from actions.responses import say
 from actions.runtime import get_services
 
@@ -62,5 +62,4 @@ class ActionProcessPendingImage(Action):
             return events
         if request.get("action") == "action_segment_image":
             return events + await outline_lesion(dispatcher, tracker, accepted)
-        return events + await answer_question(dispatcher, tracker, accepted, str(request.get("text") or ""),
-                                              request.get("question_types"), request.get("entities") or [])
+        return events + await answer_request(dispatcher, tracker, accepted, request)

@@ -1,8 +1,8 @@
 """Which of the proposed hospitals a patient means, however they say it.
 
 Accepted: a button payload's ``hospital`` entity, "all" / "both" / "all of them", "yes" to the proposal (the
-nearest), "nearest" / "first" / "closest", a number from the list ("2", "number 2"), a hospital's name or part
-of it, with typos ("st tomas", "Charite Imaging (Berlin)").
+nearest), "nearest" / "first" / "closest", numbers from the list ("2", "number 2", "1 and 3"), hospitals' names
+or parts of them, with typos ("st tomas", "Charite Imaging (Berlin)", "karolinska and charite").
 """
 
 from __future__ import annotations
@@ -31,12 +31,13 @@ def choose_hospitals(text: str, entity: str, names: list[str], affirmed: bool = 
     if exact:
         return exact
     numbers = [int(w) for w in words if w.isdigit()]
-    if len(numbers) == 1 and 1 <= numbers[0] <= len(names):
-        return [names[numbers[0] - 1]]
+    if numbers and all(1 <= number <= len(names) for number in numbers):
+        return [name for number, name in enumerate(names, 1) if number in numbers]
     distinctive = {n: [w for w in _words(n) if w not in _STOP] for n in names}
-    for n, keys in distinctive.items():
-        if any(difflib.get_close_matches(k, words, n=1, cutoff=0.8) for k in keys):
-            return [n]
+    named = [n for n, keys in distinctive.items()
+             if any(difflib.get_close_matches(k, words, n=1, cutoff=0.8) for k in keys)]
+    if named:
+        return named
     if affirmed or (any(w in NEAREST_WORDS for w in words) and not any(w in NEGATIONS for w in words)):
         return list(names[:1])
     return []

@@ -23,18 +23,19 @@ from actions.common import (
 from actions.image_facts import consistent_findings, file_fact_words, label_against_file, stated_findings
 from actions.responses import say, sentence
 from actions.runtime import Services, get_services
-from actions.wording import confidence_words, image_type_phrase, percent
+from actions.wording import confidence_words, first_look_words, image_type_phrase, percent
 from hospitals.types import HospitalError
-from qaid.findings import findings_text
 from qaid.images import ImageError
 from qaid.images import refusal as image_refusal
 
 logger = logging.getLogger(__name__)
 
 SEGMENTABLE = {"brain_mri"}
-# "can I send you another one?" asks leave to send: it hears "yes, attach it", not "I didn't receive an image".
+# "can I send you another one?" or "add another picture" asks leave to send: it hears "yes, attach it", not "I
+# didn't receive an image".
 ASKS_TO_SEND = re.compile(r"^\s*(?:can|could|may|shall|should|do you want|would you like|is it (?:ok|okay|fine))\b|"
-                          r"\?\s*$", re.IGNORECASE)
+                          r"\?\s*$|^\s*(?:i (?:want|would like|need) to |i'?d like to |let me )?(?:add|send|upload|"
+                          r"attach) (?:another|one more|a second|more|a new|other)\b", re.IGNORECASE)
 
 
 def media_url(services: Services, path: str) -> str:
@@ -102,7 +103,7 @@ async def process_image(
     findings = consistent_findings(await _first_findings(data, record["label"], tracker), record)
     if findings:
         record["findings"] = findings
-        say(dispatcher, "utter_first_look", findings=findings_text(findings))
+        say(dispatcher, "utter_first_look", findings=first_look_words(findings))
     return [SlotSet("images", images(tracker) + [record])], record
 
 

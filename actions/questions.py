@@ -16,7 +16,7 @@ from actions.common import (
     images,
     now_iso,
     patient_location,
-    question_type_distribution,
+    question_request,
 )
 from actions.image_facts import known_from_file, known_type, part_not_shown, stated_answer
 from actions.responses import say, sentence
@@ -154,6 +154,29 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, im
     return await _answer_as_asked(dispatcher, tracker, image, question, question_types)
 
 
+async def answer_request(dispatcher: CollectingDispatcher, tracker: Tracker, image: dict[str, Any],
+                         request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Answer a message (:func:`actions.common.question_request`) about ``image``: each of its questions in turn,
+    under its own words, when it asks several ("is there something wrong with my lungs? and is the heart big?"
+    got one answer, to which question the patient could not tell: found chatting); returns the ``qa_log`` events."""
+    text, entities, parts = str(request.get("text") or ""), request.get("entities") or [], request.get("parts") or []
+    if len(parts) < 2:
+        return await answer_question(dispatcher, tracker, image, text.strip(), request.get("question_types"),
+                                     entities)
+    say(dispatcher, "utter_several_questions", count=len(parts))
+    events: list[dict[str, Any]] = []
+    for part in parts:
+        start, end = part["start"], part["end"]
+        question = text[start:end]
+        inside = [{**e, "start": e["start"] - start, "end": e["end"] - start} for e in entities
+                  if "start" in e and start <= e["start"] and e["end"] <= end]
+        say(dispatcher, "utter_answering_part", question=question)
+        answered = await answer_question(dispatcher, tracker, image, question, part["question_types"], inside)
+        tracker.add_slots(answered)  # the next part's answer sees this one in the log
+        events += answered
+    return events
+
+
 async def _answer_as_asked(dispatcher: CollectingDispatcher, tracker: Tracker, image: dict[str, Any], question: str,
                            question_types: dict[str, float] | None) -> list[dict[str, Any]]:
     """Answer ``question`` from the image's lesion outline when it asks a size or position, else by the
@@ -232,9 +255,7 @@ class ActionAnswerQuestion(ImageRequest, Action):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   image: dict[str, Any]) -> list[dict[str, Any]]:
-        question = (tracker.latest_message.get("text") or "").strip()
-        return await answer_question(dispatcher, tracker, image, question, question_type_distribution(tracker),
-                                     tracker.latest_message.get("entities") or [])
+        return await answer_request(dispatcher, tracker, image, question_request(tracker))
 
 
 class ActionExplainConfidence(Action):

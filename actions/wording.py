@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from actions.responses import sentence
+from qaid.findings import finding_answer
 from qaid.image_types import with_article
 
 NOT_AN_AGE = re.compile(r"\b(day|week|month|hour|minute)s?\b|\bsince\b|\bago\b", re.IGNORECASE)
@@ -65,6 +66,22 @@ def image_type_phrase(label: str | None) -> str:
     if not label:
         return "a medical image"
     return with_article(label)
+
+
+# How a first-look answer reads for a patient ("pa" is "PA view"); answers not listed read as the models gave them.
+_FINDING_WORDS = {"x-ray": "X-ray", "ct": "CT", "mri": "MRI", "pa": "PA", "ap": "AP"}
+_FINDING_FORMS = {"organ": "the {}", "modality": "{}", "plane": "{} view"}
+
+
+def first_look_words(findings: Iterable[dict[str, Any]]) -> str:
+    """'the chest, X-ray, PA view' for first-look findings (organ, modality, plane), in plain words."""
+    words = []
+    for finding in findings:
+        answer = finding_answer(finding["key"], str(finding.get("answer") or "").strip())
+        if answer:
+            form = _FINDING_FORMS.get(finding["key"], "{}")
+            words.append(form.format(_FINDING_WORDS.get(answer.lower(), answer)))
+    return ", ".join(words)
 
 
 def age_band(text: Any) -> str | None:

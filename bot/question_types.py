@@ -7,6 +7,9 @@ dedicated training file (committed Rasa NLU YAML with retrieval intents ``questi
     message["question_types"] = {"name": "PRES", "confidence": 0.91,
                                  "ranking": [{"name": "PRES", "confidence": 0.91}, ... all 11 types ...]}
 
+and, when the message asks several questions (:func:`qaid.question_types.question_spans`), each one's span and
+types: ``"parts": [{"start": 0, "end": 38, "name", "confidence", "ranking"}, ...]``.
+
 The question corpus is read from ``data_paths`` (not from the NLU training data) so that thousands of image
 questions do not flood the intent classifier; :meth:`QuestionTypeClassifier.fingerprint_addon` hashes those
 files so that ``rasa train`` retrains the component whenever they change.
@@ -31,7 +34,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.persistence import persist, restore
 from bot.question_type_model import QuestionTypeModel
-from qaid.question_types import QUESTION_TYPES
+from qaid.question_types import QUESTION_TYPES, question_spans
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +162,8 @@ class QuestionTypeClassifier(GraphComponent):
         return cls(config, model_storage, resource, model)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Add ``question_types`` (name, confidence, full ranking) to each message with text."""
+        """Add ``question_types`` (name, confidence, full ranking; ``parts`` for several questions) to each message
+        with text."""
         if self._model is None:
             return messages
         texts = [message.get(TEXT) or "" for message in messages]
@@ -168,7 +172,13 @@ class QuestionTypeClassifier(GraphComponent):
             return messages
         probabilities = self._model.predict_proba([texts[index] for index in with_text])
         for index, row in zip(with_text, probabilities):
-            messages[index].set(QUESTION_TYPES_KEY, distribution(self._model.classes, row), add_to_output=True)
+            types = distribution(self._model.classes, row)
+            spans = question_spans(texts[index])
+            if spans:
+                parts = self._model.predict_proba([texts[index][start:end] for start, end in spans])
+                types["parts"] = [{"start": start, "end": end, **distribution(self._model.classes, part)}
+                                  for (start, end), part in zip(spans, parts)]
+            messages[index].set(QUESTION_TYPES_KEY, types, add_to_output=True)
         return messages
 
 

@@ -6,13 +6,18 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
-def finding_text(key: str, answer: str) -> str:
-    """'plane: coronal' for the finding ``key`` answered ``answer``; an answer that ends with its own key
-    ("coronal plane") drops it, so the word is not said twice."""
+def finding_answer(key: str, answer: str) -> str:
+    """``answer`` without its own ``key`` at the end ("coronal plane" is "coronal"), so the word is not said
+    twice."""
     words = answer.split()
     if len(words) > 1 and words[-1].lower() == key.lower():
-        answer = " ".join(words[:-1])
-    return f"{key}: {answer}"
+        return " ".join(words[:-1])
+    return answer
+
+
+def finding_text(key: str, answer: str) -> str:
+    """'plane: coronal' for the finding ``key`` answered ``answer`` (or "coronal plane")."""
+    return f"{key}: {finding_answer(key, answer)}"
 
 
 def findings_text(findings: Iterable[Mapping[str, Any]]) -> str:

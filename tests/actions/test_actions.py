@@ -56,6 +56,29 @@ async def test_question_type_distribution_reaches_the_vqa_call(services: Service
     assert log[-1]["answer"] == "yes" and log[-1]["image_sha256"] == stored_image["sha256"]
 
 
+async def test_each_of_several_questions_is_answered_under_its_own_words(services: Services,
+                                                                          stored_image: dict) -> None:
+    """Found chatting: "is there something wrong with my lungs? and is the heart big?" got one unlabelled answer."""
+    text = "is there a mass? should I be worried?"
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
+    ranking = [{"name": "PRES", "confidence": 0.9}, {"name": "ABN", "confidence": 0.1}]
+    tracker.latest_message.update({"text": text, "entities": [], "question_types": {
+        "name": "PRES", "confidence": 0.9, "ranking": ranking,
+        "parts": [{"start": 0, "end": 16, "name": "PRES", "confidence": 0.9, "ranking": ranking},
+                  {"start": 17, "end": len(text), "name": "ABN", "confidence": 0.9, "ranking": ranking}]}})
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+
+    said = texts(dispatcher)
+    assert "2 questions" in said
+    assert said.index('"is there a mass?"') < said.index("Yes") < said.index('"should I be worried?"')
+    assert [call["question"] for name, call in services.hospitals.calls if name == "ask"] == ["is there a mass?"]
+    log = slot_events(events)["qa_log"]
+    assert [entry["question"] for entry in log] == ["is there a mass?", "should I be worried?"]
+    assert log[1]["referred"] is True
+
+
 async def test_low_confidence_answer_abstains_with_examples(services: Services, stored_image: dict) -> None:
     services.hospitals.answer.abstained = True
     tracker = load_tracker("question", consent_given=True, images=[stored_image])

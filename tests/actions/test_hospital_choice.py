@@ -22,6 +22,9 @@ NAMES = ["St Thomas Radiology", "Charite Imaging", "Karolinska Neuroimaging"]
     ("St Thomas Radiology (London)", "", False, ["St Thomas Radiology"]),
     ("st tomas", "", False, ["St Thomas Radiology"]),
     ("karolinska", "", False, ["Karolinska Neuroimaging"]),
+    ("karolinska and charite", "", False, ["Charite Imaging", "Karolinska Neuroimaging"]),
+    ("1 and 3", "", False, ["St Thomas Radiology", "Karolinska Neuroimaging"]),
+    ("2 and 7", "", False, []),  # one number not on the list: which was meant is unclear, so ask again
     ("all of them", "", False, NAMES),
     ("/choose_hospital", "all", False, NAMES),
     ("/choose_hospital", "Charite Imaging", False, ["Charite Imaging"]),

@@ -32,9 +32,16 @@ def test_first_look_never_contradicts_the_label_in_the_same_reply() -> None:
     unsure_head_ct = {"label": "head_ct", "confidence": 0.65}
     kept = consistent_findings(_findings(abnormal="yes", organ="abdomen", modality="mri", plane="axial"),
                                unsure_head_ct)
-    assert [f["key"] for f in kept] == ["abnormal", "plane"]  # "mri" and "abdomen" contradict "head CT"
+    assert [f["key"] for f in kept] == ["plane"]  # "mri" and "abdomen" contradict "head CT"; abnormal is untold
     assert [f["key"] for f in consistent_findings(_findings(organ="brain", modality="ct"), unsure_head_ct)] == [
         "organ", "modality"]  # a brain is what a head CT shows
+
+
+def test_the_first_look_does_not_tell_whether_the_image_is_abnormal() -> None:
+    """Found chatting: "First look: abnormal: yes" on every image, unasked; a false alarm more often than not."""
+    kept = consistent_findings(_findings(abnormal="yes", organ="chest", modality="x-ray", plane="pa"),
+                               {"label": "chest_xray", "confidence": 0.99})
+    assert [f["key"] for f in kept] == ["organ", "modality", "plane"]
 
 
 def test_a_confident_label_drops_contradicting_first_look_findings_and_keeps_agreeing_ones() -> None:
@@ -49,7 +56,7 @@ DICOM_HEAD_CT = {"label": "chest_xray", "confidence": 0.4, "dicom": {"modality":
 def test_first_look_never_contradicts_what_a_dicom_file_records() -> None:
     """Found chatting: a head CT sent as DICOM, labelled unsure, got "modality: x-ray; organ: chest"."""
     kept = consistent_findings(_findings(abnormal="yes", organ="chest", modality="x-ray", plane="pa"), DICOM_HEAD_CT)
-    assert [f["key"] for f in kept] == ["abnormal"]
+    assert kept == []
     assert file_fact_words(DICOM_HEAD_CT) == "a CT of the head"
     assert file_fact_words({"dicom": {"modality": "XA"}}) is None and file_fact_words({}) is None
 
@@ -282,8 +289,7 @@ async def test_a_radiograph_view_on_a_brain_mri_is_neither_a_first_look_nor_an_a
     services: Services, stored_image: dict
 ) -> None:
     """Found chatting: a photographed brain MRI got "First look: abnormal: yes; plane: pa."."""
-    findings = _findings(abnormal="yes", plane="pa")
-    assert consistent_findings(findings, stored_image) == findings[:1]
+    assert consistent_findings(_findings(abnormal="yes", plane="pa"), stored_image) == []
     text, entry = await _ask(services, stored_image, "PLANE", "pa", 0.8)
     assert "does not fit a brain MRI" in text and entry["abstained"] is True
     text, entry = await _ask(services, stored_image, "PLANE", "axial", 0.8)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from actions.responses import DOMAIN_FILE, sentence
-from actions.wording import CONFIDENCE_BANDS, TOLD_CAPABILITIES
+from actions.wording import CONFIDENCE_BANDS, TOLD_CAPABILITIES, first_look_words
 from qaid.state import REPO_ROOT
 
 ACTIONS = REPO_ROOT / "actions"
@@ -54,3 +54,10 @@ def test_each_response_renders_with_the_values_its_placeholders_name(name: str) 
     fields = {field for _, field, _, _ in string.Formatter().parse(RESPONSES[name][0]["text"]) if field}
     text = sentence(name, **{field: f"<{field}>" for field in fields})
     assert text and "{" not in text and all(f"<{field}>" in text for field in fields)
+
+
+def test_the_first_look_reads_in_plain_words() -> None:
+    findings = [{"key": "organ", "answer": "chest"}, {"key": "modality", "answer": "x-ray"},
+                {"key": "plane", "answer": "pa"}, {"key": "plane", "answer": "coronal plane"},
+                {"key": "modality", "answer": "flair"}, {"key": "organ", "answer": ""}]
+    assert first_look_words(findings) == "the chest, X-ray, PA view, coronal view, flair"

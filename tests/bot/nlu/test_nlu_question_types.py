@@ -95,6 +95,20 @@ def test_distribution_has_all_types_sorted_and_sums_to_one(data_dir: Path, stora
     assert {item["name"] for item in ranking if item["confidence"] == 0.0} == set(QUESTION_TYPES) - set(TINY_QUESTIONS)
 
 
+def test_each_of_several_questions_gets_its_span_and_types(data_dir: Path, storage: LocalModelStorage) -> None:
+    component = QuestionTypeClassifier.create(config_for(data_dir), storage, Resource("qt"), context())
+    component.train(TrainingData())
+    text = "where is the tumour located? and how many cysts are there?"
+    several, one = Message(data={"text": text}), Message(data={"text": "how many cysts are there?"})
+    component.process([several, one])
+
+    parts = several.get("question_types")["parts"]
+    assert [text[p["start"]:p["end"]] for p in parts] == ["where is the tumour located?",
+                                                          "and how many cysts are there?"]
+    assert [p["name"] for p in parts] == ["POS", "COUNT"]
+    assert "parts" not in one.get("question_types")
+
+
 def test_messages_without_text_are_left_alone(data_dir: Path, storage: LocalModelStorage) -> None:
     component = QuestionTypeClassifier.create(config_for(data_dir), storage, Resource("qt"), context())
     component.train(TrainingData())
