@@ -100,6 +100,24 @@ class ActionSendTranscript(Action):
                 SlotSet("send_confirmed", None)]
 
 
+class ActionWelcome(Action):
+    """"Thanks": before anything was sent, offer to finish and send; after, say who will call (a "Finish and send"
+    button after the transcript had gone read as if nothing had been sent: found chatting)."""
+
+    def name(self) -> str:
+        return "action_welcome"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        chosen = tracker.get_slot("chosen_hospitals") or []
+        if tracker.get_slot("transcript_ids") and chosen:
+            say(dispatcher, "utter_welcome_after_send", hospitals=", ".join(chosen))
+        else:
+            dispatcher.utter_message(response="utter_welcome")
+        return []
+
+
 class ActionHandoff(Action):
     """Talk to a human: send the transcript at once, flagged for a call-back."""
 

@@ -10,6 +10,7 @@ was not answered (the refusal has just said why).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -18,6 +19,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import caption_of, caption_of_refused_image
 
 NOT_UNDERSTOOD = {"nlu_fallback": "utter_default", "out_of_scope": "utter_out_of_scope"}
+# A patient still making up their mind ("hmm maybe", "not sure"), which the NLU may call out of scope.
+UNSURE = re.compile(r"^\W*(?:(?:hmm+|um+|uh+|well|er+|ok)\W+)?(?:maybe|perhaps|possibly|not sure|i'?m not sure|unsure|"
+                    r"i don'?t know|dunno|idk|let me think)\b", re.IGNORECASE)
 
 
 def _intent(event: dict[str, Any]) -> str | None:
@@ -63,11 +67,13 @@ class ActionFallback(Action):
 def _ask_consent_again(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> None:
     """While the consent question is open, a message that fits nothing asks it again with its buttons (found
     chatting: "maybe" and "1" got the general choices, and the consent question never came back); a first
-    message the bot did not understand ("who are you?") gets the greeting and the question."""
+    message the bot did not understand gets the greeting and the question; "hmm maybe" is no request out of scope
+    (found chatting: it heard "Sorry, I can only help with medical images")."""
     if not any(event.get("event") == "bot" for event in tracker.events):
         dispatcher.utter_message(response="utter_greet")
         dispatcher.utter_message(response="utter_explain_consent")
-    elif intent == "out_of_scope":  # declined first ("what's the weather?"), then the question again
+    elif intent == "out_of_scope" and not UNSURE.search(tracker.latest_message.get("text") or ""):
+        # declined first ("what's the weather?"), then the question again
         dispatcher.utter_message(response="utter_out_of_scope")
     else:
         dispatcher.utter_message(response="utter_consent_pending")

@@ -42,7 +42,9 @@ logger = logging.getLogger(__name__)
 # treatment) are not image questions ("do I have a fracture?" is, like "is there a fracture?"): a yes/no
 # model must not answer "should I be worried?" with "No" (found chatting, after a first look that said
 # "abnormal: yes"). Nor is whether imaging is safe ("I'm 7 months pregnant, is an x-ray safe?" met "No (98%)",
-# found chatting) or what the patient may do. They go to the doctor, in the transcript.
+# found chatting), what the patient may do, or how two images compare (the models read one image at a time; "is
+# this one better or worse than the first one?" was taken for a hospital choice, found chatting). They go to the
+# doctor, in the transcript.
 FOR_A_DOCTOR = re.compile(
     r"\b(?:should i (?:be )?(?:worried|worry|concerned|panic|scared)|"
     r"(?:is|does) (?:it|this|that) (?:look |seem |sound )?(?:serious|dangerous|bad|worrying|life.?threatening|fatal|"
@@ -55,7 +57,10 @@ FOR_A_DOCTOR = re.compile(
     r"(?:what'?s|what is) (?:my |the )?(?:diagnosis|prognosis)|"
     r"\b(?:is|are|was|were) (?:\w+ ){0,4}safe\b|\bsafe (?:for|during|in|while|to)\b|\bpregnan\w*|breast.?feed\w*|"
     r"\bradiation\b|\bcontrast (?:dye|agent|injection)|"
-    r"\b(?:can|should|may) (?:i|he|she|we) (?:still )?(?:take|stop|eat|drink|drive|fly|exercise|work|go to))",
+    r"\b(?:can|should|may) (?:i|he|she|we) (?:still )?(?:take|stop|eat|drink|drive|fly|exercise|work|go to)|"
+    r"\b(?:better|worse|bigger|smaller|changed?|grown|shrunk)\b.{0,40}\b(?:than|since|compared|from) (?:the |my |his |"
+    r"her |last |that )?(?:first|last|previous|other|earlier|old|before|time|one|scan|image|picture)|"
+    r"\bcompare\b|\bwhich of the two\b)",
     re.IGNORECASE)
 
 

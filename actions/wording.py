@@ -84,14 +84,38 @@ def first_look_words(findings: Iterable[dict[str, Any]]) -> str:
     return ", ".join(words)
 
 
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+          "nineteen")
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_AGE_IN_WORDS = re.compile(rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[\s-]+(?P<unit>{'|'.join(_UNITS)}))?|"
+                           rf"(?P<teen>{'|'.join(_TEENS)})|(?P<alone>{'|'.join(_UNITS)}))\b", re.IGNORECASE)
+
+
+def _number(text: str) -> int | None:
+    """The first number in ``text``, in digits or in words ("seventy two", "forty-five"), else None."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in text).split()
+    if digits:
+        return int(digits[0])
+    words = _AGE_IN_WORDS.search(text)
+    if words is None:
+        return None
+    if words["tens"]:
+        unit = _UNITS.index(words["unit"].lower()) + 1 if words["unit"] else 0
+        return 20 + 10 * _TENS.index(words["tens"].lower()) + unit
+    if words["teen"]:
+        return 10 + _TEENS.index(words["teen"].lower())
+    return _UNITS.index(words["alone"].lower()) + 1
+
+
 def age_band(text: Any) -> str | None:
-    """The age band for a number in ``text`` (None when there is no plausible age, e.g. "3 days")."""
+    """The age band for a number in ``text``, in digits or words (None when there is no plausible age, e.g. "3
+    days")."""
     if NOT_AN_AGE.search(str(text)):
         return None
-    digits = "".join(ch if ch.isdigit() else " " for ch in str(text)).split()
-    if not digits:
+    age = _number(str(text))
+    if age is None:
         return None
-    age = int(digits[0])
     for low, high, band in AGE_BANDS:
         if low <= age <= high:
             return band

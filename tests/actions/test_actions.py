@@ -118,7 +118,9 @@ async def test_an_unsure_answer_about_an_unsure_image_type_does_not_repeat_it(se
                                       "is the mass malignant?", "is this something to worry about?",
                                       "will I need an operation?", "what do I do now?",
                                       "i'm 7 months pregnant, is an x-ray safe?", "is the radiation safe for my baby?",
-                                      "can I still take ibuprofen?", "is it safe to fly after this?"])
+                                      "can I still take ibuprofen?", "is it safe to fly after this?",
+                                      "is this one better or worse than the first one?",
+                                      "has it got bigger since the last scan?", "can you compare the two images?"])
 async def test_questions_for_a_doctor_are_not_put_to_the_models(services: Services, stored_image: dict,
                                                                 question: str) -> None:
     """Found chatting: 'should I be worried?' got 'No - somewhat confident (61%)' after 'abnormal: yes'."""
@@ -260,6 +262,9 @@ async def test_consent_recorded_from_affirm(services: Services) -> None:
     ("slot", "value", "expected"),
     [
         ("age_band", "I'm 72", "65+"),
+        ("age_band", "seventy two", "65+"),  # found chatting: asked again for a number
+        ("age_band", "forty-five", "40-64"),
+        ("age_band", "three weeks", None),
         ("age_band", "skipped", "skipped"),
         ("age_band", "old enough", None),
         ("age_band", "3 days", None),
