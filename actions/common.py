@@ -45,18 +45,20 @@ def referenced_image(tracker: Tracker) -> dict[str, Any] | None:
 
 def question_type_distribution(tracker: Tracker) -> dict[str, float] | None:
     """Rasa NLU's question-type distribution for the latest message, as {type: probability}."""
-    parsed = tracker.latest_message.get("question_types") or {}
-    ranking = parsed.get("ranking") or []
-    distribution = {entry["name"]: float(entry["confidence"]) for entry in ranking if "name" in entry}
-    return distribution or None
+    return _distribution(tracker.latest_message.get("question_types") or {})
+
+
+def _distribution(types: dict[str, Any]) -> dict[str, float] | None:
+    """{type: probability} from a ``question_types`` ranking (qaid/CONTRACTS.md), or None when it has none."""
+    ranking = types.get("ranking") or []
+    return {entry["name"]: float(entry["confidence"]) for entry in ranking if "name" in entry} or None
 
 
 def question_request(tracker: Tracker) -> dict[str, Any]:
     """The latest message as a question to answer: its text, question types and entities, and ``parts`` (each
     question's ``start``, ``end`` and ``question_types``) when it asks several."""
     parsed = tracker.latest_message.get("question_types") or {}
-    parts = [{"start": int(part["start"]), "end": int(part["end"]),
-              "question_types": {entry["name"]: float(entry["confidence"]) for entry in part.get("ranking") or []}}
+    parts = [{"start": int(part["start"]), "end": int(part["end"]), "question_types": _distribution(part)}
              for part in parsed.get("parts") or []]
     return {"text": tracker.latest_message.get("text") or "", "question_types": question_type_distribution(tracker),
             "entities": tracker.latest_message.get("entities") or [], "parts": parts}
