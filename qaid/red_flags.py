@@ -460,9 +460,18 @@ _SINCE_THEN = re.compile(r"\b(?:now|today|tonight|this (?:morning|afternoon|even
                          r"another|currently|is|are|has|have|can'?t|cannot|won'?t|ive got|getting)\b", re.IGNORECASE)
 
 
+# A part that tells it happened again now is no history ("i had a seizure last month and another one just now",
+# found chatting; "had a stroke in 2019 and now his face is drooping again").
+_AGAIN_NOW = re.compile(r"\b(?:another (?:one )?(?:just now|right now|now|today|tonight|this (?:morning|afternoon|"
+                        r"evening))|just had another|(?:now|today|tonight|this morning)\b.{0,40}\bagain)\b",
+                        re.IGNORECASE)
+
+
 def _in_the_past(text: str) -> bool:
-    """Whether a part dates what it says in the past (:data:`_PAST`, or :data:`_RECENT_PAST` with nothing since)."""
-    return bool(_PAST.search(text) or (_RECENT_PAST.search(text) and not _SINCE_THEN.search(text)))
+    """Whether a part dates what it says in the past (:data:`_PAST`, or :data:`_RECENT_PAST` with nothing since),
+    and does not tell it is happening again now (:data:`_AGAIN_NOW`)."""
+    dated = _PAST.search(text) or (_RECENT_PAST.search(text) and not _SINCE_THEN.search(text))
+    return bool(dated) and not _AGAIN_NOW.search(text)
 
 
 # A part that asks about a word, a risk or an image, or imagines a case, reports nothing: one with these cues

@@ -26,6 +26,8 @@ from qaid.state import REPO_ROOT
     ("little one has a temp, is really drowsy and has dark spots that stay when pressed", "meningitis signs"),
     ("my 2 year old has drunk some bleach", "poisoning"),
     ("took a new antibiotic and now I'm covered in hives, dizzy and wheezing", "allergic reaction"),
+    ("i had a seizure last month and another one just now", "seizure"),  # found chatting: read as history
+    ("had a stroke in 2019 and now his face is drooping again", "stroke signs"),
 ])
 def test_current_red_flags_are_found(text: str, flag: str) -> None:
     assert red_flag(text) == flag
@@ -38,7 +40,7 @@ def test_current_red_flags_are_found(text: str, flag: str) -> None:
     "I nearly had a stroke when I saw the price of petrol", "my grandad died of a heart attack in his 60s",
     "suppose my dad has a stroke while I'm at work, how would I recognise it",
     "choked a little on my water but coughed it up", "whats the difference between a seizure and a faint",
-    "send it now", "yes send it now please", "the nosebleed stopped on its own",
+    "send it now", "yes send it now please", "the nosebleed stopped on its own", "had a stroke in 2019, now fine again",
 ])
 def test_no_red_flag(text: str) -> None:
     assert red_flag(text) is None
