@@ -358,12 +358,16 @@ _OTHER_SENSES: dict[str, str] = {
     "loss of consciousness": (
         r"collapsed (?:on|onto|into) (?:the |my )?(?:sofa|couch|bed)|passed out (?:of|leaflets|flyers|invitations)|"
         r"knocked out of|(?:tent|deal|roof|wall|shelf|bridge|talks|business|plan|cake|souffle)s? (?:has |had )?"
-        r"collapsed"),
+        r"collapsed|(?:unconscious|knocked out|out cold|put under|put to sleep)\w* (?:\w+ ){0,5}?(?:under|from|with|"
+        r"during|for) (?:the |an? |general )?(?:an(?:a)?esthe\w*|sedation|general|operation|surgery|procedure)"),
     "trouble breathing": (
         r"chok(?:ed|ing) up|chok\w* back|chok\w* the life out of|choking hazard|choke ?(?:hold|point)|"
         r"(?:not|isn'?t|no) (?:\w+ )?breathless|suffocating (?:heat|atmosphere|relationship|in (?:this|the) heat)|g"
         r"asping for a (?:cuppa|brew|drink|pint|"
-        r"coffee|tea|smoke|fag)|(?:through|out of) (?:my|his|her|their|one|the) (?:nose|nostril)|"
+        r"coffee|tea|smoke|fag)|br[ea]+th\w* (?:\w+ )?(?:through|out of) (?:my|his|her|their|one|the|a) (?:nose|nostril)|"
+        r"(?:blocked|stuffy|bunged up|congested) (?:\w+ )?nose\w*(?:\W+\w+){0,5}?\W+(?:can'?t|cannot|unable to|"
+        r"struggl\w* to|hard to) br[ea]+th\w*|nose (?:is |was |feels |so )?(?:\w+ )?(?:blocked|stuffy|bunged up|"
+        r"congested)(?:\W+\w+){0,5}?\W+(?:can'?t|cannot|unable to|struggl\w* to|hard to) br[ea]+th\w*|"
         r"blu(?:e|ish) (?:from|after) (?:the |a |an )?(?:ice lolly|lolly|slush\w*|blueberr\w*|sweets?|paint|ink|dye|"
         r"pen|felt tip|marker|food colouring)"),
     "heavy bleeding": (

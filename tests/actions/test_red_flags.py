@@ -28,6 +28,7 @@ from qaid.state import REPO_ROOT
     ("took a new antibiotic and now I'm covered in hives, dizzy and wheezing", "allergic reaction"),
     ("i had a seizure last month and another one just now", "seizure"),  # found chatting: read as history
     ("had a stroke in 2019 and now his face is drooping again", "stroke signs"),
+    ("my nose is blocked and now I can't breathe at all and my lips are going blue", "trouble breathing"),
 ])
 def test_current_red_flags_are_found(text: str, flag: str) -> None:
     assert red_flag(text) == flag
@@ -41,6 +42,8 @@ def test_current_red_flags_are_found(text: str, flag: str) -> None:
     "suppose my dad has a stroke while I'm at work, how would I recognise it",
     "choked a little on my water but coughed it up", "whats the difference between a seizure and a faint",
     "send it now", "yes send it now please", "the nosebleed stopped on its own", "had a stroke in 2019, now fine again",
+    "I can't breathe through my nose because of a cold", "my nose is blocked and I can't breathe well at night",
+    "I was unconscious for a second under anesthesia during my operation",  # found by a helper playing patients
 ])
 def test_no_red_flag(text: str) -> None:
     assert red_flag(text) is None
