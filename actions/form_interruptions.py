@@ -17,6 +17,7 @@ FORM_INTERRUPTIONS = {
     "emergency": "action_emergency",
     "talk_to_human": "action_handoff",
     "cancel": "utter_step_stopped",
+    "delete_my_data": "action_deactivate_loop",  # the step ends, then "are you sure?"
     "send_image": "action_process_image",
     "ask_image_question": "action_answer_question",
     "ask_segmentation": "action_segment_image",

@@ -2,7 +2,8 @@
 
 Accepted: a button payload's ``hospital`` entity, "all" / "both" / "all of them", "yes" to the proposal (the
 nearest), "nearest" / "first" / "closest", numbers from the list ("2", "number 2", "1 and 3"), hospitals' names
-or parts of them, with typos ("st tomas", "Charite Imaging (Berlin)", "karolinska and charite").
+or parts of them, with typos ("st tomas", "Charite Imaging (Berlin)", "karolinska and charite"), or their cities
+("the one in Paris").
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def choose_hospitals(text: str, entity: str, names: list[str], affirmed: bool = False) -> list[str]:
-    """The hospitals among ``names`` (nearest first) that ``text`` or the ``hospital`` entity picks, or []."""
+def choose_hospitals(text: str, entity: str, names: list[str], affirmed: bool = False,
+                     cities: list[str] | None = None) -> list[str]:
+    """The hospitals among ``names`` (nearest first; in ``cities``) that ``text`` or the ``hospital`` entity picks,
+    or []; a city picks the hospital there ("the one in Berlin")."""
     said, wanted = text.strip().lower(), entity.strip().lower()
     words = _words(said)
     if wanted == "all" or said in ALL_WORDS or any(w in said for w in ALL_WORDS[:3]):
@@ -33,7 +36,8 @@ def choose_hospitals(text: str, entity: str, names: list[str], affirmed: bool = 
     numbers = [int(w) for w in words if w.isdigit()]
     if numbers and all(1 <= number <= len(names) for number in numbers):
         return [name for number, name in enumerate(names, 1) if number in numbers]
-    distinctive = {n: [w for w in _words(n) if w not in _STOP] for n in names}
+    places = cities or [""] * len(names)
+    distinctive = {n: [w for w in _words(f"{n} {city}") if w not in _STOP] for n, city in zip(names, places)}
     named = [n for n, keys in distinctive.items()
              if any(difflib.get_close_matches(k, words, n=1, cutoff=0.8) for k in keys)]
     if named:

@@ -82,12 +82,14 @@ class ValidateHospitalForm(InterruptibleForm, FormValidationAction):
         """The hospitals the message picks; else "no" sends nothing; anything else re-asks, except the message
         that opened the step (the step then asks its own question)."""
         text = tracker.latest_message.get("text") or ""
-        names = [h.name for h in await candidate_hospitals(await get_services(), tracker)]
+        candidates = await candidate_hospitals(await get_services(), tracker)
         wanted = str(next(tracker.get_latest_entity_values("hospital"), "") or "")
-        chosen = choose_hospitals(text, wanted, names, affirmed=_intent(tracker) == "affirm")
+        asked = _asked(tracker, "chosen_hospitals")  # the city that answered the intake form picks no hospital
+        chosen = choose_hospitals(text, wanted, [h.name for h in candidates], affirmed=_intent(tracker) == "affirm",
+                                  cities=[h.city for h in candidates] if asked else None)
         if chosen:
             return {"chosen_hospitals": chosen}
-        if not _asked(tracker, "chosen_hospitals"):
+        if not asked:
             return {"chosen_hospitals": None}
         if _intent(tracker) == "deny" or NO.search(text):
             return {"chosen_hospitals": [], "send_confirmed": False}

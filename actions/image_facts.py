@@ -77,7 +77,9 @@ SAME_ORGAN = (
     {"eye", "retina"},
     {"hand", "wrist"},
 )
-_NORMALITY = re.compile(r"\b(?:normal|healthy)\b", re.I)  # "abnormal" does not match
+# "abnormal" does not match; "lungs ok?" answered "no" says what "are the lungs normal?" answered "no" says (found
+# by a helper playing patients: the bot called the models unsure, "earlier they said 'no', now 'no'").
+_NORMALITY = re.compile(r"\b(?:normal|healthy|ok|okay|fine|alright|all right|clear)\b", re.I)
 
 # The views an image of each modality can be in, in the VQA models' answer words: a radiograph is a projection
 # (SLAKE calls a frontal chest X-ray "coronal plane"), a CT or MRI a section. An answer in neither set is a word

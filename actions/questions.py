@@ -43,8 +43,9 @@ logger = logging.getLogger(__name__)
 # model must not answer "should I be worried?" with "No" (found chatting, after a first look that said
 # "abnormal: yes"). Nor is whether imaging is safe ("I'm 7 months pregnant, is an x-ray safe?" met "No (98%)",
 # found chatting), what the patient may do, or how two images compare (the models read one image at a time; "is
-# this one better or worse than the first one?" was taken for a hospital choice, found chatting). They go to the
-# doctor, in the transcript.
+# this one better or worse than the first one?" was taken for a hospital choice, found chatting), nor what a
+# doctor already said ("my doctor said there is a shadow on my lung" heard "No (94%)": found by a helper playing
+# patients). They go to the doctor, in the transcript.
 FOR_A_DOCTOR = re.compile(
     r"\b(?:should i (?:be )?(?:worried|worry|concerned|panic|scared)|"
     r"(?:is|does) (?:it|this|that) (?:look |seem |sound )?(?:serious|dangerous|bad|worrying|life.?threatening|fatal|"
@@ -60,7 +61,9 @@ FOR_A_DOCTOR = re.compile(
     r"\b(?:can|should|may) (?:i|he|she|we) (?:still )?(?:take|stop|eat|drink|drive|fly|exercise|work|go to)|"
     r"\b(?:better|worse|bigger|smaller|changed?|grown|shrunk)\b.{0,40}\b(?:than|since|compared|from) (?:the |my |his |"
     r"her |last |that )?(?:first|last|previous|other|earlier|old|before|time|one|scan|image|picture)|"
-    r"\bcompare\b|\bwhich of the two\b)",
+    r"\bcompare\b|\bwhich of the two\b|"
+    r"\b(?:doctor|gp|radiologist|consultant|specialist|nurse|surgeon|dr)s? (?:\w+ )?(?:said|says|told|found|thinks?|"
+    r"mentioned|saw|sees|suspects?|wrote|writes)\b)",
     re.IGNORECASE)
 
 

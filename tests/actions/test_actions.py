@@ -120,7 +120,8 @@ async def test_an_unsure_answer_about_an_unsure_image_type_does_not_repeat_it(se
                                       "i'm 7 months pregnant, is an x-ray safe?", "is the radiation safe for my baby?",
                                       "can I still take ibuprofen?", "is it safe to fly after this?",
                                       "is this one better or worse than the first one?",
-                                      "has it got bigger since the last scan?", "can you compare the two images?"])
+                                      "has it got bigger since the last scan?", "can you compare the two images?",
+                                      "my doctor said there is a shadow on my lung"])
 async def test_questions_for_a_doctor_are_not_put_to_the_models(services: Services, stored_image: dict,
                                                                 question: str) -> None:
     """Found chatting: 'should I be worried?' got 'No - somewhat confident (61%)' after 'abnormal: yes'."""

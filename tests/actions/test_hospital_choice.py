@@ -13,6 +13,13 @@ from tests.support.actions import load_tracker
 NAMES = ["St Thomas Radiology", "Charite Imaging", "Karolinska Neuroimaging"]
 
 
+def test_a_city_picks_the_hospital_there() -> None:
+    """Found by a helper playing patients: "the one in Berlin please" got "I didn't catch which hospital"."""
+    cities = ["London", "Berlin", "Stockholm"]
+    assert choose_hospitals("the one in Berlin please", "", NAMES, cities=cities) == ["Charite Imaging"]
+    assert choose_hospitals("london and stockholm", "", NAMES, cities=cities) == [NAMES[0], NAMES[2]]
+
+
 @pytest.mark.parametrize(("text", "entity", "affirmed", "expected"), [
     ("yes", "", True, ["St Thomas Radiology"]),
     ("ok", "", False, ["St Thomas Radiology"]),

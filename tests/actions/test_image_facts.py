@@ -151,6 +151,14 @@ def test_is_it_normal_no_agrees_with_the_first_look_abnormal_yes() -> None:
     assert later.source == "models"
 
 
+def test_lungs_ok_no_agrees_with_are_the_lungs_normal_no() -> None:
+    """Found by a helper playing patients: "earlier they said 'no', now 'no'"."""
+    earlier = [{"image_sha256": "b", "question_type": "ABN", "answer": "no", "question": "lungs ok?"}]
+    later = stated_answer({"sha256": "b"}, earlier, "ABN", "no", 0.8, abstained=False,
+                          question="are the lungs normal?")
+    assert (later.answer, later.source) == ("no", "models")
+
+
 async def _ask(services: Services, image: dict, question_type: str, answer: str, confidence: float,
                qa_log: list | None = None, question: str | None = None) -> tuple[str, dict]:
     services.hospitals.answer.answer, services.hospitals.answer.confidence = answer, confidence
