@@ -171,13 +171,18 @@ def file_facts(image: dict[str, Any]) -> dict[str, str]:
     return {key: value for key, value in facts.items() if value}
 
 
+# How each modality (a value of DICOM_MODALITIES, a first-look answer) reads for a patient, with its article.
+MODALITY_NAMES = {"ct": ("a", "CT"), "mri": ("an", "MRI"), "x-ray": ("an", "X-ray"), "mammography": ("a", "mammogram"),
+                  "fundus photograph": ("a", "fundus photograph")}
+
+
 def file_fact_words(image: dict[str, Any]) -> str | None:
     """'a CT of the head': what a DICOM file says it is, for the patient; None when it says nothing known."""
     facts = file_facts(image)
     if "modality" not in facts:
         return f"an image of the {facts['organ']}" if "organ" in facts else None
-    modality = {"ct": "a CT", "mri": "an MRI", "x-ray": "an X-ray", "mammography": "a mammogram",
-                "fundus photograph": "a fundus photograph"}[facts["modality"]]
+    article, name = MODALITY_NAMES[facts["modality"]]
+    modality = f"{article} {name}"
     return f"{modality} of the {facts['organ']}" if "organ" in facts else modality
 
 

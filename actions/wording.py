@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from actions.image_facts import MODALITY_NAMES
 from actions.responses import sentence
 from qaid.findings import finding_answer
 from qaid.image_types import with_article
@@ -69,7 +70,7 @@ def image_type_phrase(label: str | None) -> str:
 
 
 # How a first-look answer reads for a patient ("pa" is "PA view"); answers not listed read as the models gave them.
-_FINDING_WORDS = {"x-ray": "X-ray", "ct": "CT", "mri": "MRI", "pa": "PA", "ap": "AP"}
+_FINDING_WORDS = {key: name for key, (_, name) in MODALITY_NAMES.items()} | {"pa": "PA", "ap": "AP"}
 _FINDING_FORMS = {"organ": "the {}", "modality": "{}", "plane": "{} view"}
 
 
