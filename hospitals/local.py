@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hospitals.base import Hospital
+from hospitals.batching import Batcher, BatchFunction
 from hospitals.types import (
     CapabilityInfo,
     FindingOutcome,
@@ -42,6 +43,16 @@ MODEL_CLASSES: dict[str, tuple[str, str]] = {
     "label": ("vision_models.labeller", "Labeller"),
     "segmentation": ("vision_models.segmentation", "Segmenter"),
     "vqa": ("vision_models.vqa", "VQAModel"),
+}
+
+
+# (capability, method) -> the model's batch call for concurrent calls of that method (hospitals/batching.py).
+# Segmentation is left out: its network costs as much per image in a batch as alone on a CPU (bench/README.md).
+BATCH_CALLS: dict[tuple[str, str], Callable[[Any], BatchFunction]] = {
+    ("prefilter", "predict"): lambda model: lambda calls: model.predict_batch([image for image, in calls]),
+    ("label", "predict"): lambda model: lambda calls: model.predict_batch([image for image, in calls]),
+    ("vqa", "answer"): lambda model: lambda calls: model.answer_batch(*(list(column) for column in zip(*calls))),
+    ("vqa", "insights"): lambda model: lambda calls: model.insights_batch([image for image, in calls]),
 }
 
 
@@ -124,6 +135,7 @@ class LocalHospital(Hospital):
         self._executor = executor
         self._models: dict[str, Any] = {}
         self._capabilities: dict[str, CapabilityInfo] = {}
+        self._batchers: dict[tuple[str, str], Batcher] = {}
         self._started = False
         self._start_lock = asyncio.Lock()
 
@@ -142,6 +154,10 @@ class LocalHospital(Hospital):
                     logger.warning("Hospital %r starts without %r (bundle %s).", self.name, capability, bundle)
                     continue
                 self._models[capability], self._capabilities[capability] = loaded
+            self._batchers = {
+                key: Batcher(batch_call(self._models[key[0]]), self._executor)
+                for key, batch_call in BATCH_CALLS.items() if key[0] in self._models
+            }
             self._started = True
 
     async def close(self) -> None:
@@ -161,8 +177,11 @@ class LocalHospital(Hospital):
         model = self._models.get(capability)
         if model is None:
             raise HospitalError("capability_unavailable", f"{self.name} does not offer {capability}.", 404)
+        batcher = self._batchers.get((capability, method))
         loop = asyncio.get_running_loop()
         try:
+            if batcher is not None:
+                return await batcher.call(*args)
             return await loop.run_in_executor(self._executor, partial(getattr(model, method), *args))
         except ImageError as exc:
             raise HospitalError(exc.code, exc.reason, 400) from exc

@@ -59,6 +59,10 @@ class StandInPrefilter:
             return SimpleNamespace(is_medical=False, probability=0.1, code="not_medical", reason="Not a medical image.")
         return SimpleNamespace(is_medical=True, probability=0.9, code=None, reason=None)
 
+    def predict_batch(self, images: list[Any]) -> list[SimpleNamespace]:
+        """:meth:`predict` of each image."""
+        return [self.predict(image) for image in images]
+
 
 class StandInLabeller:
     """Always a brain MRI, fairly sure."""
@@ -74,6 +78,10 @@ class StandInLabeller:
             label="brain_mri", display_name="brain MRI", confidence=0.8,
             probabilities={"brain_mri": 0.8, "head_ct": 0.2}, unsure=False,
         )
+
+    def predict_batch(self, images: list[Any]) -> list[SimpleNamespace]:
+        """:meth:`predict` of each image."""
+        return [self.predict(image) for image in images]
 
 
 class StandInVQA:
@@ -92,6 +100,15 @@ class StandInVQA:
             answer=self.reply, confidence=self.confidence, top3=[(self.reply, self.confidence)],
             question_type=qtype, question_type_source="caller" if question_types else "model", abstained=False,
         )
+
+    def answer_batch(self, images: list[Any], questions: list[str],
+                     question_types: list[dict[str, float] | None]) -> list[SimpleNamespace]:
+        """:meth:`answer` of each (image, question, types)."""
+        return [self.answer(*call) for call in zip(images, questions, question_types)]
+
+    def insights_batch(self, images: list[Any]) -> list[list[SimpleNamespace]]:
+        """:meth:`insights` of each image."""
+        return [self.insights(image) for image in images]
 
     def insights(self, image: Any) -> list[SimpleNamespace]:
         """Two insights: abnormal (the bundle's answer) and organ (brain)."""

@@ -280,15 +280,25 @@ class VQAModel:
 
     def insights(self, image: ImageSource) -> list[Finding]:
         """Abnormal? Which organ? Which modality? Which plane? — answered together in one batch."""
-        pixels, regions = self.encoded([image])
-        q = torch.zeros(len(INSIGHT_QUESTIONS), len(QUESTION_TYPES))
-        for i, (_, _, kind) in enumerate(INSIGHT_QUESTIONS):
-            q[i, QUESTION_TYPES.index(kind)] = 1.0
-        questions = [text for _, text, _ in INSIGHT_QUESTIONS]
-        probs, q_used = self.score(pixels, torch.zeros(len(questions), dtype=torch.long), questions, q,
-                                   regions=regions)
-        findings = []
-        for i, (key, text, _) in enumerate(INSIGHT_QUESTIONS):
-            result = self._result(probs[i], q_used[i], "caller")
-            findings.append(Finding(key, text, result.answer, result.confidence, result.abstained))
+        return self.insights_batch([image])[0]
+
+    def insights_batch(self, images: Sequence[ImageSource]) -> list[list[Finding]]:
+        """:meth:`insights` of several images in one forward pass (concurrent uploads served together)."""
+        if not images:
+            return []
+        pixels, regions = self.encoded(images)
+        kinds = [QUESTION_TYPES.index(kind) for _, _, kind in INSIGHT_QUESTIONS]
+        per_image = len(INSIGHT_QUESTIONS)
+        q = torch.zeros(len(images) * per_image, len(QUESTION_TYPES))
+        q[torch.arange(len(q)), torch.tensor(kinds * len(images))] = 1.0
+        questions = [text for _, text, _ in INSIGHT_QUESTIONS] * len(images)
+        image_index = torch.arange(len(images)).repeat_interleave(per_image)
+        probs, q_used = self.score(pixels, image_index, questions, q, regions=regions)
+        findings: list[list[Finding]] = []
+        for n in range(len(images)):
+            rows = []
+            for i, (key, text, _) in enumerate(INSIGHT_QUESTIONS):
+                result = self._result(probs[n * per_image + i], q_used[n * per_image + i], "caller")
+                rows.append(Finding(key, text, result.answer, result.confidence, result.abstained))
+            findings.append(rows)
         return findings

@@ -12,7 +12,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.question_type_model import QuestionTypeModel, fit_class_bias
+from bot.question_type_model import QuestionTypeModel, fit_class_bias, union_features
 from bot.question_types import (
     QuestionTypeClassifier,
     QuestionTypeDataError,
@@ -191,3 +191,17 @@ def test_embedding_features_are_used_and_not_pickled(tiny_model: Path, tmp_path:
     assert (tmp_path / "model.joblib").stat().st_size < 200_000  # the encoder's weights are not in the file
     restored = joblib.load(tmp_path / "model.joblib")
     np.testing.assert_allclose(restored.predict_proba(probe), with_embeddings.predict_proba(probe))
+
+
+def test_the_fast_feature_path_gives_the_pipelines_probabilities(tiny_model: Path) -> None:
+    """predict_proba skips FeatureUnion's joblib dispatch (issue 20); the probabilities are sklearn's own."""
+    texts = [text for questions in TINY_QUESTIONS.values() for text in questions]
+    labels = [label for label, questions in TINY_QUESTIONS.items() for _ in questions]
+    model = QuestionTypeModel(embedding_weight=2.0, encoder_dir=str(tiny_model), bias_folds=0).fit(texts, labels)
+    probe = ["where is the big mass", "is there a lesion", "how many"]
+    features = model._pipeline.steps[0][1]
+    assert (union_features(features, probe) != features.transform(probe)).nnz == 0
+    expected = np.zeros((len(probe), len(QUESTION_TYPES)))
+    for column, label in enumerate(model._pipeline.classes_):
+        expected[:, QUESTION_TYPES.index(label)] = model._pipeline.predict_proba(probe)[:, column]
+    np.testing.assert_allclose(model.predict_proba(probe), expected / expected.sum(axis=1, keepdims=True))

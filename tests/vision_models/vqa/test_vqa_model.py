@@ -71,6 +71,22 @@ def test_insights_cover_the_four_questions(bundle_dir: Path) -> None:
     assert all(isinstance(f, Finding) and f.answer in model.answers for f in findings)
 
 
+def test_insights_of_several_images_match_each_alone(bundle_dir: Path) -> None:
+    """Concurrent uploads are served in one batch (hospitals/batching.py): the same findings as one by one."""
+    images = []
+    for level in (40, 120, 200):
+        buffer = io.BytesIO()
+        Image.fromarray(np.full((40, 40), level, dtype=np.uint8), mode="L").save(buffer, format="PNG")
+        images.append(buffer.getvalue())
+    model = VQAModel.load(bundle_dir)
+    batch = model.insights_batch(images)
+    alone = [VQAModel.load(bundle_dir).insights(image) for image in images]
+    assert [[(f.key, f.answer) for f in row] for row in batch] == [[(f.key, f.answer) for f in row] for row in alone]
+    for got, expected in zip(batch, alone):
+        assert [f.confidence for f in got] == pytest.approx([f.confidence for f in expected], abs=1e-5)
+    assert model.insights_batch([]) == []
+
+
 def test_an_image_sent_as_bytes_is_encoded_once(bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first look and the questions after it reuse one encoding per image; answers do not change."""
     buffer = io.BytesIO()
