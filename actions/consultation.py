@@ -70,10 +70,10 @@ class ActionShowSummary(Action):
         if not ensure_consent(tracker, dispatcher):
             return []
         lines = summary_lines(dict(tracker.current_slot_values()))
-        dispatcher.utter_message(
-            text=sentence("utter_summary", summary="\n".join(lines or [sentence("utter_summary_empty")]))
-            + "\n" + sentence("utter_disclaimer")
-        )
+        text = sentence("utter_summary", summary="\n".join(lines or [sentence("utter_summary_empty")]))
+        if tracker.get_slot("qa_log"):  # "this is an automated answer" under a summary with no answer: found chatting
+            text += "\n" + sentence("utter_disclaimer")
+        dispatcher.utter_message(text=text)
         return [SlotSet("chosen_hospitals", None), SlotSet("send_confirmed", None)]
 
 

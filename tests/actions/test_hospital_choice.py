@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.hospital_choice import choose_hospitals
+from actions.hospital_choice import choose_hospitals, no_preference
 from actions.hospital_step import ActionAskChosenHospitals, ValidateHospitalForm
 from actions.runtime import Services
 from tests.support.actions import load_tracker
@@ -38,9 +38,16 @@ def test_a_city_picks_the_hospital_there() -> None:
     ("what organ is this?", "", False, []),
     ("7", "", False, []),
     ("hmm I'm not sure", "", False, []),
+    ("don't send it", "", False, []),
 ])
 def test_choices_people_type(text: str, entity: str, affirmed: bool, expected: list[str]) -> None:
     assert choose_hospitals(text, entity, NAMES, affirmed=affirmed) == expected
+
+
+def test_no_preference_leaves_the_choice_to_us() -> None:
+    """ "skip" at the hospital question got "I didn't catch which hospital"; the consent text promises the nearest."""
+    assert all(no_preference(text) for text in ("skip", "I don't mind", "whichever", "you choose", "doesn't matter"))
+    assert not any(no_preference(text) for text in ("don't send it", "skip the rest and send to Berlin", "no"))
 
 
 def _in_step(text: str, intent: str, requested: str | None, **slots):
@@ -82,10 +89,12 @@ async def test_an_answer_that_fits_nothing_re_asks_the_step(services: Services) 
     ("yes", "affirm", True), ("Yes, send it", "choose_hospital", True), ("ok go ahead", "nlu_fallback", True),
     ("no", "deny", False), ("not now", "out_of_scope", False), ("what?", "nlu_fallback", None),
 ])
-def test_the_send_question_takes_yes_or_no_in_words(text: str, intent: str, expected: bool | None) -> None:
+async def test_the_send_question_takes_yes_or_no_in_words(services: Services, text: str, intent: str,
+                                                          expected: bool | None) -> None:
     dispatcher = CollectingDispatcher()
     tracker = _in_step(text, intent, "send_confirmed", chosen_hospitals=["Charite Imaging"])
-    assert ValidateHospitalForm().validate_send_confirmed(text, dispatcher, tracker, {}) == {"send_confirmed": expected}
+    result = await ValidateHospitalForm().validate_send_confirmed(text, dispatcher, tracker, {})
+    assert result == {"send_confirmed": expected}
     assert bool(dispatcher.messages) == (expected is None)
 
 
@@ -95,11 +104,51 @@ async def test_the_message_that_opens_the_step_is_not_re_asked(services: Service
     form, dispatcher = ValidateHospitalForm(), CollectingDispatcher()
     opening = _in_step("skip", "skip", None)
     assert await form.validate_chosen_hospitals("skip", dispatcher, opening, {}) == {"chosen_hospitals": None}
-    assert form.validate_send_confirmed("skip", dispatcher, opening, {}) == {"send_confirmed": None}
+    assert await form.validate_send_confirmed("skip", dispatcher, opening, {}) == {"send_confirmed": None}
     assert dispatcher.messages == []
     everyone = _in_step("all", "choose_hospital", None)
     result = await form.validate_chosen_hospitals("all", dispatcher, everyone, {})
     assert result == {"chosen_hospitals": ["St Thomas Radiology", "Charite Imaging"]}
+
+
+@pytest.mark.parametrize("requested", ["chosen_hospitals", "send_confirmed"])
+async def test_an_image_question_inside_the_step_is_answered_and_the_step_asks_again(
+        services: Services, stored_image: dict, requested: str) -> None:
+    """Found chatting: "wait, is the heart enlarged?" at the hospital question was read as "no", nothing was
+    answered and the step ended."""
+    dispatcher = CollectingDispatcher()
+    tracker = _in_step("wait, is the heart enlarged?", "ask_image_question", requested, images=[stored_image],
+                       qa_log=None, chosen_hospitals=["St Thomas Radiology"] if requested == "send_confirmed" else None)
+    validate = getattr(ValidateHospitalForm(), f"validate_{requested}")
+    result = await validate("wait", dispatcher, tracker, {})
+    assert result[requested] is None
+    assert [entry["question"] for entry in result["qa_log"]][-1] == "wait, is the heart enlarged?"
+    assert [c for c in services.hospitals.calls if c[0] == "ask"]
+    assert not any("didn't catch" in (m.get("text") or "") for m in dispatcher.messages)
+
+
+async def test_other_hospitals_named_at_the_send_question_replace_the_choice(services: Services) -> None:
+    """Found chatting: "no wait, London instead" at "send now?" was a "no", and nothing was sent."""
+    dispatcher = CollectingDispatcher()
+    tracker = _in_step("no wait, send it to Charite instead", "deny", "send_confirmed",
+                       chosen_hospitals=["St Thomas Radiology"])
+    result = await ValidateHospitalForm().validate_send_confirmed("no", dispatcher, tracker, {})
+    assert result == {"chosen_hospitals": ["Charite Imaging"], "send_confirmed": None}
+    same = _in_step("yes, St Thomas please", "affirm", "send_confirmed", chosen_hospitals=["St Thomas Radiology"])
+    assert await ValidateHospitalForm().validate_send_confirmed("yes", dispatcher, same, {}) == {"send_confirmed": True}
+
+
+async def test_skip_at_the_hospital_question_picks_the_nearest(services: Services) -> None:
+    tracker = _in_step("skip", "skip", "chosen_hospitals")
+    result = await ValidateHospitalForm().validate_chosen_hospitals("skip", CollectingDispatcher(), tracker, {})
+    assert result == {"chosen_hospitals": ["St Thomas Radiology"]}
+
+
+async def test_a_city_named_outside_the_step_picks_the_hospital_there(services: Services) -> None:
+    """ "send it to the one in Berlin" after the step had ended opened it again and asked which hospital."""
+    tracker = _in_step("send it to the one in Berlin", "choose_hospital", None)
+    result = await ValidateHospitalForm().validate_chosen_hospitals("send", CollectingDispatcher(), tracker, {})
+    assert result == {"chosen_hospitals": ["Charite Imaging"]}
 
 
 async def test_an_emergency_interrupts_the_hospital_step() -> None:
