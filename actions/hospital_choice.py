@@ -15,8 +15,8 @@ ALL_WORDS = ("all of them", "both", "every", "all")
 NEAREST_WORDS = ("nearest", "first", "closest", "yes", "ok", "okay", "sure", "yep", "yeah")
 NEGATIONS = ("not", "no", "don", "dont", "never")  # "not sure" is no "sure"
 NO_PREFERENCE = re.compile(r"^\W*(?:skip|any|anyone|any of them|whichever|either|no preference"
-                           r"|you (?:choose|pick|decide)|(?:i )?don'?t (?:mind|care)|(?:it )?doesn'?t matter)\W*$",
-                           re.IGNORECASE)
+                           r"|you (?:choose|pick|decide)|(?:i )?don'?t (?:mind|care)|(?:it )?doesn'?t matter"
+                           r"|(?:(?:ok|okay|just|please)\W+)*send(?: it)?(?: now)?(?: please)?)\W*$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = {"hospital", "radiology", "imaging", "university", "the", "of", "general", "clinic", "to", "please", "send"}
 

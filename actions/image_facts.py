@@ -286,11 +286,35 @@ def _parts_asked(question: str | None) -> frozenset[str]:
     return frozenset(word.lower().removesuffix("s") for word in _PART_WORDS.findall(question or ""))
 
 
+def modality_claim(answer: Any, question: str | None) -> tuple[str, bool] | None:
+    """(modality, whether the image is one) that an answer claims: "mri" claims (mri, True), and so does "yes" to
+    "is this an MRI?", while "no" to it claims (mri, False); None when it names no one modality."""
+    if _normal(answer) in ("yes", "no"):
+        named = modality_of(question)
+        return None if named is None else (named, _normal(answer) == "yes")
+    named = modality_of(answer)
+    return None if named is None else (named, True)
+
+
+def _claims_agree(first: tuple[str, bool], second: tuple[str, bool]) -> bool:
+    """"MRI" and "not a CT" agree; "MRI" and "CT", or "MRI" and "not an MRI", do not."""
+    (one, is_one), (other, is_other) = first, second
+    if is_one and is_other:
+        return one == other
+    return not (is_one or is_other) or one != other
+
+
 def answers_agree(key: str | None, first: tuple[Any, str | None], second: tuple[Any, str | None]) -> bool:
     """Whether two (answer, question) pairs of the same question type say the same thing; abnormality answers
-    about different parts of the image (or a part and the whole) never contradict each other."""
+    about different parts of the image (or a part and the whole) never contradict each other, and a yes or no to
+    "is this an MRI?" is compared as the modality it claims (found chatting: "yes" after a first look of "MRI" was
+    called a disagreement of the models, "earlier mri, now yes")."""
     if key == "abnormal" and _parts_asked(first[1]) != _parts_asked(second[1]):
         return True
+    if key == "modality":
+        claims = modality_claim(*first), modality_claim(*second)
+        if claims[0] is not None and claims[1] is not None:
+            return _claims_agree(claims[0], claims[1])
     return agrees(key or "", on_abnormal_scale(key, *first), on_abnormal_scale(key, *second))
 
 

@@ -37,6 +37,10 @@ HISTORY_WORDS = re.compile(
     r"hypertension|cancer|a heart condition|copd|arthritis))\b", re.IGNORECASE)
 # Where a message that tells both a past condition and a medicine is cut: "she had a stroke in 2019 and takes
 # warfarin" (found chatting: all of it went to the history, and the transcript listed no medicine).
+# "just send it now" or "skip the rest" inside the intake form leaves its remaining questions out and shows the
+# summary ("just send it now please" at the reason question had become the reason: found chatting).
+SKIP_THE_REST = re.compile(r"^\W*(?:(?:ok|okay|just|please|now|then)\W+)*send\b|\bno more questions\b"
+                           r"|\bskip\b.*\b(?:all|rest|everything|questions)\b", re.IGNORECASE)
 CLAUSE_BREAK = re.compile(r"\s*(?:[,;]|\band\b)\s*", re.IGNORECASE)
 
 
@@ -245,6 +249,18 @@ class ValidateIntakeForm(InterruptibleForm, FormValidationAction):
 
     def name(self) -> str:
         return "validate_intake_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Validate as usual, unless the patient asks to send now: every question not yet answered is skipped."""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = tracker.latest_message.get("text") or ""
+        asked = tracker.get_slot("requested_slot") is not None  # the "send" that opens the form asks its questions
+        if asked and intent in {"finish_and_send", "skip"} and SKIP_THE_REST.search(text):
+            return [SlotSet(slot, SKIPPED) for slot in self.domain_slots(domain) if tracker.get_slot(slot) is None
+                    or slot == tracker.get_slot("requested_slot")]
+        return await super().run(dispatcher, tracker, domain)
 
     def validate_chief_complaint(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

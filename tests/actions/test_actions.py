@@ -22,7 +22,7 @@ from actions.consultation import (
 from actions.fallback import ActionFallback, fallbacks_in_a_row
 from actions.images import ActionProcessImage, ActionSegmentImage
 from actions.patient import ActionNoteSymptoms, ValidateIntakeForm
-from actions.questions import ActionAnswerQuestion, ActionExplainConfidence
+from actions.questions import ActionAnswerQuestion, ActionExplainConfidence, model_question
 from actions.responses import sentence
 from actions.runtime import Services
 from actions.wording import summary_lines
@@ -525,6 +525,30 @@ async def test_other_intents_are_validated_as_usual_inside_the_intake_form() -> 
     assert slot_events(events) == {"chief_complaint": "headaches every morning"}
 
 
+@pytest.mark.parametrize(("text", "intent", "skips_all"), [
+    ("just send it now please", "finish_and_send", True),  # found chatting: it had become the reason
+    ("no more questions, just send", "finish_and_send", True),
+    ("skip all the questions", "skip", True),
+    ("skip", "skip", False),
+    ("a cough that I want to send to a doctor", "describe_symptoms", False),
+])
+async def test_send_now_inside_the_intake_form_skips_the_questions_left(text: str, intent: str,
+                                                                       skips_all: bool) -> None:
+    tracker = _said(text, requested_slot="chief_complaint", chief_complaint=text, age_band="40-64")
+    tracker.active_loop = {"name": "intake_form"}
+    tracker.latest_message["intent"] = {"name": intent, "confidence": 0.7}
+    domain = {"forms": {"intake_form": {"required_slots": ["chief_complaint", "duration", "age_band"]}},
+              "slots": {"chief_complaint": {}, "duration": {}, "age_band": {}}}
+    events = slot_events(await ValidateIntakeForm().run(CollectingDispatcher(), tracker, domain))
+    if skips_all:
+        assert events == {"chief_complaint": "skipped", "duration": "skipped"}  # the age given stays
+    else:
+        assert events.get("duration") is None
+    tracker.slots["requested_slot"] = None  # the message that opens the form: its questions are asked
+    opened = slot_events(await ValidateIntakeForm().run(CollectingDispatcher(), tracker, domain))
+    assert opened.get("duration") is None
+
+
 @pytest.mark.parametrize("form", ["intake_form", "hospital_form"])
 async def test_an_emergency_inside_a_form_hands_back_to_the_form(form: str) -> None:
     tracker = _said("I suddenly have crushing chest pain")
@@ -667,3 +691,24 @@ async def test_the_summary_says_not_a_diagnosis_only_under_answers(services: Ser
     dispatcher = CollectingDispatcher()
     await ActionShowSummary().run(dispatcher, load_tracker("question", consent_given=True, qa_log=log), {})
     assert (sentence("utter_disclaimer") in dispatcher.messages[0]["text"]) is answered
+
+
+@pytest.mark.parametrize(("typed", "asked"), [
+    ("wait, is this an MRI?", "is this an MRI?"),
+    ("ok so where is it?", "where is it?"),
+    ("hmm... and how big is it", "how big is it"),
+    ("is the heart ok?", "is the heart ok?"),
+    ("so", "so"),  # nothing left: asked as typed
+    ("Sorry, is the lung clear?", "is the lung clear?"),
+])
+def test_the_models_are_asked_without_the_fillers_typed_before_a_question(typed: str, asked: str) -> None:
+    assert model_question(typed) == asked
+
+
+async def test_the_log_keeps_the_patients_words_and_the_models_get_the_question(services: Services,
+                                                                               stored_image: dict) -> None:
+    tracker = load_tracker("question", consent_given=True, images=[stored_image], qa_log=None)
+    tracker.latest_message.update({"text": "wait, is there a mass?", "entities": []})
+    events = slot_events(await ActionAnswerQuestion().run(CollectingDispatcher(), tracker, {}))
+    assert events["qa_log"][-1]["question"] == "wait, is there a mass?"
+    assert [call[1]["question"] for call in services.hospitals.calls if call[0] == "ask"] == ["is there a mass?"]

@@ -46,7 +46,8 @@ def test_choices_people_type(text: str, entity: str, affirmed: bool, expected: l
 
 def test_no_preference_leaves_the_choice_to_us() -> None:
     """ "skip" at the hospital question got "I didn't catch which hospital"; the consent text promises the nearest."""
-    assert all(no_preference(text) for text in ("skip", "I don't mind", "whichever", "you choose", "doesn't matter"))
+    assert all(no_preference(text) for text in ("skip", "I don't mind", "whichever", "you choose", "doesn't matter",
+                                                "just send it now please"))
     assert not any(no_preference(text) for text in ("don't send it", "skip the rest and send to Berlin", "no"))
 
 

@@ -159,6 +159,22 @@ def test_lungs_ok_no_agrees_with_are_the_lungs_normal_no() -> None:
     assert (later.answer, later.source) == ("no", "models")
 
 
+@pytest.mark.parametrize(("question", "answer", "agrees"), [
+    ("is this an MRI?", "yes", True),  # found chatting: "earlier they said 'mri', now 'yes'"
+    ("is this an MRI?", "no", False),
+    ("is this a CT scan?", "no", True),
+    ("is it a ct?", "yes", False),
+])
+def test_a_yes_or_no_to_is_this_an_mri_is_compared_as_the_modality_it_claims(question: str, answer: str,
+                                                                            agrees: bool) -> None:
+    image = {"sha256": "m", "findings": _findings(modality="mri")}
+    stated = stated_answer(image, [], "MODALITY", answer, 0.8, abstained=False, question=question)
+    assert (stated.source == "models") is agrees
+    earlier = [{"image_sha256": "m", "question_type": "MODALITY", "answer": "yes", "question": "is this an MRI?"}]
+    later = stated_answer({"sha256": "m"}, earlier, "MODALITY", answer, 0.8, abstained=False, question=question)
+    assert (later.source == "models") is agrees
+
+
 async def _ask(services: Services, image: dict, question_type: str, answer: str, confidence: float,
                qa_log: list | None = None, question: str | None = None) -> tuple[str, dict]:
     services.hospitals.answer.answer, services.hospitals.answer.confidence = answer, confidence
