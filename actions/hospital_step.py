@@ -57,8 +57,11 @@ async def _image_request(dispatcher: CollectingDispatcher, tracker: Tracker,
     return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}
 
 
-def _cities(hospitals: list[Any]) -> list[str]:
-    return [h.city for h in hospitals]
+async def _proposed(tracker: Tracker) -> tuple[list[str], list[str], str]:
+    """The candidate hospitals' names and cities (nearest first), and the ``hospital`` entity of the message."""
+    candidates = await candidate_hospitals(await get_services(), tracker)
+    wanted = str(next(tracker.get_latest_entity_values("hospital"), "") or "")
+    return [h.name for h in candidates], [h.city for h in candidates], wanted
 
 
 class ActionAskChosenHospitals(Action):
@@ -105,14 +108,12 @@ class ValidateHospitalForm(InterruptibleForm, FormValidationAction):
         """The hospitals the message picks; else "no" sends nothing; anything else re-asks, except the message
         that opened the step (the step then asks its own question)."""
         text = tracker.latest_message.get("text") or ""
-        candidates = await candidate_hospitals(await get_services(), tracker)
-        wanted = str(next(tracker.get_latest_entity_values("hospital"), "") or "")
+        names, cities, wanted = await _proposed(tracker)
         asked = _asked(tracker, "chosen_hospitals")
         # The city that answered the intake form picks no hospital; "send it to the one in Berlin" does.
         by_city = asked or _intent(tracker) == "choose_hospital"
         affirmed = _intent(tracker) == "affirm" or (asked and no_preference(text))
-        chosen = choose_hospitals(text, wanted, [h.name for h in candidates], affirmed=affirmed,
-                                  cities=_cities(candidates) if by_city else None)
+        chosen = choose_hospitals(text, wanted, names, affirmed=affirmed, cities=cities if by_city else None)
         if chosen:
             return {"chosen_hospitals": chosen}
         if not asked:
@@ -133,9 +134,8 @@ class ValidateHospitalForm(InterruptibleForm, FormValidationAction):
         if not _asked(tracker, "send_confirmed"):
             return {"send_confirmed": None}
         text = tracker.latest_message.get("text") or ""
-        candidates = await candidate_hospitals(await get_services(), tracker)
-        wanted = str(next(tracker.get_latest_entity_values("hospital"), "") or "")
-        named = named_hospitals(text, wanted, [h.name for h in candidates], _cities(candidates))
+        names, cities, wanted = await _proposed(tracker)
+        named = named_hospitals(text, wanted, names, cities)
         if named and named != tracker.get_slot("chosen_hospitals"):
             return {"chosen_hospitals": named, "send_confirmed": None}
         answered = await _image_request(dispatcher, tracker, domain)

@@ -35,12 +35,12 @@ HISTORY_WORDS = re.compile(
     r"was diagnosed|diagnosed with|history of|used to|(?:years?|months?) ago|(?:in|since) (?:19|20)\d\d|surgery|"
     r"operation|since i was|(?:i have|i've got|i've had) (?:diabetes|asthma|epilepsy|high blood pressure|"
     r"hypertension|cancer|a heart condition|copd|arthritis))\b", re.IGNORECASE)
-# Where a message that tells both a past condition and a medicine is cut: "she had a stroke in 2019 and takes
-# warfarin" (found chatting: all of it went to the history, and the transcript listed no medicine).
 # "just send it now" or "skip the rest" inside the intake form leaves its remaining questions out and shows the
 # summary ("just send it now please" at the reason question had become the reason: found chatting).
 SKIP_THE_REST = re.compile(r"^\W*(?:(?:ok|okay|just|please|now|then)\W+)*send\b|\bno more questions\b"
                            r"|\bskip\b.*\b(?:all|rest|everything|questions)\b", re.IGNORECASE)
+# Where a message that tells both a past condition and a medicine is cut: "she had a stroke in 2019 and takes
+# warfarin" (found chatting: all of it went to the history, and the transcript listed no medicine).
 CLAUSE_BREAK = re.compile(r"\s*(?:[,;]|\band\b)\s*", re.IGNORECASE)
 
 

@@ -48,11 +48,16 @@ MODEL_CLASSES: dict[str, tuple[str, str]] = {
 
 # (capability, method) -> the model's batch call for concurrent calls of that method (hospitals/batching.py).
 # Segmentation is left out: its network costs as much per image in a batch as alone on a CPU (bench/README.md).
+def _by_columns(batch_method: str) -> Callable[[Any], BatchFunction]:
+    """The batch call of ``model.<batch_method>``, which takes one list per argument of the single call."""
+    return lambda model: lambda calls: getattr(model, batch_method)(*(list(column) for column in zip(*calls)))
+
+
 BATCH_CALLS: dict[tuple[str, str], Callable[[Any], BatchFunction]] = {
-    ("prefilter", "predict"): lambda model: lambda calls: model.predict_batch([image for image, in calls]),
-    ("label", "predict"): lambda model: lambda calls: model.predict_batch([image for image, in calls]),
-    ("vqa", "answer"): lambda model: lambda calls: model.answer_batch(*(list(column) for column in zip(*calls))),
-    ("vqa", "insights"): lambda model: lambda calls: model.insights_batch([image for image, in calls]),
+    ("prefilter", "predict"): _by_columns("predict_batch"),
+    ("label", "predict"): _by_columns("predict_batch"),
+    ("vqa", "answer"): _by_columns("answer_batch"),
+    ("vqa", "insights"): _by_columns("insights_batch"),
 }
 
 
