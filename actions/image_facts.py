@@ -342,9 +342,8 @@ def _answer_fits_file(image: dict[str, Any], key: str | None, answer: str, quest
     not fit it, or a yes/no to a question naming a modality ("is this an MRI?" of a CT file)."""
     if _normal(answer) not in ("yes", "no"):
         return key not in ("modality", "organ", "plane") or fits_file(image, key or "", answer)
-    named, recorded = modality_of(question), file_facts(image).get("modality")
-    return key != "modality" or named is None or recorded is None or (
-        (_normal(answer) == "yes") == (named == modality_of(recorded)))
+    claimed, recorded = modality_claim(answer, question), modality_claim(file_facts(image).get("modality"), None)
+    return key != "modality" or claimed is None or recorded is None or _claims_agree(claimed, recorded)
 
 
 def stated_answer(image: dict[str, Any], qa_log: list[dict[str, Any]], question_type: str | None,
