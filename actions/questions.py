@@ -142,8 +142,8 @@ def refer_to_doctor(dispatcher: CollectingDispatcher, tracker: Tracker, question
 
 
 # Words a patient types before a question ("wait, is this an MRI?", "ok so where is it?") that the VQA models never
-# saw in training: with them the models answered VQA-RAD test questions less often right (up to 11 points for one
-# bundle with "ok so"), and "wait, is this an MRI?" got "no" after a first look of "MRI" (found chatting).
+# saw in training: with them the models answer fewer VQA-RAD test questions right (bench/question_fillers_report.py),
+# and "wait, is this an MRI?" got "no" after a first look of "MRI" (found chatting).
 LEADING_FILLERS = re.compile(r"^\W*(?:(?:wait|hmm+|umm*|uh+|ok|okay|so|and|also|oh|well|btw|sorry|one more thing"
                              r"|another question|quick question)\b\W*)+", re.IGNORECASE)
 
