@@ -22,6 +22,7 @@ from actions.consultation import (
 from actions.fallback import ActionFallback, fallbacks_in_a_row
 from actions.images import ActionProcessImage, ActionSegmentImage
 from actions.patient import ActionNoteSymptoms, ValidateIntakeForm
+from actions.places import find_city
 from actions.questions import ActionAnswerQuestion, ActionExplainConfidence, model_question
 from actions.responses import sentence
 from actions.runtime import Services
@@ -287,6 +288,21 @@ def test_location_from_city_name() -> None:
     tracker = load_tracker("greeting")
     result = ValidateIntakeForm().validate_location("I live in Manchestr", CollectingDispatcher(), tracker, {})
     assert result["location"] == "Manchester" and result["latitude"] == pytest.approx(53.48, abs=0.01)
+
+
+@pytest.mark.parametrize(("answer", "city", "latitude"), [
+    ("Marseille", "Marseille", 43.30),  # found chatting: "I don't know that place. Please name a nearby larger city"
+    ("near the hague", "The Hague", 52.07),
+    ("i'm in toulous", "Toulouse", 43.60),
+])
+def test_a_large_city_places_the_patient(answer: str, city: str, latitude: float) -> None:
+    found = find_city(answer)
+    assert found is not None and found[0] == city and found[1] == pytest.approx(latitude, abs=0.01)
+
+
+@pytest.mark.parametrize("answer", ["a little village by the sea", "my hangover is worse", "it's my turn"])
+def test_ordinary_words_are_no_city(answer: str) -> None:
+    assert find_city(answer) is None
 
 
 async def test_goodbye_queues_the_transcript_for_the_nearest_hospital(services: Services, stored_image: dict) -> None:
