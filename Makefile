@@ -37,7 +37,7 @@ help:
 	@echo "make test-stories      the test stories against the trained model"
 	@echo "make test-reliability  delivery, hospital process and PostgreSQL tests"
 	@echo "make test-e2e          one consultation over REST against the real stack"
-	@echo "make test-conversations 92 scripted consultations on the real stack, pass rate per property"
+	@echo "make test-conversations 93 scripted consultations on the real stack, pass rate per property"
 	@echo "make test-browser      the web chat in headless Chromium"
 	@echo "make scale-demo        2 Rasa replicas + 2 action servers behind HAProxy, Redis locks, PostgreSQL"
 	@echo "make test-scale        fault tests on that topology (a replica, an action server, Redis killed)"
@@ -121,7 +121,7 @@ test-reliability: $(MODELS_VENV)/.installed
 test-e2e: install $(RASA_MODEL)
 	$(MODELS_PY) -m pytest tests/e2e -q
 
-# 92 scripted consultations on the real stack (tests/conversations/*.yml); pass rate per property in
+# 93 scripted consultations on the real stack (tests/conversations/*.yml); pass rate per property in
 # results/conversations.json.
 test-conversations: install $(RASA_MODEL)
 	$(MODELS_PY) -m pytest tests/conversations -q

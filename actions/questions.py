@@ -154,6 +154,17 @@ def model_question(question: str) -> str:
     return stripped or question
 
 
+# "What is this?" asks what the image is: the question type of a modality question, whatever the classifier said
+# (it reads PRES or OTHER). Found chatting: "what is this?" about a head CT labelled 99% got "I'm not sure enough".
+WHAT_THE_IMAGE_IS = re.compile(r"^\W*(?:what(?:'s| is) (?:this|it|that|shown)(?: (?:image|picture|scan|photo))?"
+                               r"|what am i looking at)\W*$", re.IGNORECASE)
+
+
+def known_fact_type(question: str, question_type: str | None) -> str | None:
+    """The question type whose known facts (label, DICOM header) may answer ``question`` when the models do not."""
+    return "MODALITY" if WHAT_THE_IMAGE_IS.match(model_question(question)) else question_type
+
+
 async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, image: dict[str, Any], question: str,
                           question_types: dict[str, float] | None,
                           entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -230,8 +241,9 @@ async def _answer_as_asked(dispatcher: CollectingDispatcher, tracker: Tracker, i
     elif stated.source == "conflict":
         text = conflict_sentence(stated.conflict_with or "", str(result.answer))
     elif stated.source == "unsure":
-        text = abstain_sentence(result.answered, result.asked, known_type(image, result.question_type),
-                                known_from_file(image, result.question_type))
+        fact_type = known_fact_type(question, result.question_type)
+        text = abstain_sentence(result.answered, result.asked, known_type(image, fact_type),
+                                known_from_file(image, fact_type))
     else:
         text = answer_sentence(str(stated.answer), stated.confidence, result.answered, result.asked,
                                result.disagreement)
@@ -289,7 +301,8 @@ class ActionExplainConfidence(Action):
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         log = tracker.get_slot("qa_log") or []
         if not log:
-            say(dispatcher, "utter_confidence_nothing_asked")
+            say(dispatcher, "utter_confidence_nothing_asked_about_image" if images(tracker)
+                else "utter_confidence_nothing_asked")
             return []
         last = log[-1]
         if last.get("abstained") or not last.get("answer"):

@@ -105,6 +105,20 @@ async def test_an_unsure_organ_or_modality_answer_repeats_the_confident_image_ty
     assert ("it looks like a brain MRI (very confident, 97%)" in said) is reminded
 
 
+@pytest.mark.parametrize(("question", "reminded"), [("what is this?", True), ("ok so what's this image", True),
+                                                   ("what am I looking at?", True), ("what is this spot?", False)])
+async def test_what_is_this_repeats_the_confident_image_type(services: Services, stored_image: dict, question: str,
+                                                             reminded: bool) -> None:
+    """Found chatting: "what is this?" (read as PRES) about a head CT labelled 99% got only "not sure enough"."""
+    services.hospitals.answer.abstained = True
+    services.hospitals.answer.question_type = "PRES"
+    tracker = load_tracker("question", consent_given=True, images=[stored_image])
+    tracker.latest_message["text"] = question
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert ("it looks like a brain MRI (very confident, 97%)" in texts(dispatcher)) is reminded
+
+
 async def test_an_unsure_answer_about_an_unsure_image_type_does_not_repeat_it(services: Services,
                                                                               stored_image: dict) -> None:
     services.hospitals.answer.abstained = True
@@ -647,17 +661,19 @@ async def test_the_caption_of_a_refused_image_is_not_answered_about_an_older_one
     assert [c[0] for c in services.hospitals.calls] == ["ask"]
 
 
-@pytest.mark.parametrize(("qa_log", "response", "says"), [
-    ([{"question": "is this normal?", "answer": "no", "confidence": 0.79, "abstained": False}],
-     "utter_confidence_of_last_answer", "fairly confident (79%)"),
+@pytest.mark.parametrize(("qa_log", "no_image", "says"), [
+    ([{"question": "is this normal?", "answer": "no", "confidence": 0.79, "abstained": False}], False,
+     "fairly confident (79%)"),
     ([{"question": "should I be worried?", "answer": None, "confidence": 0.0, "abstained": True, "referred": True}],
-     "utter_confidence_no_answer", "should I be worried?"),
-    ([], "utter_confidence_nothing_asked", "haven't answered"),
+     False, "should I be worried?"),
+    ([], True, "Send an image and ask me about it"),
+    ([], False, "Ask me about it, for example"),  # found chatting: "what is that?" after an image: "Send an image"
 ])
-async def test_how_sure_restates_the_last_answers_confidence(qa_log: list, response: str, says: str) -> None:
+async def test_how_sure_restates_the_last_answers_confidence(qa_log: list, no_image: bool, says: str) -> None:
     """Found chatting: "how sure are you?" after an answer got "Sorry, I didn't understand that"."""
+    tracker = load_tracker("question", qa_log=qa_log, **({"images": []} if no_image else {}))
     dispatcher = CollectingDispatcher()
-    assert await ActionExplainConfidence().run(dispatcher, load_tracker("question", qa_log=qa_log), {}) == []
+    assert await ActionExplainConfidence().run(dispatcher, tracker, {}) == []
     assert says in texts(dispatcher)
 
 
