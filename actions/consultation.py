@@ -71,7 +71,9 @@ class ActionShowSummary(Action):
             return []
         lines = summary_lines(dict(tracker.current_slot_values()))
         text = sentence("utter_summary", summary="\n".join(lines or [sentence("utter_summary_empty")]))
-        if tracker.get_slot("qa_log"):  # "this is an automated answer" under a summary with no answer: found chatting
+        # "This is an automated answer" under a summary with no answer, or with only "no confident answer": found
+        # chatting.
+        if any(entry.get("answer") and not entry.get("abstained") for entry in tracker.get_slot("qa_log") or []):
             text += "\n" + sentence("utter_disclaimer")
         dispatcher.utter_message(text=text)
         return [SlotSet("chosen_hospitals", None), SlotSet("send_confirmed", None)]

@@ -716,10 +716,15 @@ async def test_a_question_about_a_part_the_image_cannot_show_is_not_put_to_the_m
     assert (f"looks like a brain MRI, which does not show the {part}" in texts(dispatcher)) is not asked
 
 
-@pytest.mark.parametrize("answered", [False, True])
-async def test_the_summary_says_not_a_diagnosis_only_under_answers(services: Services, answered: bool) -> None:
-    """Found chatting: a summary without a single answer ended "This is an automated answer…"."""
-    log = [{"question": "is there a mass?", "answer": "no", "confidence": 0.8}] if answered else None
+@pytest.mark.parametrize(("log", "answered"), [
+    (None, False),
+    ([{"question": "what is this?", "answer": None, "confidence": 0.0, "abstained": True}], False),
+    ([{"question": "is there a mass?", "answer": "no", "confidence": 0.8, "abstained": False}], True),
+])
+async def test_the_summary_says_not_a_diagnosis_only_under_answers(services: Services, log: list | None,
+                                                                     answered: bool) -> None:
+    """Found chatting: a summary without a single answer (none, or only "no confident answer") ended "This is an
+    automated answer…"."""
     dispatcher = CollectingDispatcher()
     await ActionShowSummary().run(dispatcher, load_tracker("question", consent_given=True, qa_log=log), {})
     assert (sentence("utter_disclaimer") in dispatcher.messages[0]["text"]) is answered
