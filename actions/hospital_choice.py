@@ -60,6 +60,5 @@ def named_hospitals(text: str, entity: str, names: list[str], cities: list[str] 
         return [name for number, name in enumerate(names, 1) if number in numbers]
     places = cities or [""] * len(names)
     distinctive = {n: [w for w in _words(f"{n} {city}") if w not in _STOP] for n, city in zip(names, places)}
-    named = [n for n, keys in distinctive.items()
-             if any(difflib.get_close_matches(k, words, n=1, cutoff=0.8) for k in keys)]
-    return named
+    return [n for n, keys in distinctive.items()
+            if any(difflib.get_close_matches(k, words, n=1, cutoff=0.8) for k in keys)]
